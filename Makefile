@@ -1,0 +1,45 @@
+# Two commands matter: `make run` and `make test`. Both build .venv on first use.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-dev
+
+.PHONY: install run test test-browser lint format openapi bench clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "leadstatus needs Python 3.11 or newer; set PYTHON=python3.11 (or newer)")'
+	@echo "Building $(VENV) (first run only) ..."
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP) ## serve on http://127.0.0.1:8000 (embedded PostgreSQL unless DATABASE_URL is set)
+	$(BIN)/leadstatus serve --migrate
+
+test: $(STAMP) ## the whole suite on a real PostgreSQL (embedded unless TEST_DATABASE_URL is set)
+	$(BIN)/pytest
+
+test-browser: $(STAMP) ## /docs in headless Chromium (needs Debian's chromium)
+	@$(BIN)/python -c 'import playwright' 2>/dev/null || $(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[browser]'
+	$(BIN)/pytest -m browser tests/browser -p no:cacheprovider
+
+lint: $(STAMP)
+	$(BIN)/ruff check app tests bench
+	$(BIN)/ruff format --check app tests bench
+	$(BIN)/mypy app
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix app tests bench
+	$(BIN)/ruff format app tests bench
+
+openapi: $(STAMP) ## regenerate the committed openapi/openapi.json
+	$(BIN)/leadstatus openapi
+
+bench: $(STAMP) ## create and transition under load: requests/s, p50, p99 (needs wrk)
+	$(BIN)/python bench/load.py
+
+clean:
+	rm -rf $(VENV) .leadstatus .pytest_cache .mypy_cache .ruff_cache

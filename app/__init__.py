@@ -1,0 +1,1 @@
+"""leadstatus: owns the status of sales leads."""

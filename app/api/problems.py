@@ -1,0 +1,314 @@
+"""Every refusal as RFC 9457 problem+json, mapped in one table.
+
+Domain errors carry their facts (allowed targets, existing lead, versions); they become extension
+members of the problem body. Anything unexpected is a bare 500 whose body and log line name only
+the error class and the request: never a stack trace, SQL or a connection string.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import Enum
+from http import HTTPStatus
+from typing import Any
+
+import asyncpg
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi_problem.error import Problem
+from fastapi_problem.handler import (
+    ExceptionHandler,
+    add_exception_handler,
+    http_exception_handler_,
+    new_exception_handler,
+)
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.domain import errors as domain
+
+log = logging.getLogger("leadstatus.errors")
+
+PROBLEM_URI = "/problems/{type}"
+"""Problem `type` values are relative URIs; `GET /problems/{type}` describes each one."""
+
+
+@dataclass(frozen=True, slots=True)
+class ProblemType:
+    status: int
+    type: str
+    title: str
+    about: str
+
+
+class ApiError(Exception):
+    """A refusal the HTTP layer itself makes (bad header, bad cursor)."""
+
+    kind: ProblemType
+
+    def __init__(self, detail: str, **facts: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.facts = facts
+
+
+def _t(status: int, type_: str, title: str, about: str) -> ProblemType:
+    return ProblemType(status, type_, title, about)
+
+
+LEAD_NOT_FOUND = _t(404, "lead-not-found", "Lead not found", "No lead has this id.")
+TRANSITION_NOT_ALLOWED = _t(
+    409,
+    "transition-not-allowed",
+    "Transition not allowed",
+    "The workflow has no move from the lead's status to the requested one; "
+    "`allowed_targets` lists the moves it has.",
+)
+NOT_REOPENABLE = _t(
+    409,
+    "not-reopenable",
+    "Lead cannot be reopened",
+    "Only lost, no_decision and recycled leads can be reopened.",
+)
+INVALID_STATUS_CHANGE = _t(
+    422,
+    "invalid-status-change",
+    "Invalid status change",
+    "The reason is not one of the target's codes, or a field it requires is missing, "
+    "or a field it does not take was sent; `field` names it.",
+)
+STALE_VERSION = _t(
+    412,
+    "stale-version",
+    "Lead has changed",
+    "If-Match named a version that is no longer current; read the lead again.",
+)
+CONCURRENT_CHANGE = _t(
+    409,
+    "concurrent-change",
+    "Concurrent change",
+    "Other changes to this lead kept committing first; read it again and retry.",
+)
+DUPLICATE_OPEN_LEAD = _t(
+    409,
+    "duplicate-open-lead",
+    "Open lead exists",
+    "An open lead with this email exists already; `existing_lead_id` names it.",
+)
+BAD_PRECONDITION = _t(
+    400, "bad-if-match", "Malformed If-Match", "If-Match takes one ETag, such as \"3\", or *."
+)
+BAD_CURSOR = _t(422, "invalid-cursor", "Invalid cursor", "Pass `next_cursor` from a page as is.")
+VALIDATION = _t(
+    422,
+    "request-validation-failed",
+    "Request validation failed",
+    "The request does not match the schema; `errors` lists each problem with its location.",
+)
+UNAVAILABLE = _t(
+    503,
+    "database-unavailable",
+    "Service unavailable",
+    "The database cannot be reached right now; retry after the Retry-After delay.",
+)
+INTERNAL = _t(500, "internal-error", "Internal error", "An unexpected error; it was logged.")
+
+DOMAIN_PROBLEMS: Mapping[type[domain.LeadError], ProblemType] = {
+    domain.LeadNotFound: LEAD_NOT_FOUND,
+    domain.TransitionNotAllowed: TRANSITION_NOT_ALLOWED,
+    domain.NotReopenable: NOT_REOPENABLE,
+    domain.InvalidChange: INVALID_STATUS_CHANGE,
+    domain.StaleVersion: STALE_VERSION,
+    domain.ConcurrentChange: CONCURRENT_CHANGE,
+    domain.DuplicateOpenLead: DUPLICATE_OPEN_LEAD,
+}
+
+CATALOGUE: dict[str, ProblemType] = {
+    p.type: p
+    for p in (
+        *DOMAIN_PROBLEMS.values(),
+        BAD_PRECONDITION,
+        BAD_CURSOR,
+        VALIDATION,
+        UNAVAILABLE,
+        INTERNAL,
+    )
+}
+
+# Plain HTTP refusals (unknown route, wrong method, ...) keep their status as their type.
+CATALOGUE.update(
+    {
+        f"http-{'-'.join(s.phrase.lower().split())}": _t(
+            s.value, f"http-{'-'.join(s.phrase.lower().split())}", s.phrase, s.description + "."
+        )
+        for s in HTTPStatus
+        if s.value >= 400
+    }
+)
+NOT_FOUND = CATALOGUE["http-not-found"]
+
+DATABASE_DOWN: tuple[type[Exception], ...] = (
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.TooManyConnectionsError,
+    asyncpg.QueryCanceledError,
+    asyncpg.InterfaceError,
+)
+RETRY_AFTER_SECONDS = 5
+
+
+class BadIfMatch(ApiError):
+    kind = BAD_PRECONDITION
+
+
+class BadCursor(ApiError):
+    kind = BAD_CURSOR
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def problem(kind: ProblemType, detail: str, headers: dict[str, str] | None = None, **facts: Any) -> Problem:
+    return Problem(
+        title=kind.title,
+        type_=kind.type,
+        detail=detail,
+        status=kind.status,
+        headers=headers,
+        **{k: _plain(v) for k, v in facts.items()},
+    )
+
+
+def _domain(_eh: ExceptionHandler, _request: Request, exc: domain.LeadError) -> Problem:
+    kind = next(p for cls, p in DOMAIN_PROBLEMS.items() if isinstance(exc, cls))
+    return problem(kind, exc.detail, **exc.facts)
+
+
+def _api(_eh: ExceptionHandler, _request: Request, exc: ApiError) -> Problem:
+    return problem(exc.kind, exc.detail, **exc.facts)
+
+
+def _validation(_eh: ExceptionHandler, _request: Request, exc: RequestValidationError) -> Problem:
+    errors = [
+        {
+            "loc": list(e.get("loc", ())),
+            "msg": str(e.get("msg", "")),
+            "type": str(e.get("type", "")),
+        }
+        for e in exc.errors()
+    ]
+    first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
+    where = ".".join(str(p) for p in first["loc"])
+    detail = f"{where}: {first['msg']}" if where else str(first["msg"])
+    return problem(VALIDATION, detail, errors=errors)
+
+
+def _database_down(_eh: ExceptionHandler, request: Request, exc: Exception) -> Problem:
+    log.warning("database unavailable: %s on %s %s", type(exc).__name__, request.method, request.url.path)
+    return problem(
+        UNAVAILABLE,
+        "The database is not answering; nothing was changed.",
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
+def _unexpected(_eh: ExceptionHandler, request: Request, exc: Exception) -> Problem:
+    log.error("unexpected %s on %s %s", type(exc).__name__, request.method, request.url.path)
+    return problem(INTERNAL, "The request could not be completed; nothing was changed.")
+
+
+def install(app: FastAPI) -> ExceptionHandler:
+    # Order matters: the first matching class wins, so the catch-all comes last.
+    handlers: dict[type[Exception], Any] = {
+        HTTPException: http_exception_handler_,
+        RequestValidationError: _validation,
+        domain.LeadError: _domain,
+        ApiError: _api,
+        **{cls: _database_down for cls in DATABASE_DOWN},
+        Exception: _unexpected,
+    }
+    eh = new_exception_handler(
+        handlers=handlers,
+        request_validation_handler=_validation,
+        documentation_uri_template=PROBLEM_URI,
+    )
+    add_exception_handler(app, eh, generic_swagger_defaults=False)
+    # Starlette gives an `Exception` handler to its outermost middleware, which answers and then
+    # re-raises (a stack trace in the log). Known classes are answered further in, and the
+    # catch-all below answers the rest without re-raising.
+    for cls in handlers:
+        if cls is not Exception:
+            app.add_exception_handler(cls, eh)
+    app.add_middleware(_LastResort, handler=eh)
+    return eh
+
+
+class _LastResort:
+    """Turns an exception nobody handled into the 500 problem, logged as one line."""
+
+    def __init__(self, app: ASGIApp, handler: ExceptionHandler) -> None:
+        self.app = app
+        self.handler = handler
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watch(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        except Exception as exc:
+            request = Request(scope)
+            response = self.handler(request, exc)
+            if started:
+                log.error("%s after the response started on %s", type(exc).__name__, request.url.path)
+                return
+            await response(scope, receive, send)
+
+
+def responses(*kinds: ProblemType) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` for a route: each documented problem with an example body."""
+    by_status: dict[int, list[ProblemType]] = {}
+    for kind in kinds:
+        by_status.setdefault(kind.status, []).append(kind)
+    out: dict[int | str, dict[str, Any]] = {}
+    for status, group in sorted(by_status.items()):
+        examples = {
+            k.type: {
+                "summary": k.title,
+                "value": {
+                    "type": PROBLEM_URI.format(type=k.type),
+                    "title": k.title,
+                    "status": k.status,
+                    "detail": k.about,
+                },
+            }
+            for k in group
+        }
+        out[status] = {
+            "description": "; ".join(k.title for k in group),
+            "content": {
+                "application/problem+json": {
+                    "schema": {"$ref": "#/components/schemas/Problem"},
+                    "examples": examples,
+                }
+            },
+        }
+    return out
+

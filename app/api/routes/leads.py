@@ -1,0 +1,229 @@
+"""HTTP for leads: parse, call one use case, shape the answer. No rules live here."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Mapping
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Body, Query, Response
+
+from app.api import problems as p
+from app.api.deps import IfMatch, LeadId, Pool, etag
+from app.api.problems import BadCursor
+from app.api.schemas import (
+    LeadCreate,
+    LeadPublic,
+    LeadsPage,
+    LeadUpdate,
+    ReopenRequest,
+    StatusChangePublic,
+    TransitionRequest,
+)
+from app.domain.lead import ChangeDetails
+from app.domain.status import LeadStatus
+from app.repositories.leads import LeadFilter, LeadRecord
+from app.services import leads as service
+
+router = APIRouter(prefix="/v1/leads", tags=["leads"])
+
+JSON = "application/json"
+MAX_PAGE = 200
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError
+
+
+def _lead_response(row: LeadRecord, status_code: int = 200, **headers: str) -> Response:
+    # Rows are already valid leads: serialize them straight, without a second validation pass.
+    return Response(
+        orjson.dumps(dict(row), default=_default),
+        status_code=status_code,
+        media_type=JSON,
+        headers={"ETag": etag(row["version"]), **headers},
+    )
+
+
+def _encode_cursor(lead_id: int) -> str:
+    return base64.urlsafe_b64encode(f"before:{lead_id}".encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> int:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        kind, _, value = raw.partition(":")
+        if kind != "before" or not value.isdigit() or len(value) > 19:
+            raise ValueError(raw)
+        return int(value)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise BadCursor("The cursor is not one this service issued.") from None
+
+
+def _details(body: TransitionRequest | ReopenRequest) -> ChangeDetails:
+    data: Mapping[str, Any] = body.model_dump(exclude={"to", "reason"})
+    return ChangeDetails(**data)
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=LeadPublic,
+    summary="Create a lead",
+    description="Creates a lead at status `new`. The email must not belong to another *open* "
+    "lead (case-insensitive); closed leads do not block it. `status`, `version` and `id` "
+    "cannot be set. Answers with the lead, its `Location` and its `ETag`.",
+    responses=p.responses(p.DUPLICATE_OPEN_LEAD, p.VALIDATION),
+)
+async def create_lead(pool: Pool, body: LeadCreate) -> Response:
+    row = await service.create_lead(pool, fields=body.model_dump(mode="python"))
+    return _lead_response(row, 201, Location=f"/v1/leads/{row['id']}")
+
+
+@router.get(
+    "",
+    response_model=LeadsPage,
+    summary="List leads",
+    description="Newest first, filtered, in pages: pass `next_cursor` back as `cursor` until it "
+    "is null. `revisit_due=true` gives the nurture queue: closed leads whose `revisit_at` has "
+    "come.",
+    responses=p.responses(p.BAD_CURSOR, p.VALIDATION),
+)
+async def list_leads(
+    pool: Pool,
+    status: Annotated[list[LeadStatus] | None, Query(description="Repeat for several.")] = None,
+    owner: Annotated[str | None, Query(max_length=200)] = None,
+    source: Annotated[str | None, Query(max_length=200)] = None,
+    segment: Annotated[str | None, Query(max_length=200)] = None,
+    created_after: Annotated[datetime | None, Query(description="Inclusive.")] = None,
+    created_before: Annotated[datetime | None, Query(description="Exclusive.")] = None,
+    revisit_due: Annotated[bool, Query(description="Only the nurture queue.")] = False,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
+    cursor: Annotated[str | None, Query(max_length=100)] = None,
+) -> Response:
+    where = LeadFilter(
+        statuses=status or (),
+        owner=owner,
+        source=source,
+        segment=segment,
+        created_after=created_after,
+        created_before=created_before,
+        revisit_due_at=service.utc_now() if revisit_due else None,
+    )
+    before = _decode_cursor(cursor) if cursor else None
+    rows, last = await service.list_leads(pool, where=where, before_id=before, limit=limit)
+    page = {
+        "items": [dict(r) for r in rows],
+        "next_cursor": _encode_cursor(last) if last is not None else None,
+    }
+    return Response(orjson.dumps(page, default=_default), media_type=JSON)
+
+
+@router.get(
+    "/{lead_id}",
+    response_model=LeadPublic,
+    summary="Read a lead",
+    description="The lead with its current status; the `ETag` header carries its version.",
+    responses=p.responses(p.LEAD_NOT_FOUND, p.VALIDATION),
+)
+async def get_lead(pool: Pool, lead_id: LeadId) -> Response:
+    return _lead_response(await service.get_lead(pool, lead_id=lead_id))
+
+
+@router.patch(
+    "/{lead_id}",
+    response_model=LeadPublic,
+    summary="Change a lead's descriptive fields",
+    description="Owner, company, contact details and the like. A field sent as null is cleared. "
+    "The status never changes here (use transitions or reopen). Honors `If-Match`.",
+    responses=p.responses(
+        p.LEAD_NOT_FOUND, p.DUPLICATE_OPEN_LEAD, p.STALE_VERSION, p.BAD_PRECONDITION, p.VALIDATION
+    ),
+)
+async def update_lead(pool: Pool, lead_id: LeadId, body: LeadUpdate, if_match: IfMatch) -> Response:
+    changes = body.model_dump(mode="python", exclude_unset=True)
+    row = await service.update_lead(pool, lead_id=lead_id, changes=changes, if_match=if_match)
+    return _lead_response(row)
+
+
+@router.post(
+    "/{lead_id}/transitions",
+    response_model=LeadPublic,
+    summary="Move a lead to another status",
+    description="Applies one move of the workflow with a standardized reason. A move the "
+    "workflow does not have is 409 with `allowed_targets`; a reason that is not the target's, "
+    "or a missing required field (`competitor`, a note for `other`, a future `revisit_at` for "
+    "`recycled`), is 422. With `If-Match`, a stale version is 412.",
+    responses=p.responses(
+        p.LEAD_NOT_FOUND,
+        p.TRANSITION_NOT_ALLOWED,
+        p.CONCURRENT_CHANGE,
+        p.STALE_VERSION,
+        p.BAD_PRECONDITION,
+        p.INVALID_STATUS_CHANGE,
+        p.VALIDATION,
+    ),
+)
+async def transition_lead(
+    pool: Pool, lead_id: LeadId, body: TransitionRequest, if_match: IfMatch
+) -> Response:
+    row = await service.transition_lead(
+        pool,
+        lead_id=lead_id,
+        to=body.to,
+        reason=body.reason,
+        details=_details(body),
+        if_match=if_match,
+    )
+    return _lead_response(row)
+
+
+@router.post(
+    "/{lead_id}/reopen",
+    response_model=LeadPublic,
+    summary="Reopen a closed deal",
+    description="Brings a `lost`, `no_decision` or `recycled` lead back to an open status "
+    "(default: the one it held when it closed; `contacted` if that was `new`), with a reopen "
+    "reason. Counts the reopening, clears `revisit_at` and keeps the whole history. Any other "
+    "status is 409.",
+    responses=p.responses(
+        p.LEAD_NOT_FOUND,
+        p.NOT_REOPENABLE,
+        p.CONCURRENT_CHANGE,
+        p.STALE_VERSION,
+        p.BAD_PRECONDITION,
+        p.INVALID_STATUS_CHANGE,
+        p.VALIDATION,
+    ),
+)
+async def reopen_lead(
+    pool: Pool, lead_id: LeadId, body: Annotated[ReopenRequest, Body()], if_match: IfMatch
+) -> Response:
+    row = await service.reopen_lead(
+        pool,
+        lead_id=lead_id,
+        reason=body.reason,
+        to=body.to,
+        details=_details(body),
+        if_match=if_match,
+    )
+    return _lead_response(row)
+
+
+@router.get(
+    "/{lead_id}/history",
+    response_model=list[StatusChangePublic],
+    summary="A lead's status history",
+    description="Every status change, oldest first, reopenings marked. Replaying it from `new` "
+    "gives the current status.",
+    responses=p.responses(p.LEAD_NOT_FOUND, p.VALIDATION),
+)
+async def lead_history(pool: Pool, lead_id: LeadId) -> list[StatusChangePublic]:
+    rows = await service.lead_history(pool, lead_id=lead_id)
+    return [StatusChangePublic.model_validate(dict(r)) for r in rows]

@@ -1,0 +1,269 @@
+"""Request and response models: separate models in and out, so no client can set what it must not.
+
+Input models forbid unknown fields: a `status`, `version` or `id` in a body is refused with a
+pointer to the call that does change it, never silently dropped or used.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any
+
+import orjson
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
+from pydantic_extra_types.country import CountryAlpha2
+from pydantic_extra_types.currency_code import ISO4217
+
+from app.domain.status import (
+    ALL_REASON_CODES,
+    REOPEN_RULE,
+    REOPEN_TARGETS,
+    Category,
+    ExtraField,
+    LeadStatus,
+)
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Note = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+MAX_ATTRIBUTES_BYTES = 4096
+WORKFLOW_FIELDS = {
+    "status": "the status changes only through POST /v1/leads/{id}/transitions or /reopen",
+    "status_reason": "the reason is given with each status change",
+    "version": "the version is kept by the service; send it as If-Match instead",
+    "id": "the id is assigned by the service",
+    "reopen_count": "reopenings are counted by POST /v1/leads/{id}/reopen",
+    "closed_at": "set by the status change that closes the lead",
+    "created_at": "set by the service",
+    "updated_at": "set by the service",
+}
+
+
+class _Input(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _refuse_workflow_fields(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for name, why in WORKFLOW_FIELDS.items():
+                if name in data and name not in cls.model_fields:
+                    raise ValueError(f"'{name}' cannot be set here: {why}")
+        return data
+
+
+class _LeadFields(_Input):
+    first_name: Text | None = None
+    last_name: Text | None = None
+    company: Text | None = None
+    title: Text | None = None
+    phone: Annotated[str, StringConstraints(strip_whitespace=True, max_length=40)] | None = None
+    source: Text | None = Field(default=None, description="Where the lead came from, e.g. `web`.")
+    owner: Text | None = Field(default=None, description="The sales rep who works the lead.")
+    segment: Text | None = None
+    country: CountryAlpha2 | None = Field(default=None, description="ISO 3166-1 alpha-2 code.")
+    estimated_value: Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2)] | None = None
+    currency: ISO4217 | None = Field(default=None, description="ISO 4217 code, e.g. `EUR`.")
+    external_id: Text | None = Field(default=None, description="The lead's id in another system.")
+
+    @field_validator("attributes", check_fields=False)
+    @classmethod
+    def _small(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        if value is not None and len(orjson.dumps(value)) > MAX_ATTRIBUTES_BYTES:
+            raise ValueError(f"attributes must stay under {MAX_ATTRIBUTES_BYTES} bytes of JSON")
+        return value
+
+
+class LeadCreate(_LeadFields):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "email": "dana.whitfield@northwind.example",
+                    "first_name": "Dana",
+                    "last_name": "Whitfield",
+                    "company": "Northwind Traders",
+                    "title": "Head of Operations",
+                    "source": "webinar",
+                    "owner": "alex.romero",
+                    "segment": "mid_market",
+                    "country": "DE",
+                    "estimated_value": "18000.00",
+                    "currency": "EUR",
+                    "attributes": {"campaign": "q4-webinar"},
+                }
+            ]
+        },
+    )
+
+    email: EmailStr
+    attributes: dict[str, Any] = Field(default_factory=dict, description="Small JSON object.")
+
+
+class LeadUpdate(_LeadFields):
+    """Descriptive fields only; a field sent as null is cleared."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"owner": "sam.okafor", "company": "Northwind GmbH"}]},
+    )
+
+    email: EmailStr | None = None
+    attributes: dict[str, Any] | None = None
+
+    @field_validator("email", "attributes")
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("cannot be cleared")
+        return value
+
+
+_REASON_DOC = "A standardized reason code for the target; `GET /v1/workflow` lists them per target."
+
+
+class TransitionRequest(_Input):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"to": "qualified", "reason": "budget_confirmed", "actor": "alex.romero"},
+                {
+                    "to": "lost",
+                    "reason": "competitor",
+                    "competitor": "Globex",
+                    "note": "Went with the cheaper bundle.",
+                    "revisit_at": "2027-06-01T09:00:00Z",
+                },
+            ]
+        },
+    )
+
+    to: LeadStatus
+    reason: str = Field(
+        max_length=64,
+        description=_REASON_DOC,
+        json_schema_extra={"enum": sorted(ALL_REASON_CODES)},
+    )
+    note: Note | None = Field(default=None, description="Free text; required with reason `other`.")
+    competitor: Text | None = Field(
+        default=None, description="The winner, for `lost`; required with reason `competitor`."
+    )
+    revisit_at: AwareDatetime | None = Field(
+        default=None,
+        description="When to revisit: required for `recycled`, optional for `lost` and "
+        "`no_decision`; must be in the future.",
+    )
+    future_opportunity: bool | None = Field(
+        default=None, description="For `won`: there is more to sell to this customer later."
+    )
+    actor: Text | None = Field(default=None, description="Who made the change.")
+
+
+class ReopenRequest(_Input):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"reason": "budget_approved", "note": "New fiscal year.", "actor": "alex"}]
+        },
+    )
+
+    reason: str = Field(
+        max_length=64,
+        description="A reopen reason code.",
+        json_schema_extra={"enum": [r.code for r in REOPEN_RULE.reasons]},
+    )
+    to: LeadStatus | None = Field(
+        default=None,
+        description="Open status to return to; default: the one held when the lead closed.",
+        json_schema_extra={"enum": sorted(REOPEN_TARGETS)},
+    )
+    note: Note | None = Field(default=None, description="Free text; required with reason `other`.")
+    actor: Text | None = Field(default=None, description="Who reopened the deal.")
+
+
+class LeadPublic(BaseModel):
+    id: int
+    email: str
+    first_name: str | None
+    last_name: str | None
+    company: str | None
+    title: str | None
+    phone: str | None
+    source: str | None
+    owner: str | None
+    segment: str | None
+    country: str | None
+    estimated_value: Decimal | None
+    currency: str | None
+    external_id: str | None
+    attributes: dict[str, Any]
+    status: LeadStatus
+    status_reason: str | None = Field(description="Reason code of the latest status change.")
+    closed_from: LeadStatus | None = Field(
+        description="The open status held when the lead last closed (where a reopening returns)."
+    )
+    version: int = Field(description="Increases with every change; the ETag carries it.")
+    reopen_count: int
+    revisit_at: datetime | None
+    closed_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class LeadsPage(BaseModel):
+    items: list[LeadPublic]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null: done.")
+
+
+class StatusChangePublic(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    id: int
+    from_status: LeadStatus = Field(serialization_alias="from", validation_alias="from_status")
+    to_status: LeadStatus = Field(serialization_alias="to", validation_alias="to_status")
+    reason: str
+    reopened: bool = Field(description="True when this change was a reopening.")
+    note: str | None
+    competitor: str | None
+    revisit_at: datetime | None
+    future_opportunity: bool | None
+    actor: str | None
+    owner: str | None = Field(description="The lead's owner when the change was made.")
+    at: datetime
+
+
+class ReasonPublic(BaseModel):
+    code: str
+    label: str
+    requires: list[ExtraField]
+
+
+class TargetPublic(BaseModel):
+    reasons: list[ReasonPublic]
+    accepts: list[ExtraField] = Field(description="Extra fields a change to this target takes.")
+
+
+class StatusPublic(BaseModel):
+    name: LeadStatus
+    category: Category
+    description: str
+    allowed_targets: list[LeadStatus]
+    reopen_targets: list[LeadStatus] = Field(description="Non-empty for reopenable statuses.")
+
+
+class WorkflowPublic(BaseModel):
+    initial_status: LeadStatus
+    statuses: list[StatusPublic]
+    targets: dict[LeadStatus, TargetPublic] = Field(description="Reason codes per target status.")
+    reopen: TargetPublic

@@ -1,0 +1,109 @@
+"""The `leadstatus` command: serve, migrate, openapi."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from app.db import resolve_database_url
+from app.settings import get_settings
+
+cli = typer.Typer(help="leadstatus: owns the status of sales leads.", no_args_is_help=True)
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _say(message: str) -> None:
+    typer.echo(message, err=True)
+
+
+def _database_url() -> str:
+    """The configured URL, or an embedded server's, which this process then keeps running."""
+    settings = get_settings()
+    if settings.database_url is None:
+        _say(f"DATABASE_URL is unset: starting the embedded PostgreSQL in {settings.data_dir}/pg ...")
+    url = resolve_database_url(settings)
+    # Workers and alembic read the same URL, so they join the server this process started.
+    os.environ["DATABASE_URL"] = url
+    return url
+
+
+def _alembic_config(url: str) -> object:
+    from alembic.config import Config
+
+    for base in (ROOT, Path.cwd()):
+        if (base / "alembic.ini").exists():
+            cfg = Config(str(base / "alembic.ini"))
+            cfg.attributes["database_url"] = url
+            return cfg
+    raise typer.BadParameter("alembic.ini not found next to the app or in the current directory")
+
+
+def _migrate(url: str) -> None:
+    from alembic import command
+
+    _say("Migrating the database to the latest schema ...")
+    command.upgrade(_alembic_config(url), "head")  # type: ignore[arg-type]
+    _say("Schema is up to date.")
+
+
+@cli.command()
+def migrate() -> None:
+    """Bring the database schema up to date (alembic upgrade head)."""
+    _migrate(_database_url())
+
+
+@cli.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+    migrate_first: Annotated[
+        bool, typer.Option("--migrate/--no-migrate", help="Migrate before serving.")
+    ] = False,
+    access_log: Annotated[bool, typer.Option(help="Log every request.")] = False,
+) -> None:
+    """Serve the HTTP API (Swagger UI at /docs)."""
+    import uvicorn
+
+    url = _database_url()
+    if migrate_first:
+        _migrate(url)
+    _say(f"Serving on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        access_log=access_log,
+        log_level=get_settings().log_level,
+        proxy_headers=False,
+        timeout_graceful_shutdown=10,
+    )
+
+
+@cli.command()
+def openapi(
+    output: Annotated[Path, typer.Option(help="Where to write the schema.")] = Path(
+        "openapi/openapi.json"
+    ),
+) -> None:
+    """Write the OpenAPI schema the app serves (no database needed)."""
+    from app.main import create_app
+
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(render_openapi(create_app().openapi()))
+    _say(f"Wrote {output}")
+
+
+def render_openapi(schema: dict[str, object]) -> str:
+    return json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
+
+
+def main() -> None:
+    cli()

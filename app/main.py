@@ -1,0 +1,83 @@
+"""The application factory: pool lifecycle, routers, error handling, offline API docs."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
+
+from app import __doc__ as about
+from app.api import problems
+from app.api.routes import leads, problems as problem_routes, workflow
+from app.db import create_pool, resolve_database_url
+from app.settings import Settings, get_settings
+
+VERSION = "0.1.0"
+DESCRIPTION = """
+Owns the status of sales leads. Every lead moves through one workflow (see `GET /v1/workflow`),
+and every status change carries a **standardized reason code**, so win rates and loss reasons can
+be counted. Closed-lost, no-decision and recycled deals can be **reopened**; the history keeps
+every change.
+
+* Create leads with `POST /v1/leads`; move them with `POST /v1/leads/{id}/transitions`.
+* Errors are [RFC 9457](https://www.rfc-editor.org/rfc/rfc9457) `application/problem+json`;
+  each `type` resolves under `/problems/{type}`.
+* Reads return an `ETag` (the lead's version); send it as `If-Match` to change a lead only if
+  nobody else did meanwhile (412 otherwise).
+"""
+
+TAGS = [
+    {"name": "leads", "description": "Create, read, list and change leads; move them through the workflow."},
+    {"name": "workflow", "description": "The statuses, moves and reason codes, as data."},
+    {"name": "health", "description": "Liveness and readiness for orchestrators."},
+    {"name": "problems", "description": "What each error `type` means."},
+]
+
+
+def create_app(*, settings: Settings | None = None, database_url: str | None = None) -> FastAPI:
+    """Build the app; the pool opens on startup against `database_url` (or the settings')."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        url = database_url or resolve_database_url(settings)
+        app.state.pool = await create_pool(url, settings)
+        try:
+            yield
+        finally:
+            await app.state.pool.close()
+
+    app = FastAPIOffline(
+        title="leadstatus",
+        version=VERSION,
+        summary=(about or "").strip(),
+        description=DESCRIPTION,
+        openapi_tags=TAGS,
+        lifespan=lifespan,
+        swagger_ui_parameters={"displayRequestDuration": True, "tryItOutEnabled": False},
+    )
+    problems.install(app)
+    app.include_router(leads.router)
+    app.include_router(workflow.router)
+    app.include_router(problem_routes.router)
+
+    @app.get("/healthz", tags=["health"], summary="Liveness", description="The process answers; the database is not consulted.")
+    async def healthz() -> JSONResponse:
+        return JSONResponse({"status": "ok"})
+
+    @app.get(
+        "/readyz",
+        tags=["health"],
+        summary="Readiness",
+        description="The database answers. 503 (problem+json) when it does not.",
+        responses=problems.responses(problems.UNAVAILABLE),
+    )
+    async def readyz() -> JSONResponse:
+        async with app.state.pool.acquire() as conn:
+            await conn.fetchval("SELECT 1")
+        return JSONResponse({"status": "ready"})
+
+    return app

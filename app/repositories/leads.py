@@ -1,0 +1,200 @@
+"""All SQL about leads and their status changes; rows in, domain values out.
+
+Each write is one statement: a status change updates the lead (guarded by its version) and appends
+the history row in a single data-modifying CTE, so the two can never be split and the request
+costs one round trip.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from app.domain.lead import Lead, StatusChange
+from app.domain.status import OPEN_STATUSES, LeadStatus
+from app.repositories.tables import OPEN_STATUSES_SQL
+
+LeadRecord = Mapping[str, Any]
+"""A full row of `leads`, as the API shows it."""
+
+DESCRIPTIVE_FIELDS: tuple[str, ...] = (
+    "email",
+    "first_name",
+    "last_name",
+    "company",
+    "title",
+    "phone",
+    "source",
+    "owner",
+    "segment",
+    "country",
+    "estimated_value",
+    "currency",
+    "external_id",
+    "attributes",
+)
+"""Columns a client may write; status columns change only through the workflow."""
+
+_INSERT = (
+    f"INSERT INTO leads ({', '.join(DESCRIPTIVE_FIELDS)}) "
+    f"VALUES ({', '.join(f'${i}' for i in range(1, len(DESCRIPTIVE_FIELDS) + 1))}) RETURNING *"
+)
+
+_CHANGE_STATUS = """
+WITH changed AS (
+    UPDATE leads
+       SET status = $3, status_reason = $4, version = version + 1,
+           reopen_count = reopen_count + $5::int, closed_from = $6, revisit_at = $7,
+           closed_at = $14,
+           updated_at = $8
+     WHERE id = $1 AND version = $2
+ RETURNING *
+), recorded AS (
+    INSERT INTO lead_status_changes
+           (lead_id, from_status, to_status, reason, reopened, note, competitor, revisit_at,
+            future_opportunity, actor, owner, at)
+    SELECT id, $9, $3, $4, $5::int = 1, $10, $11, $7, $12, $13, owner, $8 FROM changed
+)
+SELECT * FROM changed
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class LeadFilter:
+    statuses: Sequence[LeadStatus] = ()
+    owner: str | None = None
+    source: str | None = None
+    segment: str | None = None
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    revisit_due_at: datetime | None = None
+    """When set: only closed leads whose revisit_at has come by this time (the nurture queue)."""
+
+
+def to_domain(row: LeadRecord) -> Lead:
+    closed_from = row["closed_from"]
+    return Lead(
+        status=LeadStatus(row["status"]),
+        version=row["version"],
+        reopen_count=row["reopen_count"],
+        closed_from=LeadStatus(closed_from) if closed_from else None,
+        revisit_at=row["revisit_at"],
+        closed_at=row["closed_at"],
+        status_reason=row["status_reason"],
+    )
+
+
+class LeadRepository:
+    """Leads and their history on one asyncpg connection (the caller owns any transaction)."""
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
+
+    async def get(self, lead_id: int, *, for_update: bool = False) -> LeadRecord | None:
+        lock = " FOR UPDATE" if for_update else ""
+        row: LeadRecord | None = await self.conn.fetchrow(
+            f"SELECT * FROM leads WHERE id = $1{lock}", lead_id
+        )
+        return row
+
+    async def insert(self, fields: Mapping[str, Any]) -> LeadRecord:
+        """Insert a new lead at `new`; raises asyncpg.UniqueViolationError on a duplicate email."""
+        row: LeadRecord = await self.conn.fetchrow(
+            _INSERT, *(fields.get(name) for name in DESCRIPTIVE_FIELDS)
+        )
+        return row
+
+    async def open_lead_id_by_email(self, email: str) -> int | None:
+        lead_id: int | None = await self.conn.fetchval(
+            f"SELECT id FROM leads WHERE lower(email) = lower($1) AND status IN ({OPEN_STATUSES_SQL})",
+            email,
+        )
+        return lead_id
+
+    async def update_fields(
+        self, lead_id: int, changes: Mapping[str, Any], *, expected_version: int | None
+    ) -> LeadRecord | None:
+        """Apply descriptive changes; None when the lead is missing or not at `expected_version`."""
+        names = [n for n in changes if n in DESCRIPTIVE_FIELDS]
+        sets = ", ".join(f"{n} = ${i}" for i, n in enumerate(names, start=3))
+        sets = f"{sets}, " if sets else ""
+        row: LeadRecord | None = await self.conn.fetchrow(
+            f"UPDATE leads SET {sets}version = version + 1, updated_at = now() "
+            "WHERE id = $1 AND ($2::int IS NULL OR version = $2) RETURNING *",
+            lead_id,
+            expected_version,
+            *(changes[n] for n in names),
+        )
+        return row
+
+    async def record_change(
+        self, lead_id: int, lead: Lead, change: StatusChange
+    ) -> LeadRecord | None:
+        """Move the lead and append the history row at once; None if `lead.version` is stale."""
+        after = lead.apply(change)
+        d = change.details
+        row: LeadRecord | None = await self.conn.fetchrow(
+            _CHANGE_STATUS,
+            lead_id,
+            lead.version,
+            change.to_status.value,
+            change.reason,
+            int(change.reopened),
+            after.closed_from.value if after.closed_from else None,
+            after.revisit_at,
+            change.at,
+            change.from_status.value,
+            d.note,
+            d.competitor,
+            d.future_opportunity,
+            d.actor,
+            after.closed_at,
+        )
+        return row
+
+    async def history(self, lead_id: int) -> list[LeadRecord]:
+        rows: list[LeadRecord] = await self.conn.fetch(
+            "SELECT * FROM lead_status_changes WHERE lead_id = $1 ORDER BY id", lead_id
+        )
+        return rows
+
+    async def exists(self, lead_id: int) -> bool:
+        found: bool = await self.conn.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM leads WHERE id = $1)", lead_id
+        )
+        return found
+
+    async def list(self, where: LeadFilter, *, before_id: int | None, limit: int) -> list[LeadRecord]:
+        """Newest first, keyset-paginated on id: stable however many leads arrive meanwhile."""
+        clauses: list[str] = []
+        args: list[Any] = []
+
+        def arg(value: Any) -> str:
+            args.append(value)
+            return f"${len(args)}"
+
+        if where.statuses:
+            clauses.append(f"status = ANY({arg([s.value for s in where.statuses])}::text[])")
+        for column in ("owner", "source", "segment"):
+            value = getattr(where, column)
+            if value is not None:
+                clauses.append(f"{column} = {arg(value)}")
+        if where.created_after is not None:
+            clauses.append(f"created_at >= {arg(where.created_after)}")
+        if where.created_before is not None:
+            clauses.append(f"created_at < {arg(where.created_before)}")
+        if where.revisit_due_at is not None:
+            clauses.append(f"revisit_at <= {arg(where.revisit_due_at)}")
+            clauses.append(f"status <> ALL({arg([s.value for s in OPEN_STATUSES])}::text[])")
+        if before_id is not None:
+            clauses.append(f"id < {arg(before_id)}")
+        sql = "SELECT * FROM leads"
+        if clauses:
+            sql += " WHERE " + " AND ".join(clauses)
+        sql += f" ORDER BY id DESC LIMIT {arg(limit)}"
+        rows: list[LeadRecord] = await self.conn.fetch(sql, *args)
+        return rows

@@ -1,0 +1,140 @@
+"""The lead use cases: load, ask the domain, save; one database transaction each.
+
+Status changes use optimistic concurrency: the lead is read without a lock, the domain decides,
+and the write applies only if the lead is still at the version that was read (one statement, so
+the lead and its history row commit together). Without `If-Match`, a lost race is retried against
+the fresh state, so a client sees either success or the refusal that state deserves; with
+`If-Match`, a stale version is the client's to resolve (412).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+
+from app.domain.errors import ConcurrentChange, DuplicateOpenLead, LeadNotFound, StaleVersion
+from app.domain.lead import ChangeDetails, Lead, StatusChange
+from app.domain.status import LeadStatus
+from app.repositories.leads import LeadFilter, LeadRecord, LeadRepository, to_domain
+
+MAX_ATTEMPTS = 5
+"""Lost optimistic races retried before answering 409; each retry re-checks the workflow."""
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+async def create_lead(pool: asyncpg.Pool, *, fields: Mapping[str, Any]) -> LeadRecord:
+    async with pool.acquire() as conn:
+        repo = LeadRepository(conn)
+        for _ in range(MAX_ATTEMPTS):
+            try:
+                return await repo.insert(fields)
+            except asyncpg.UniqueViolationError:
+                existing = await repo.open_lead_id_by_email(fields["email"])
+                if existing is not None:
+                    raise DuplicateOpenLead(fields["email"], existing) from None
+                # The blocking lead closed in between: the email is free again.
+        raise ConcurrentChange(0)
+
+
+async def get_lead(pool: asyncpg.Pool, *, lead_id: int) -> LeadRecord:
+    async with pool.acquire() as conn:
+        row = await LeadRepository(conn).get(lead_id)
+    if row is None:
+        raise LeadNotFound(lead_id)
+    return row
+
+
+async def list_leads(
+    pool: asyncpg.Pool, *, where: LeadFilter, before_id: int | None, limit: int
+) -> tuple[list[LeadRecord], int | None]:
+    """A page of leads and the id to continue before, or None on the last page."""
+    async with pool.acquire() as conn:
+        rows = await LeadRepository(conn).list(where, before_id=before_id, limit=limit + 1)
+    if len(rows) > limit:
+        return rows[:limit], rows[limit - 1]["id"]
+    return rows, None
+
+
+async def update_lead(
+    pool: asyncpg.Pool, *, lead_id: int, changes: Mapping[str, Any], if_match: int | None
+) -> LeadRecord:
+    async with pool.acquire() as conn:
+        repo = LeadRepository(conn)
+        try:
+            row = await repo.update_fields(lead_id, changes, expected_version=if_match)
+        except asyncpg.UniqueViolationError:
+            existing = await repo.open_lead_id_by_email(changes["email"])
+            raise DuplicateOpenLead(changes["email"], existing or 0) from None
+        if row is not None:
+            return row
+        current = await repo.get(lead_id)
+    if current is None:
+        raise LeadNotFound(lead_id)
+    raise StaleVersion(lead_id, if_match or 0, current["version"])
+
+
+async def lead_history(pool: asyncpg.Pool, *, lead_id: int) -> list[LeadRecord]:
+    async with pool.acquire() as conn:
+        repo = LeadRepository(conn)
+        rows = await repo.history(lead_id)
+        if not rows and not await repo.exists(lead_id):
+            raise LeadNotFound(lead_id)
+    return rows
+
+
+async def transition_lead(
+    pool: asyncpg.Pool,
+    *,
+    lead_id: int,
+    to: LeadStatus,
+    reason: str,
+    details: ChangeDetails,
+    if_match: int | None = None,
+) -> LeadRecord:
+    def decide(lead: Lead) -> StatusChange:
+        return lead.transition(to, reason, now=utc_now(), details=details)
+
+    return await _change_status(pool, lead_id=lead_id, decide=decide, if_match=if_match)
+
+
+async def reopen_lead(
+    pool: asyncpg.Pool,
+    *,
+    lead_id: int,
+    reason: str,
+    to: LeadStatus | None,
+    details: ChangeDetails,
+    if_match: int | None = None,
+) -> LeadRecord:
+    def decide(lead: Lead) -> StatusChange:
+        return lead.reopen(reason, now=utc_now(), to=to, details=details)
+
+    return await _change_status(pool, lead_id=lead_id, decide=decide, if_match=if_match)
+
+
+async def _change_status(
+    pool: asyncpg.Pool,
+    *,
+    lead_id: int,
+    decide: Callable[[Lead], StatusChange],
+    if_match: int | None,
+) -> LeadRecord:
+    async with pool.acquire() as conn:
+        repo = LeadRepository(conn)
+        for _ in range(MAX_ATTEMPTS):
+            row = await repo.get(lead_id)
+            if row is None:
+                raise LeadNotFound(lead_id)
+            if if_match is not None and row["version"] != if_match:
+                raise StaleVersion(lead_id, if_match, row["version"])
+            lead = to_domain(row)
+            changed = await repo.record_change(lead_id, lead, decide(lead))
+            if changed is not None:
+                return changed
+    raise ConcurrentChange(lead_id)

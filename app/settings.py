@@ -1,0 +1,34 @@
+"""Configuration from the environment (and an optional `.env`), read once per process."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    database_url: SecretStr | None = Field(
+        default=None,
+        description="postgresql:// URL. Unset: an embedded PostgreSQL is started under data_dir.",
+    )
+    data_dir: Path = Field(
+        default=Path(".leadstatus"),
+        validation_alias="LEADSTATUS_DATA_DIR",
+        description="Where the embedded PostgreSQL keeps its files.",
+    )
+    pool_min_size: int = Field(default=4, ge=1, validation_alias="LEADSTATUS_POOL_MIN")
+    pool_max_size: int = Field(default=10, ge=1, validation_alias="LEADSTATUS_POOL_MAX")
+    statement_timeout_ms: int = Field(
+        default=5000, ge=100, validation_alias="LEADSTATUS_STATEMENT_TIMEOUT_MS"
+    )
+    log_level: str = Field(default="info", validation_alias="LEADSTATUS_LOG_LEVEL")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
