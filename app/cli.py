@@ -25,7 +25,9 @@ def _database_url() -> str:
     """The configured URL, or an embedded server's, which this process then keeps running."""
     settings = get_settings()
     if settings.database_url is None:
-        _say(f"DATABASE_URL is unset: starting the embedded PostgreSQL in {settings.data_dir}/pg ...")
+        _say(
+            f"DATABASE_URL is unset: starting the embedded PostgreSQL in {settings.data_dir}/pg ..."
+        )
     url = resolve_database_url(settings)
     # Workers and alembic read the same URL, so they join the server this process started.
     os.environ["DATABASE_URL"] = url

@@ -11,7 +11,8 @@ from fastapi_offline import FastAPIOffline
 
 from app import __doc__ as about
 from app.api import problems
-from app.api.routes import leads, problems as problem_routes, workflow
+from app.api.routes import leads, workflow
+from app.api.routes import problems as problem_routes
 from app.db import create_pool, resolve_database_url
 from app.settings import Settings, get_settings
 
@@ -30,7 +31,10 @@ every change.
 """
 
 TAGS = [
-    {"name": "leads", "description": "Create, read, list and change leads; move them through the workflow."},
+    {
+        "name": "leads",
+        "description": "Create, read, list and change leads; move them through the workflow.",
+    },
     {"name": "workflow", "description": "The statuses, moves and reason codes, as data."},
     {"name": "health", "description": "Liveness and readiness for orchestrators."},
     {"name": "problems", "description": "What each error `type` means."},
@@ -64,7 +68,12 @@ def create_app(*, settings: Settings | None = None, database_url: str | None = N
     app.include_router(workflow.router)
     app.include_router(problem_routes.router)
 
-    @app.get("/healthz", tags=["health"], summary="Liveness", description="The process answers; the database is not consulted.")
+    @app.get(
+        "/healthz",
+        tags=["health"],
+        summary="Liveness",
+        description="The process answers; the database is not consulted.",
+    )
     async def healthz() -> JSONResponse:
         return JSONResponse({"status": "ok"})
 

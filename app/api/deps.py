@@ -21,16 +21,14 @@ def get_pool(request: Request) -> asyncpg.Pool:
 def if_match_version(
     if_match: Annotated[
         str | None,
-        Header(
-            description='Apply only if the lead is still at this version (its ETag, e.g. "3").'
-        ),
+        Header(description='Apply only if the lead is still at this version (its ETag, e.g. "3").'),
     ] = None,
 ) -> int | None:
     if if_match is None or if_match.strip() == "*":
         return None
     found = _ETAG.match(if_match)
     if found is None:
-        raise BadIfMatch(f"If-Match must be one ETag such as \"3\" or *, not {if_match[:40]!r}.")
+        raise BadIfMatch(f'If-Match must be one ETag such as "3" or *, not {if_match[:40]!r}.')
     return int(found.group(1))
 
 

@@ -98,7 +98,7 @@ DUPLICATE_OPEN_LEAD = _t(
     "An open lead with this email exists already; `existing_lead_id` names it.",
 )
 BAD_PRECONDITION = _t(
-    400, "bad-if-match", "Malformed If-Match", "If-Match takes one ETag, such as \"3\", or *."
+    400, "bad-if-match", "Malformed If-Match", 'If-Match takes one ETag, such as "3", or *.'
 )
 BAD_CURSOR = _t(422, "invalid-cursor", "Invalid cursor", "Pass `next_cursor` from a page as is.")
 VALIDATION = _t(
@@ -177,7 +177,9 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def problem(kind: ProblemType, detail: str, headers: dict[str, str] | None = None, **facts: Any) -> Problem:
+def problem(
+    kind: ProblemType, detail: str, *, headers: dict[str, str] | None = None, **facts: Any
+) -> Problem:
     return Problem(
         title=kind.title,
         type_=kind.type,
@@ -213,7 +215,9 @@ def _validation(_eh: ExceptionHandler, _request: Request, exc: RequestValidation
 
 
 def _database_down(_eh: ExceptionHandler, request: Request, exc: Exception) -> Problem:
-    log.warning("database unavailable: %s on %s %s", type(exc).__name__, request.method, request.url.path)
+    log.warning(
+        "database unavailable: %s on %s %s", type(exc).__name__, request.method, request.url.path
+    )
     return problem(
         UNAVAILABLE,
         "The database is not answering; nothing was changed.",
@@ -277,7 +281,9 @@ class _LastResort:
             request = Request(scope)
             response = self.handler(request, exc)
             if started:
-                log.error("%s after the response started on %s", type(exc).__name__, request.url.path)
+                log.error(
+                    "%s after the response started on %s", type(exc).__name__, request.url.path
+                )
                 return
             await response(scope, receive, send)
 
@@ -311,4 +317,3 @@ def responses(*kinds: ProblemType) -> dict[int | str, dict[str, Any]]:
             },
         }
     return out
-

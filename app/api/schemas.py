@@ -17,6 +17,7 @@ from pydantic import (
     ConfigDict,
     EmailStr,
     Field,
+    JsonValue,
     StringConstraints,
     field_validator,
     model_validator,
@@ -153,7 +154,7 @@ class TransitionRequest(_Input):
     reason: str = Field(
         max_length=64,
         description=_REASON_DOC,
-        json_schema_extra={"enum": sorted(ALL_REASON_CODES)},
+        json_schema_extra={"enum": list[JsonValue](sorted(ALL_REASON_CODES))},
     )
     note: Note | None = Field(default=None, description="Free text; required with reason `other`.")
     competitor: Text | None = Field(
@@ -181,12 +182,12 @@ class ReopenRequest(_Input):
     reason: str = Field(
         max_length=64,
         description="A reopen reason code.",
-        json_schema_extra={"enum": [r.code for r in REOPEN_RULE.reasons]},
+        json_schema_extra={"enum": list[JsonValue](r.code for r in REOPEN_RULE.reasons)},
     )
     to: LeadStatus | None = Field(
         default=None,
         description="Open status to return to; default: the one held when the lead closed.",
-        json_schema_extra={"enum": sorted(REOPEN_TARGETS)},
+        json_schema_extra={"enum": list[JsonValue](s.value for s in sorted(REOPEN_TARGETS))},
     )
     note: Note | None = Field(default=None, description="Free text; required with reason `other`.")
     actor: Text | None = Field(default=None, description="Who reopened the deal.")

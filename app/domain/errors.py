@@ -7,6 +7,7 @@ accepted reason codes, the existing lead), so the API can put them in the proble
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from app.domain.status import REOPENABLE, LeadStatus
 
@@ -17,7 +18,7 @@ class LeadError(Exception):
     def __init__(self, detail: str, **facts: object) -> None:
         super().__init__(detail)
         self.detail = detail
-        self.facts = facts
+        self.facts: dict[str, Any] = facts
 
 
 class LeadNotFound(LeadError):
@@ -37,7 +38,9 @@ class TransitionNotAllowed(LeadError):
         elif not targets:
             why = f"A {current.value} lead cannot move to {to.value}."
         else:
-            why = f"A {current.value} lead cannot move to {to.value}; allowed: {', '.join(targets)}."
+            why = (
+                f"A {current.value} lead cannot move to {to.value}; allowed: {', '.join(targets)}."
+            )
         if current in REOPENABLE:
             why += " A closed deal comes back through POST /v1/leads/{id}/reopen."
         super().__init__(why, current_status=current, requested=to, allowed_targets=targets)
@@ -92,4 +95,3 @@ class DuplicateOpenLead(LeadError):
             f"An open lead with email {email} exists already (id {existing_id}).",
             existing_lead_id=existing_id,
         )
-

@@ -78,7 +78,12 @@ class Lead:
         return TRANSITIONS[self.status]
 
     def transition(
-        self, to: LeadStatus, reason: str, *, now: datetime, details: ChangeDetails = ChangeDetails()
+        self,
+        to: LeadStatus,
+        reason: str,
+        *,
+        now: datetime,
+        details: ChangeDetails = ChangeDetails(),
     ) -> StatusChange:
         if to not in TRANSITIONS[self.status]:
             raise TransitionNotAllowed(self.status, to, TRANSITIONS[self.status])
@@ -98,7 +103,7 @@ class Lead:
         target = to if to is not None else self.default_reopen_target()
         if target not in REOPEN_TARGETS:
             raise InvalidChange(
-                f"A reopened lead goes to one of {', '.join(sorted(REOPEN_TARGETS))}, not {target}.",
+                f"A reopened lead goes to {', '.join(sorted(REOPEN_TARGETS))}, not {target}.",
                 field="to",
                 allowed_targets=sorted(REOPEN_TARGETS),
             )

@@ -110,7 +110,8 @@ class LeadRepository:
 
     async def open_lead_id_by_email(self, email: str) -> int | None:
         lead_id: int | None = await self.conn.fetchval(
-            f"SELECT id FROM leads WHERE lower(email) = lower($1) AND status IN ({OPEN_STATUSES_SQL})",
+            "SELECT id FROM leads WHERE lower(email) = lower($1) "
+            f"AND status IN ({OPEN_STATUSES_SQL})",
             email,
         )
         return lead_id
@@ -168,7 +169,9 @@ class LeadRepository:
         )
         return found
 
-    async def list(self, where: LeadFilter, *, before_id: int | None, limit: int) -> list[LeadRecord]:
+    async def list(
+        self, where: LeadFilter, *, before_id: int | None, limit: int
+    ) -> list[LeadRecord]:
         """Newest first, keyset-paginated on id: stable however many leads arrive meanwhile."""
         clauses: list[str] = []
         args: list[Any] = []

@@ -62,7 +62,9 @@ class LeadRow(SQLModel, table=True):
         CheckConstraint(
             f"closed_from IS NULL OR closed_from IN ({OPEN_STATUSES_SQL})", name="closed_from_open"
         ),
-        CheckConstraint("estimated_value IS NULL OR estimated_value >= 0", name="value_not_negative"),
+        CheckConstraint(
+            "estimated_value IS NULL OR estimated_value >= 0", name="value_not_negative"
+        ),
         CheckConstraint("version >= 1 AND reopen_count >= 0", name="counters_valid"),
         # One open lead per email: closed leads do not block a new one.
         Index(
@@ -131,9 +133,7 @@ class StatusChangeRow(SQLModel, table=True):
     from_status: str = Field(sa_column=Column(Text, nullable=False))
     to_status: str = Field(sa_column=Column(Text, nullable=False))
     reason: str = Field(sa_column=Column(Text, nullable=False))
-    reopened: bool = Field(
-        sa_column=Column(Boolean, nullable=False, server_default=text("false"))
-    )
+    reopened: bool = Field(sa_column=Column(Boolean, nullable=False, server_default=text("false")))
     note: str | None = Field(default=None, sa_column=Column(Text))
     competitor: str | None = Field(default=None, sa_column=Column(Text))
     revisit_at: datetime | None = _tz()

@@ -29,7 +29,9 @@ from app.domain.status import LeadStatus
 from app.repositories.leads import LeadFilter, LeadRecord
 from app.services import leads as service
 
-router = APIRouter(prefix="/v1/leads", tags=["leads"])
+router = APIRouter(
+    prefix="/v1/leads", tags=["leads"], responses=p.responses(p.UNAVAILABLE, p.INTERNAL)
+)
 
 JSON = "application/json"
 MAX_PAGE = 200

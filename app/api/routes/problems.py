@@ -26,7 +26,5 @@ class ProblemTypePublic(BaseModel):
 async def describe_problem(problem_type: str) -> ProblemTypePublic:
     kind = CATALOGUE.get(problem_type)
     if kind is None:
-        raise problem(
-            NOT_FOUND, f"No problem type is called {problem_type[:64]!r}."
-        )
+        raise problem(NOT_FOUND, f"No problem type is called {problem_type[:64]!r}.")
     return ProblemTypePublic(type=kind.type, status=kind.status, title=kind.title, about=kind.about)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from app.api.problems import INTERNAL, responses
 from app.api.schemas import ReasonPublic, StatusPublic, TargetPublic, WorkflowPublic
 from app.domain.status import (
     CATEGORY,
@@ -17,7 +18,7 @@ from app.domain.status import (
     TargetRule,
 )
 
-router = APIRouter(tags=["workflow"])
+router = APIRouter(tags=["workflow"], responses=responses(INTERNAL))
 
 
 def _target(rule: TargetRule) -> TargetPublic:

@@ -1,0 +1,101 @@
+"""A real PostgreSQL for the suite: embedded by default, `TEST_DATABASE_URL` for another server.
+
+Each run creates a scratch database on that server and builds it with `alembic upgrade head`, so
+the migrations themselves are under test; tables are emptied between tests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import httpx
+import pytest
+from alembic.config import Config
+from fastapi import FastAPI
+
+from alembic import command
+from app.db import asyncpg_dsn, create_pool, start_embedded
+from app.main import create_app
+from app.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _with_database(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+@pytest.fixture(scope="session")
+def server_url() -> Iterator[str]:
+    """URL of a PostgreSQL server the suite may create databases on."""
+    given = os.environ.get("TEST_DATABASE_URL")
+    if given:
+        yield asyncpg_dsn(given)
+        return
+    with tempfile.TemporaryDirectory(prefix="leadstatus-test-") as tmp:
+        yield start_embedded(Path(tmp))
+
+
+@pytest.fixture(scope="session")
+def database_url(server_url: str) -> Iterator[str]:
+    """A fresh database, migrated to head, dropped at the end of the run."""
+    name = f"leadstatus_test_{uuid.uuid4().hex[:10]}"
+
+    async def admin(sql: str) -> None:
+        conn = await asyncpg.connect(server_url)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    url = _with_database(server_url, name)
+    cfg = Config(str(ROOT / "alembic.ini"))
+    cfg.attributes["database_url"] = url
+    command.upgrade(cfg, "head")
+    os.environ["LEADSTATUS_TEST_DATABASE"] = url
+    yield url
+    asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    return Settings(pool_min_size=2, pool_max_size=20)
+
+
+@pytest.fixture(scope="session")
+async def pool(database_url: str, settings: Settings) -> AsyncIterator[asyncpg.Pool]:
+    p = await create_pool(database_url, settings)
+    yield p
+    await p.close()
+
+
+@pytest.fixture(autouse=True)
+async def _empty_tables(request: pytest.FixtureRequest) -> None:
+    """Every database test starts from empty tables (unit tests never touch the database)."""
+    if "pool" not in request.fixturenames:
+        return
+    pool: asyncpg.Pool = request.getfixturevalue("pool")
+    await pool.execute("TRUNCATE leads, lead_status_changes RESTART IDENTITY CASCADE")
+
+
+@pytest.fixture(scope="session")
+def app(database_url: str, settings: Settings, pool: asyncpg.Pool) -> FastAPI:
+    application = create_app(settings=settings, database_url=database_url)
+    application.state.pool = pool
+    return application
+
+
+@pytest.fixture
+async def client(app: FastAPI, pool: asyncpg.Pool) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://leadstatus.test") as c:
+        yield c

@@ -1,0 +1,55 @@
+"""The schema as the migrations build it: in step with the table declarations, and guarding
+the workflow's invariants even against SQL that bypasses the service."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from app.db import sqlalchemy_url
+from app.repositories.tables import metadata
+
+
+async def test_migrations_match_the_table_declarations(database_url: str) -> None:
+    engine = create_async_engine(sqlalchemy_url(database_url))
+
+    def diff(conn: Connection) -> list[Any]:
+        return list(compare_metadata(MigrationContext.configure(conn), metadata))
+
+    try:
+        async with engine.connect() as conn:
+            changes = await conn.run_sync(diff)
+    finally:
+        await engine.dispose()
+    assert changes == []
+
+
+async def test_database_refuses_unknown_status(pool: asyncpg.Pool) -> None:
+    lead_id = await pool.fetchval("INSERT INTO leads (email) VALUES ('x@example.com') RETURNING id")
+    with pytest.raises(asyncpg.CheckViolationError):
+        await pool.execute("UPDATE leads SET status = 'pending' WHERE id = $1", lead_id)
+
+
+async def test_database_refuses_empty_reason(pool: asyncpg.Pool) -> None:
+    lead_id = await pool.fetchval("INSERT INTO leads (email) VALUES ('x@example.com') RETURNING id")
+    with pytest.raises(asyncpg.CheckViolationError):
+        await pool.execute(
+            "INSERT INTO lead_status_changes (lead_id, from_status, to_status, reason) "
+            "VALUES ($1, 'new', 'contacted', '')",
+            lead_id,
+        )
+
+
+async def test_database_allows_one_open_lead_per_email(pool: asyncpg.Pool) -> None:
+    await pool.execute("INSERT INTO leads (email) VALUES ('Dup@example.com')")
+    with pytest.raises(asyncpg.UniqueViolationError):
+        await pool.execute("INSERT INTO leads (email) VALUES ('dup@EXAMPLE.com')")
+    await pool.execute("UPDATE leads SET status = 'lost'")
+    await pool.execute("INSERT INTO leads (email) VALUES ('dup@example.com')")
+    assert await pool.fetchval("SELECT count(*) FROM leads") == 2
