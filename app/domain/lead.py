@@ -141,13 +141,19 @@ def _check_reason(
             allowed_reasons=codes,
         )
     given = details.given()
-    for field in sorted(found.requires - given):
+    missing = sorted(found.requires - given)
+    if missing:
         raise InvalidChange(
-            f"Reason '{reason}' for {target} requires '{field}'.", field=field, reason=reason
+            f"Reason '{reason}' for {target} requires '{missing[0]}'.",
+            field=missing[0],
+            reason=reason,
         )
-    for field in sorted(given - rule.accepted):
+    unexpected = sorted(given - rule.accepted)
+    if unexpected:
         raise InvalidChange(
-            f"'{field}' does not apply to a change to {target}.", field=field, reason=reason
+            f"'{unexpected[0]}' does not apply to a change to {target}.",
+            field=unexpected[0],
+            reason=reason,
         )
     if details.revisit_at is not None:
         if details.revisit_at.tzinfo is None:
