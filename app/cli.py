@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -72,6 +74,9 @@ def serve(
     """Serve the HTTP API (Swagger UI at /docs)."""
     import uvicorn
 
+    # uvicorn re-raises SIGTERM after its graceful shutdown; with the default handler that kills
+    # the process before atexit runs, orphaning the embedded PostgreSQL. Exit normally instead.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     url = _database_url()
     if migrate_first:
         _migrate(url)

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI, Request
+from fastapi.openapi.docs import get_redoc_html
+from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi_offline import FastAPIOffline
 
 from app import __doc__ as about
@@ -29,6 +30,12 @@ every change.
 * Reads return an `ETag` (the lead's version); send it as `If-Match` to change a lead only if
   nobody else did meanwhile (412 otherwise).
 """
+
+# ReDoc 2.x always draws Redocly's logo from its CDN; this policy keeps the page offline.
+REDOC_CSP = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; font-src 'self' data:; worker-src 'self' blob:; connect-src 'self'"
+)
 
 TAGS = [
     {
@@ -61,8 +68,23 @@ def create_app(*, settings: Settings | None = None, database_url: str | None = N
         description=DESCRIPTION,
         openapi_tags=TAGS,
         lifespan=lifespan,
+        redoc_url=None,
         swagger_ui_parameters={"displayRequestDuration": True, "tryItOutEnabled": False},
     )
+
+    @app.get("/redoc", include_in_schema=False)
+    async def redoc(request: Request) -> HTMLResponse:
+        root = request.scope.get("root_path", "")
+        page = get_redoc_html(
+            openapi_url=f"{root}{app.openapi_url}",
+            title=f"{app.title} - ReDoc",
+            redoc_js_url=f"{root}/static-offline-docs/redoc.standalone.js",
+            redoc_favicon_url=f"{root}/static-offline-docs/favicon.png",
+            with_google_fonts=False,
+        )
+        page.headers["Content-Security-Policy"] = REDOC_CSP
+        return page
+
     problems.install(app)
     app.include_router(leads.router)
     app.include_router(workflow.router)
