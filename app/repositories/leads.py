@@ -16,7 +16,7 @@ import asyncpg
 
 from app.domain.lead import Lead, StatusChange
 from app.domain.status import OPEN_STATUSES, LeadStatus
-from app.repositories.tables import OPEN_STATUSES_SQL
+from app.repositories.sql import OPEN_STATUSES_SQL
 
 LeadRecord = Mapping[str, Any]
 """A full row of `leads`, as the API shows it."""

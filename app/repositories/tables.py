@@ -30,7 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
-from app.domain.status import OPEN_STATUSES, LeadStatus
+from app.repositories.sql import ALL_STATUSES_SQL, OPEN_STATUSES_SQL
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -41,14 +41,6 @@ NAMING_CONVENTION = {
 }
 SQLModel.metadata.naming_convention = NAMING_CONVENTION
 metadata: MetaData = SQLModel.metadata
-
-
-def _sql_list(values: tuple[LeadStatus, ...] | list[LeadStatus]) -> str:
-    return ", ".join(f"'{v.value}'" for v in values)
-
-
-ALL_STATUSES_SQL = _sql_list(list(LeadStatus))
-OPEN_STATUSES_SQL = _sql_list(OPEN_STATUSES)
 
 
 def _tz(nullable: bool = True, **kw: Any) -> Any:
