@@ -78,12 +78,12 @@ class StaleVersion(LeadError):
 
 
 class ConcurrentChange(LeadError):
-    """Another change to the same lead committed first, again and again."""
+    """Other changes kept committing first, however often the request was re-decided."""
 
-    def __init__(self, lead_id: int) -> None:
+    def __init__(self, subject: str, **facts: object) -> None:
         super().__init__(
-            f"Lead {lead_id} changed while this request was applied; read it again and retry.",
-            lead_id=lead_id,
+            f"{subject} changed while this request was applied; read it again and retry.",
+            **facts,
         )
 
 

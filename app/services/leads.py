@@ -39,7 +39,7 @@ async def create_lead(pool: asyncpg.Pool, *, fields: Mapping[str, Any]) -> LeadR
                 if existing is not None:
                     raise DuplicateOpenLead(fields["email"], existing) from None
                 # The blocking lead closed in between: the email is free again.
-        raise ConcurrentChange(0)
+        raise ConcurrentChange("The open leads with this email", email=fields["email"])
 
 
 async def get_lead(pool: asyncpg.Pool, *, lead_id: int) -> LeadRecord:
@@ -64,19 +64,25 @@ async def list_leads(
 async def update_lead(
     pool: asyncpg.Pool, *, lead_id: int, changes: Mapping[str, Any], if_match: int | None
 ) -> LeadRecord:
+    """Change descriptive fields; an empty change answers the lead as it is, version unchanged."""
     async with pool.acquire() as conn:
         repo = LeadRepository(conn)
-        try:
-            row = await repo.update_fields(lead_id, changes, expected_version=if_match)
-        except asyncpg.UniqueViolationError:
-            existing = await repo.open_lead_id_by_email(changes["email"])
-            raise DuplicateOpenLead(changes["email"], existing or 0) from None
-        if row is not None:
-            return row
+        if changes:
+            try:
+                row = await repo.update_fields(lead_id, changes, expected_version=if_match)
+            except asyncpg.UniqueViolationError:
+                existing = await repo.open_lead_id_by_email(changes["email"])
+                if existing is None:
+                    raise ConcurrentChange("The open leads with this email") from None
+                raise DuplicateOpenLead(changes["email"], existing) from None
+            if row is not None:
+                return row
         current = await repo.get(lead_id)
     if current is None:
         raise LeadNotFound(lead_id)
-    raise StaleVersion(lead_id, if_match or 0, current["version"])
+    if if_match is not None and current["version"] != if_match:
+        raise StaleVersion(lead_id, if_match, current["version"])
+    return current
 
 
 async def lead_history(pool: asyncpg.Pool, *, lead_id: int) -> list[LeadRecord]:
@@ -137,4 +143,4 @@ async def _change_status(
             changed = await repo.record_change(lead_id, lead, decide(lead))
             if changed is not None:
                 return changed
-    raise ConcurrentChange(lead_id)
+    raise ConcurrentChange(f"Lead {lead_id}", lead_id=lead_id)

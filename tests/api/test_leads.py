@@ -243,3 +243,12 @@ async def test_open_statuses_block_a_duplicate(
     lead = await create(client, "block@example.com")
     await pool.execute("UPDATE leads SET status = $2 WHERE id = $1", lead["id"], status)
     assert_problem(await client.post("/v1/leads", json={"email": "block@example.com"}), 409)
+
+
+async def test_empty_patch_changes_nothing(client: httpx.AsyncClient) -> None:
+    lead = await create(client, "e@example.com")
+    url = f"/v1/leads/{lead['id']}"
+    r = await client.patch(url, json={})
+    assert r.status_code == 200 and r.json() == lead
+    assert_problem(await client.patch(url, json={}, headers={"If-Match": '"9"'}), 412)
+    assert_problem(await client.patch("/v1/leads/999999", json={}), 404, "lead-not-found")
