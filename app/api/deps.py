@@ -34,7 +34,7 @@ async def if_match_version(
 
 Pool = Annotated[asyncpg.Pool, Depends(get_pool)]
 IfMatch = Annotated[int | None, Depends(if_match_version)]
-LeadId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The lead's id.")]
+LeadId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The lead's id.", examples=[1])]
 
 
 def etag(version: int) -> str:

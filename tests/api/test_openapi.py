@@ -29,6 +29,10 @@ def test_every_operation_is_documented(app: FastAPI) -> None:
                 assert content["schema"], where
                 ref = content["schema"]["$ref"].rsplit("/", 1)[-1]
                 assert schema["components"]["schemas"][ref].get("examples"), f"{where}: no example"
+            elif op.get("parameters") and path.startswith("/v1/"):
+                assert any(
+                    "examples" in p or "examples" in p.get("schema", {}) for p in op["parameters"]
+                ), f"{where}: no parameter example"
             if path.startswith("/v1/"):
                 errors = [code for code in op["responses"] if code.startswith(("4", "5"))]
                 assert errors, f"{where}: no documented errors"

@@ -99,8 +99,10 @@ async def create_lead(pool: Pool, body: LeadCreate) -> Response:
 )
 async def list_leads(
     pool: Pool,
-    status: Annotated[list[LeadStatus] | None, Query(description="Repeat for several.")] = None,
-    owner: Annotated[str | None, Query(max_length=200)] = None,
+    status: Annotated[
+        list[LeadStatus] | None, Query(description="Repeat for several.", examples=[["qualified"]])
+    ] = None,
+    owner: Annotated[str | None, Query(max_length=200, examples=["alex.romero"])] = None,
     source: Annotated[str | None, Query(max_length=200)] = None,
     segment: Annotated[str | None, Query(max_length=200)] = None,
     created_after: Annotated[datetime | None, Query(description="Inclusive.")] = None,
