@@ -7,12 +7,15 @@ import os
 import signal
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from app.db import resolve_database_url
 from app.settings import get_settings
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 cli = typer.Typer(help="leadstatus: owns the status of sales leads.", no_args_is_help=True)
 
@@ -36,7 +39,7 @@ def _database_url() -> str:
     return url
 
 
-def _alembic_config(url: str) -> object:
+def _alembic_config(url: str) -> Config:
     from alembic.config import Config
 
     for base in (ROOT, Path.cwd()):
@@ -51,7 +54,7 @@ def _migrate(url: str) -> None:
     from alembic import command
 
     _say("Migrating the database to the latest schema ...")
-    command.upgrade(_alembic_config(url), "head")  # type: ignore[arg-type]
+    command.upgrade(_alembic_config(url), "head")
     _say("Schema is up to date.")
 
 
