@@ -13,7 +13,7 @@ from fastapi_offline import FastAPIOffline
 
 from app import __doc__ as about
 from app.api import problems
-from app.api.routes import leads, workflow
+from app.api.routes import leads, metrics, workflow
 from app.api.routes import problems as problem_routes
 from app.db import create_pool, resolve_database_url
 from app.settings import Settings, get_settings
@@ -42,6 +42,11 @@ TAGS = [
     {
         "name": "leads",
         "description": "Create, read, list and change leads; move them through the workflow.",
+    },
+    {
+        "name": "metrics",
+        "description": "Win rates, loss reasons, rep and source quality, funnel, trends; "
+        "computed from the status history.",
     },
     {"name": "workflow", "description": "The statuses, moves and reason codes, as data."},
     {"name": "health", "description": "Liveness and readiness for orchestrators."},
@@ -100,7 +105,7 @@ def create_app(*, settings: Settings | None = None, database_url: str | None = N
         return page
 
     problems.install(app)
-    for router in (leads.router, workflow.router, problem_routes.router):
+    for router in (leads.router, metrics.router, workflow.router, problem_routes.router):
         _mount(app, router)
 
     @app.get(

@@ -115,6 +115,13 @@ UNAVAILABLE = _t(
 )
 INTERNAL = _t(500, "internal-error", "Internal error", "An unexpected error; it was logged.")
 
+INVALID_WINDOW = _t(
+    422,
+    "invalid-window",
+    "Invalid metrics window",
+    "`from` must not be after `to`, and a window spans at most three years.",
+)
+
 DOMAIN_PROBLEMS: Mapping[type[domain.LeadError], ProblemType] = {
     domain.LeadNotFound: LEAD_NOT_FOUND,
     domain.TransitionNotAllowed: TRANSITION_NOT_ALLOWED,
@@ -123,6 +130,7 @@ DOMAIN_PROBLEMS: Mapping[type[domain.LeadError], ProblemType] = {
     domain.StaleVersion: STALE_VERSION,
     domain.ConcurrentChange: CONCURRENT_CHANGE,
     domain.DuplicateOpenLead: DUPLICATE_OPEN_LEAD,
+    domain.InvalidWindow: INVALID_WINDOW,
 }
 
 CATALOGUE: dict[str, ProblemType] = {

@@ -95,3 +95,10 @@ class DuplicateOpenLead(LeadError):
             f"An open lead with email {email} exists already (id {existing_id}).",
             existing_lead_id=existing_id,
         )
+
+
+class InvalidWindow(LeadError):
+    """A metrics window that ends before it starts, or spans more than the allowed years."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail, field="from")

@@ -1,0 +1,136 @@
+"""Response models of the metrics API; each field's description is its exact definition."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, Field
+
+Rate = Annotated[float | None, Field(ge=0, le=1)]
+
+
+class WindowPublic(BaseModel):
+    start: datetime = Field(alias="from", description="Inclusive start of the window (UTC).")
+    end: datetime = Field(alias="to", description="Exclusive end of the window (UTC).")
+    owner: str | None
+    source: str | None
+    segment: str | None
+
+    model_config = {"populate_by_name": True}
+
+
+class SummaryPublic(BaseModel):
+    window: WindowPublic
+    created: int = Field(description="Leads created in the window (their current owner).")
+    closed: int = Field(
+        description="Leads whose latest closing change falls in the window, each counted once, "
+        "by that status: a deal lost, reopened and won counts as won."
+    )
+    closed_by_status: dict[str, int] = Field(description="`closed`, per closing status.")
+    win_rate: Rate = Field(description="won / (won + lost) among `closed`; null if both are 0.")
+    no_decision_rate: Rate = Field(description="no_decision / (won + lost + no_decision).")
+    conversion_rate: Rate = Field(
+        description="Of the leads created in the window, the share won now."
+    )
+    disqualified_rate: Rate = Field(description="disqualified / closed.")
+    dead_rate: Rate = Field(description="dead / closed.")
+    recycle_rate: Rate = Field(description="recycled / closed.")
+    reopened: int = Field(description="Reopenings in the window.")
+    reopened_won_rate: Rate = Field(
+        description="Of the reopenings in the window, the share whose deal was won afterwards."
+    )
+    median_days_to_won: float | None = Field(
+        description="Median days from creation (`new`) to `won`, over the leads won in the window."
+    )
+    pipeline: dict[str, int] = Field(description="Open leads by status now (not windowed).")
+    nurture_due: int = Field(
+        description="Closed leads whose `revisit_at` has come (not windowed): the nurture queue."
+    )
+
+
+class Ranked(BaseModel):
+    count: int
+
+
+class ReasonCount(Ranked):
+    reason: str
+
+
+class CompetitorCount(Ranked):
+    competitor: str
+
+
+class StatusCount(Ranked):
+    status: str
+
+
+class LossReasonsPublic(BaseModel):
+    window: WindowPublic
+    lost: int = Field(description="Every change to `lost` in the window, reopened ones included.")
+    by_reason: list[ReasonCount] = Field(description="Losses by reason code, most frequent first.")
+    by_competitor: list[CompetitorCount] = Field(description="Losses naming a competitor.")
+    by_from_status: list[StatusCount] = Field(
+        description="Losses by the open status they were lost from: early losses point at "
+        "qualification, late ones at positioning or price."
+    )
+    no_decision: int = Field(description="Every change to `no_decision` in the window.")
+    no_decision_by_reason: list[ReasonCount]
+
+
+class OwnerPublic(BaseModel):
+    owner: str | None = Field(description="The rep; null for unassigned leads.")
+    leads: int = Field(description="Leads created in the window that this rep owns now.")
+    won: int = Field(description="Latest closings as won in the window, made by this rep.")
+    lost: int = Field(description="Latest closings as lost in the window, made by this rep.")
+    win_rate: Rate = Field(description="won / (won + lost).")
+    median_cycle_days: float | None = Field(
+        description="Median days from creation to close, over this rep's closings in the window."
+    )
+
+
+class OwnersPage(BaseModel):
+    window: WindowPublic
+    items: list[OwnerPublic]
+    total: int = Field(description="Owners in all pages.")
+
+
+class SourcePublic(BaseModel):
+    source: str | None
+    leads: int = Field(description="Leads from this source created in the window.")
+    conversion_rate: Rate = Field(description="Of those, the share won now.")
+    closed: int = Field(description="Latest closings in the window of leads from this source.")
+    disqualified_rate: Rate = Field(description="disqualified / closed.")
+    dead_rate: Rate = Field(description="dead / closed.")
+
+
+class SourcesPublic(BaseModel):
+    window: WindowPublic
+    items: list[SourcePublic]
+
+
+class StagePublic(BaseModel):
+    status: str
+    reached: int = Field(description="Leads created in the window that ever held this status.")
+    went_on: int | None = Field(description="Of those, how many reached a later stage.")
+    went_on_rate: Rate = Field(description="went_on / reached.")
+    stays_ended: int = Field(description="Stays in this status that ended in the window.")
+    median_days_in_status: float | None
+    p90_days_in_status: float | None
+
+
+class FunnelPublic(BaseModel):
+    window: WindowPublic
+    stages: list[StagePublic] = Field(description="new, contacted, qualified, negotiating, won.")
+
+
+class PointPublic(BaseModel):
+    start: datetime = Field(description="Start of the bucket (UTC).")
+    value: float | None = Field(description="The metric over the part of the bucket in the window.")
+
+
+class SeriesPublic(BaseModel):
+    window: WindowPublic
+    metric: str
+    interval: str
+    points: list[PointPublic]

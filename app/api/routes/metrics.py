@@ -1,0 +1,154 @@
+"""HTTP for the sales metrics: window and filters in, the figures with their definitions out."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BeforeValidator
+
+from app.api import problems as p
+from app.api.deps import Pool
+from app.api.metrics_schemas import (
+    FunnelPublic,
+    LossReasonsPublic,
+    OwnersPage,
+    SeriesPublic,
+    SourcesPublic,
+    SummaryPublic,
+)
+from app.repositories.metrics import Scope
+from app.services import metrics as service
+from app.services.leads import utc_now
+
+router = APIRouter(
+    prefix="/v1/metrics",
+    tags=["metrics"],
+    responses=p.responses(p.INVALID_WINDOW, p.VALIDATION, p.UNAVAILABLE, p.INTERNAL),
+)
+
+
+def _date_or_instant(value: Any) -> Any:
+    """`2026-03-01` is a whole day; anything longer is an instant (UTC when no offset)."""
+    if isinstance(value, str):
+        return date.fromisoformat(value) if len(value) == 10 else datetime.fromisoformat(value)
+    return value
+
+
+When = Annotated[datetime | date, BeforeValidator(_date_or_instant)]
+Filter = Annotated[str | None, Query(max_length=200)]
+
+
+def scope(
+    start: Annotated[
+        When | None,
+        Query(
+            alias="from",
+            description="Date or timestamp; default: 90 days before `to`.",
+            examples=["2026-09-01"],
+        ),
+    ] = None,
+    end: Annotated[
+        When | None,
+        Query(alias="to", description="Date (inclusive) or timestamp (exclusive); default: now."),
+    ] = None,
+    owner: Filter = None,
+    source: Filter = None,
+    segment: Filter = None,
+) -> Scope:
+    begin, stop = service.window(start, end, now=utc_now())
+    return Scope(begin, stop, owner=owner, source=source, segment=segment)
+
+
+Window = Annotated[Scope, Depends(scope)]
+
+
+def _window(s: Scope) -> dict[str, Any]:
+    return {
+        "from": s.start,
+        "to": s.end,
+        "owner": s.owner,
+        "source": s.source,
+        "segment": s.segment,
+    }
+
+
+@router.get(
+    "/summary",
+    response_model=SummaryPublic,
+    summary="Sales summary",
+    description="Created, closed by status, win / no-decision / conversion / disqualified / "
+    "dead / recycle rates, reopenings, cycle time, the open pipeline and the nurture queue.",
+)
+async def summary(pool: Pool, where: Window) -> dict[str, Any]:
+    return {"window": _window(where), **await service.summary(pool, where, now=utc_now())}
+
+
+@router.get(
+    "/loss-reasons",
+    response_model=LossReasonsPublic,
+    summary="Why deals were lost",
+    description="Every loss in the window by reason code, competitor and the open status it "
+    "was lost from; no-decision reasons alongside.",
+)
+async def loss_reasons(pool: Pool, where: Window) -> dict[str, Any]:
+    return {"window": _window(where), **await service.loss_reasons(pool, where)}
+
+
+@router.get(
+    "/owners",
+    response_model=OwnersPage,
+    summary="Rep performance",
+    description="Per owner: leads, won, lost, win rate and median cycle days; sortable, paged.",
+)
+async def owners(
+    pool: Pool,
+    where: Window,
+    sort: Annotated[service.OwnerSort, Query(description="Field to sort by.")] = "won",
+    order: Annotated[str, Query(pattern="^(asc|desc)$")] = "desc",
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
+) -> dict[str, Any]:
+    items, total = await service.owners(
+        pool, where, sort=sort, descending=order == "desc", limit=limit, offset=offset
+    )
+    return {"window": _window(where), "items": items, "total": total}
+
+
+@router.get(
+    "/sources",
+    response_model=SourcesPublic,
+    summary="Lead-source quality",
+    description="Per source: leads, conversion rate, disqualified and dead rates.",
+)
+async def sources(pool: Pool, where: Window) -> dict[str, Any]:
+    return {"window": _window(where), "items": await service.sources(pool, where)}
+
+
+@router.get(
+    "/funnel",
+    response_model=FunnelPublic,
+    summary="Funnel and time in status",
+    description="For the leads created in the window: how many reached each stage and went on; "
+    "and the median and p90 days spent in each open status, over stays that ended in the window.",
+)
+async def funnel(pool: Pool, where: Window) -> dict[str, Any]:
+    return {"window": _window(where), **await service.funnel(pool, where)}
+
+
+@router.get(
+    "/timeseries",
+    response_model=SeriesPublic,
+    summary="A metric over time",
+    description="One metric per day, week or month, with explicit bucket starts; empty buckets "
+    "are included (counts 0, rates null).",
+)
+async def timeseries(
+    pool: Pool,
+    where: Window,
+    metric: service.SeriesMetric,
+    interval: service.Interval = "week",
+) -> dict[str, Any]:
+    points = await service.timeseries(pool, where, metric=metric, interval=interval)
+    return {"window": _window(where), "metric": metric, "interval": interval, "points": points}

@@ -1,0 +1,201 @@
+"""The metrics use cases: resolve the window, run the queries, turn counts into rates.
+
+Every rate is `None` when its denominator is zero: an empty window is an answer, not an error.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Callable, Mapping
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, Literal
+
+import asyncpg
+
+from app.domain.errors import InvalidWindow
+from app.domain.status import CLOSING_STATUSES, OPEN_STATUSES, LeadStatus
+from app.repositories.metrics import FUNNEL, MetricsRepository, Scope
+
+DEFAULT_WINDOW = timedelta(days=90)
+MAX_WINDOW = timedelta(days=3 * 365 + 1)
+"""Three years, a leap day included."""
+
+Interval = Literal["day", "week", "month"]
+SeriesMetric = Literal[
+    "win_rate", "conversion_rate", "created", "won", "lost", "disqualified_rate", "dead_rate"
+]
+OwnerSort = Literal["owner", "leads", "won", "lost", "win_rate", "median_cycle_days"]
+
+
+def rate(numerator: int, denominator: int) -> float | None:
+    return numerator / denominator if denominator else None
+
+
+def _instant(value: date | datetime, *, end: bool) -> datetime:
+    """A date means the whole day (UTC): from its start, or up to the end of it."""
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    start = datetime.combine(value, time.min, tzinfo=UTC)
+    return start + timedelta(days=1) if end else start
+
+
+def window(
+    start: date | datetime | None, end: date | datetime | None, *, now: datetime
+) -> tuple[datetime, datetime]:
+    """The window [start, end): by default the 90 days up to now."""
+    stop = _instant(end, end=True) if end is not None else now
+    begin = _instant(start, end=False) if start is not None else stop - DEFAULT_WINDOW
+    if begin > stop:
+        raise InvalidWindow(f"'from' ({begin.isoformat()}) is after 'to' ({stop.isoformat()}).")
+    if stop - begin > MAX_WINDOW:
+        raise InvalidWindow(f"The window spans {(stop - begin).days} days; at most 3 years.")
+    return begin, stop
+
+
+def _closed_rates(closed: Mapping[str, int]) -> dict[str, Any]:
+    won, lost, nd = (closed.get(s, 0) for s in ("won", "lost", "no_decision"))
+    total = sum(closed.values())
+    return {
+        "closed": total,
+        "closed_by_status": {s.value: closed.get(s.value, 0) for s in CLOSING_STATUSES},
+        "win_rate": rate(won, won + lost),
+        "no_decision_rate": rate(nd, won + lost + nd),
+        "disqualified_rate": rate(closed.get("disqualified", 0), total),
+        "dead_rate": rate(closed.get("dead", 0), total),
+        "recycle_rate": rate(closed.get("recycled", 0), total),
+    }
+
+
+async def summary(pool: asyncpg.Pool, scope: Scope, *, now: datetime) -> dict[str, Any]:
+    async with pool.acquire() as conn:
+        repo = MetricsRepository(conn)
+        closed = await repo.closed_by_status(scope)
+        figures = await repo.summary_figures(scope)
+        open_now, due = await repo.pipeline(scope, now)
+    return {
+        "created": figures["created"],
+        **_closed_rates(closed),
+        "conversion_rate": rate(figures["created_won"], figures["created"]),
+        "reopened": figures["reopened"],
+        "reopened_won_rate": rate(figures["reopened_won"], figures["reopened"]),
+        "median_days_to_won": figures["median_days_to_won"],
+        "pipeline": {s.value: open_now.get(s.value, 0) for s in OPEN_STATUSES},
+        "nurture_due": due,
+    }
+
+
+async def loss_reasons(pool: asyncpg.Pool, scope: Scope) -> dict[str, Any]:
+    async with pool.acquire() as conn:
+        rows = await MetricsRepository(conn).losses(scope)
+    lost: dict[str, Counter[str]] = defaultdict(Counter)
+    no_decision: Counter[str] = Counter()
+    for r in rows:
+        if r["to_status"] == LeadStatus.NO_DECISION:
+            no_decision[r["reason"]] += r["n"]
+            continue
+        lost["reason"][r["reason"]] += r["n"]
+        lost["from"][r["from_status"]] += r["n"]
+        if r["competitor"]:
+            lost["competitor"][r["competitor"]] += r["n"]
+
+    def ranked(counts: Counter[str], key: str) -> list[dict[str, Any]]:
+        return [
+            {key: k, "count": n} for k, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+        ]
+
+    return {
+        "lost": sum(lost["reason"].values()),
+        "by_reason": ranked(lost["reason"], "reason"),
+        "by_competitor": ranked(lost["competitor"], "competitor"),
+        "by_from_status": ranked(lost["from"], "status"),
+        "no_decision": sum(no_decision.values()),
+        "no_decision_by_reason": ranked(no_decision, "reason"),
+    }
+
+
+async def owners(
+    pool: asyncpg.Pool,
+    scope: Scope,
+    *,
+    sort: OwnerSort,
+    descending: bool,
+    limit: int,
+    offset: int,
+) -> tuple[list[dict[str, Any]], int]:
+    """Per owner, sorted (ties by owner name, absent values last) and paged; and the total."""
+    async with pool.acquire() as conn:
+        rows = await MetricsRepository(conn).by_owner(scope)
+    items = [
+        {
+            "owner": r["owner"],
+            "leads": r["leads"],
+            "won": r["won"],
+            "lost": r["lost"],
+            "win_rate": rate(r["won"], r["won"] + r["lost"]),
+            "median_cycle_days": r["median_cycle_days"],
+        }
+        for r in rows
+    ]
+    items.sort(key=lambda i: i["owner"] or "")
+    present = [i for i in items if i[sort] is not None]
+    absent = [i for i in items if i[sort] is None]
+    present.sort(key=lambda i: i[sort], reverse=descending)
+    ordered = present + absent
+    return ordered[offset : offset + limit], len(ordered)
+
+
+async def sources(pool: asyncpg.Pool, scope: Scope) -> list[dict[str, Any]]:
+    async with pool.acquire() as conn:
+        rows = await MetricsRepository(conn).by_source(scope)
+    items = [
+        {
+            "source": r["source"],
+            "leads": r["leads"],
+            "conversion_rate": rate(r["won"], r["leads"]),
+            "closed": r["closed"],
+            "disqualified_rate": rate(r["disqualified"], r["closed"]),
+            "dead_rate": rate(r["dead"], r["closed"]),
+        }
+        for r in rows
+    ]
+    return sorted(items, key=lambda i: (-i["leads"], i["source"] or ""))
+
+
+async def funnel(pool: asyncpg.Pool, scope: Scope) -> dict[str, Any]:
+    async with pool.acquire() as conn:
+        repo = MetricsRepository(conn)
+        reach = await repo.funnel(scope)
+        stays = {r["status"]: r for r in await repo.time_in_status(scope)}
+    stages = []
+    for stage in FUNNEL:
+        reached, advanced = reach[f"reached_{stage.value}"], reach[f"advanced_{stage.value}"]
+        stay = stays.get(stage.value)
+        stages.append(
+            {
+                "status": stage.value,
+                "reached": reached,
+                "went_on": advanced if stage is not LeadStatus.WON else None,
+                "went_on_rate": rate(advanced, reached) if stage is not LeadStatus.WON else None,
+                "stays_ended": stay["stays"] if stay else 0,
+                "median_days_in_status": stay["median_days"] if stay else None,
+                "p90_days_in_status": stay["p90_days"] if stay else None,
+            }
+        )
+    return {"stages": stages}
+
+
+async def timeseries(
+    pool: asyncpg.Pool, scope: Scope, *, metric: SeriesMetric, interval: Interval
+) -> list[dict[str, Any]]:
+    async with pool.acquire() as conn:
+        rows = await MetricsRepository(conn).series(scope, interval)
+    value: Callable[[Mapping[str, Any]], int | float | None] = {
+        "created": lambda r: r["created"],
+        "won": lambda r: r["won"],
+        "lost": lambda r: r["lost"],
+        "win_rate": lambda r: rate(r["won"], r["won"] + r["lost"]),
+        "conversion_rate": lambda r: rate(r["created_won"], r["created"]),
+        "disqualified_rate": lambda r: rate(r["disqualified"], r["closed"]),
+        "dead_rate": lambda r: rate(r["dead"], r["closed"]),
+    }[metric]
+    return [{"start": r["bucket"], "value": value(r)} for r in rows]
