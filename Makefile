@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
 
-.PHONY: install run test test-browser lint format openapi bench clean
+.PHONY: install run demo test test-browser lint format openapi bench bench-metrics clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "leadstatus needs Python 3.11 or newer; set PYTHON=python3.11 (or newer)")'
@@ -17,6 +17,10 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 run: $(STAMP) ## serve on http://127.0.0.1:8000 (embedded PostgreSQL unless DATABASE_URL is set)
+	$(BIN)/leadstatus serve --migrate
+
+demo: $(STAMP) ## like `run`, with two years of demo history (50,000 leads, seeded only once)
+	$(BIN)/leadstatus seed --migrate --leads 50000 --if-fewer
 	$(BIN)/leadstatus serve --migrate
 
 test: $(STAMP) ## the whole suite on a real PostgreSQL (embedded unless TEST_DATABASE_URL is set)
@@ -40,6 +44,9 @@ openapi: $(STAMP) ## regenerate the committed openapi/openapi.json
 
 bench: $(STAMP) ## create and transition under load: requests/s, p50, p99 (needs wrk)
 	$(BIN)/python bench/load.py
+
+bench-metrics: $(STAMP) ## p50/p95 of every metrics endpoint on 1,000,000 seeded leads (seeded once)
+	$(BIN)/python bench/metrics.py
 
 clean:
 	rm -rf $(VENV) .leadstatus .pytest_cache .mypy_cache .ruff_cache

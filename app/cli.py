@@ -1,4 +1,4 @@
-"""The `leadstatus` command: serve, migrate, openapi."""
+"""The `leadstatus` command: serve, migrate, seed, openapi."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -113,6 +114,60 @@ def openapi(
 
 def render_openapi(schema: dict[str, object]) -> str:
     return json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
+
+
+def _seed_now(value: str | None) -> datetime:
+    """--now as an aware datetime: ISO 8601, UTC when it names no offset, default the clock."""
+    if value is None:
+        return datetime.now(UTC)
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"'{value}' is not an ISO 8601 timestamp.") from None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+@cli.command()
+def seed(
+    leads: Annotated[int, typer.Option(min=0, help="How many demo leads to add.")],
+    random_seed: Annotated[
+        int, typer.Option("--seed", help="Same seed, --leads and --now: the same leads.")
+    ] = 1,
+    now: Annotated[
+        str | None,
+        typer.Option(
+            help="End of the two-year history, ISO 8601 (UTC if no offset). Default: now.",
+            show_default=False,
+        ),
+    ] = None,
+    if_fewer: Annotated[
+        bool,
+        typer.Option("--if-fewer", help="Only seed if the database holds fewer than --leads."),
+    ] = False,
+    migrate_first: Annotated[
+        bool, typer.Option("--migrate/--no-migrate", help="Migrate before seeding.")
+    ] = False,
+    workers: Annotated[
+        int, typer.Option(min=1, help="Generator processes. Default: one per CPU.")
+    ] = max(os.cpu_count() or 1, 1),
+) -> None:
+    """Add a realistic two-year sales history (demo data), made through the workflow rules."""
+    import asyncio
+
+    from app.demo.seeding import SeedPlan, seed_demo
+
+    plan = SeedPlan(
+        leads=leads,
+        seed=random_seed,
+        now=_seed_now(now),
+        if_fewer=if_fewer,
+        workers=workers,
+    )
+    url = _database_url()
+    if migrate_first:
+        _migrate(url)
+    summary = asyncio.run(seed_demo(url, plan, say=_say))
+    _say(summary.describe())
 
 
 def main() -> None:

@@ -1,0 +1,254 @@
+"""One lead's path through the workflow, every step decided by the domain.
+
+The journey proposes what the owner would do next and when; `Lead.transition()` or `Lead.reopen()`
+decides it (a refusal would be a bug in the market model, so it propagates), and `Lead.apply()`
+advances the lead exactly as the service does on a request. A step that would fall after `now`
+is not taken: that is how recent leads stay open.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from random import Random
+from typing import Any, NamedTuple
+
+from app.demo import odds
+from app.demo.calendar import Calendar
+from app.demo.market import (
+    COMPETITORS,
+    LOSS_NOTES,
+    REOPEN_NOTES,
+    LeadSource,
+    SalesRep,
+    Segment,
+    Team,
+)
+from app.demo.mix import chance
+from app.domain.lead import ChangeDetails, Lead, StatusChange
+from app.domain.status import Category, LeadStatus, category
+
+S = LeadStatus
+
+ChangeRow = tuple[Any, ...]
+"""A `lead_status_changes` row without its id, in `bulk.CHANGE_COLUMNS` order after `id`."""
+
+REASSIGNED = 0.05
+"""Share of leads handed to another rep mid-way (territory changes), besides departures."""
+MAX_REOPENINGS = 3
+NEVER_WORKED = 0.005
+"""Share of leads nobody ever touches: they stay `new`, as in any real CRM."""
+
+
+class Deal(NamedTuple):
+    """The facts about a lead that steer its journey."""
+
+    lead_id: int
+    source: LeadSource
+    segment: Segment
+    created: float
+    """Day (since the window opened) the lead arrived."""
+
+
+class Move(NamedTuple):
+    """What the owner does next, `after_days` after the previous step."""
+
+    to: LeadStatus | None
+    reason: str
+    after_days: float
+    reopen: bool = False
+    note: str | None = None
+    competitor: str | None = None
+    revisit_in: float | None = None
+    """Days from the change to its revisit date, for recycling and some losses and stalls."""
+    future_opportunity: bool | None = None
+
+
+@dataclass(slots=True)
+class Journey:
+    """Where the lead ended up: its status columns, its owner now, and its history."""
+
+    lead: Lead
+    owner: SalesRep
+    changes: list[ChangeRow]
+
+
+class _Walk:
+    """The state a journey carries between steps; `run()` walks until `now` or a final status."""
+
+    def __init__(self, rng: Random, deal: Deal, owner: SalesRep, team: Team) -> None:
+        self.rng = rng
+        self.deal = deal
+        self.owner = owner
+        self.team = team
+        self.stepped_back = False
+        self.lost_to_competitor = False
+        self.revisit_day: float | None = None
+
+    def run(self, calendar: Calendar) -> Journey:
+        rng, deal, team = self.rng, self.deal, self.team
+        lead = Lead()
+        day = deal.created
+        changes: list[ChangeRow] = []
+        handoff_after = rng.randint(1, 3) if chance(rng, REASSIGNED) else None
+        while (move := self.next_move(lead, day)) is not None:
+            when = day + move.after_days
+            if when > calendar.today:
+                break
+            if team.left_by(self.owner, when):
+                self.owner = team.successor(self.owner)
+            elif len(changes) == handoff_after:
+                self.owner = team.another(rng, self.owner)
+            at = calendar.at(when)
+            details = ChangeDetails(
+                note=move.note,
+                competitor=move.competitor,
+                revisit_at=None if move.revisit_in is None else at + timedelta(move.revisit_in),
+                future_opportunity=move.future_opportunity,
+                actor=self.owner.handle,
+            )
+            change = self.decided(lead, move, at, details)
+            lead = lead.apply(change)
+            self.revisit_day = None if move.revisit_in is None else when + move.revisit_in
+            changes.append(
+                (
+                    deal.lead_id,
+                    change.from_status.value,
+                    change.to_status.value,
+                    change.reason,
+                    change.reopened,
+                    details.note,
+                    details.competitor,
+                    details.revisit_at,
+                    details.future_opportunity,
+                    details.actor,
+                    self.owner.handle,
+                    at,
+                )
+            )
+            day = when
+        if category(lead.status) is not Category.TERMINAL and team.left_by(
+            self.owner, calendar.today
+        ):
+            self.owner = team.successor(self.owner)
+        return Journey(lead, self.owner, changes)
+
+    def next_move(self, lead: Lead, day: float) -> Move | None:
+        status = lead.status
+        if status is S.NEW:
+            return self.first_touch()
+        if status is S.CONTACTED:
+            return self.decide(status, odds.discovery(self.deal.source).pick(self.rng), 7.0)
+        if status is S.QUALIFIED:
+            mix = odds.evaluation(self.deal.segment, self.owner)
+            return self.decide(status, mix.pick(self.rng), 9.0)
+        if status is S.NEGOTIATING:
+            mix = odds.closing(
+                self.deal.source, self.deal.segment, self.owner, may_step_back=not self.stepped_back
+            )
+            return self.decide(status, mix.pick(self.rng), 16.0)
+        if status in odds.COMEBACK_CHANCE and lead.reopen_count < MAX_REOPENINGS:
+            return self.comeback(status, day)
+        return None
+
+    def days(self, mean: float, *, cycle: bool = True) -> float:
+        """A delay around `mean` days, stretched by the owner's pace and the segment's cycle."""
+        tempo = self.owner.pace * (self.deal.segment.cycle if cycle else 1.0)
+        return mean * tempo * (0.15 + self.rng.expovariate(1.0 / 0.85))
+
+    def first_touch(self) -> Move | None:
+        rng, source = self.rng, self.deal.source
+        touch = self.days(1.2, cycle=False)
+        roll = rng.random()
+        if roll < source.unreachable:
+            return Move(S.DEAD, odds.UNREACHABLE.pick(rng), touch * 4)
+        roll -= source.unreachable
+        if roll < source.poor_fit * 0.5:
+            return Move(S.DISQUALIFIED, odds.DISQUALIFY.pick(rng), touch)
+        roll -= source.poor_fit * 0.5
+        if roll < source.inbound:
+            return Move(S.QUALIFIED, odds.QUALIFY.pick(rng), touch)
+        roll -= source.inbound
+        if roll < 0.03:
+            return self.decide(S.NEW, S.RECYCLED, 1.2)
+        if roll < 0.03 + NEVER_WORKED:
+            return None
+        inbound = source.name in odds.INBOUND_SOURCES
+        reasons = odds.CONTACT_INBOUND if inbound else odds.CONTACT_OUTBOUND
+        return Move(S.CONTACTED, reasons.pick(rng), touch)
+
+    def decided(self, lead: Lead, move: Move, at: datetime, details: ChangeDetails) -> StatusChange:
+        """The domain's decision on `move`: the change to record (a refusal raises `LeadError`)."""
+        if move.reopen:
+            return lead.reopen(move.reason, now=at, to=move.to, details=details)
+        if move.to is None:
+            raise ValueError("only a reopening may leave its target to the domain")
+        return lead.transition(move.to, move.reason, now=at, details=details)
+
+    def decide(self, current: LeadStatus, to: LeadStatus, mean_days: float) -> Move:
+        """The move from `current` into `to`, with the reason and extra fields a rep would give."""
+        rng, after = self.rng, self.days(mean_days)
+        if to is S.QUALIFIED:
+            if current is S.NEGOTIATING:
+                self.stepped_back = True
+                return Move(to, "scope_changed", after)
+            return Move(to, odds.QUALIFY.pick(rng), after)
+        if to is S.NEGOTIATING:
+            return Move(to, odds.NEGOTIATE.pick(rng), after)
+        if to is S.WON:
+            return self.win(after)
+        if to is S.LOST:
+            return self.loss(late=current is S.NEGOTIATING, after=after)
+        if to is S.NO_DECISION:
+            revisit = rng.uniform(60, 240) if chance(rng, 0.35) else None
+            return Move(to, odds.STALL.pick(rng), after, revisit_in=revisit)
+        if to is S.RECYCLED:
+            reason = odds.RECYCLE.pick(rng)
+            low, high = (60.0, 200.0) if reason == "budget_next_cycle" else (30.0, 270.0)
+            return Move(to, reason, after, revisit_in=rng.uniform(low, high))
+        if to is S.DISQUALIFIED:
+            return Move(to, odds.DISQUALIFY.pick(rng), after)
+        return Move(to, odds.UNREACHABLE.pick(rng), after)
+
+    def win(self, after: float) -> Move:
+        rng, segment = self.rng, self.deal.segment
+        self_serve = segment.self_serve > 0 and chance(rng, 0.5)
+        reason = (odds.WIN_SELF_SERVE if self_serve else odds.WIN_SIGNED).pick(rng)
+        roll = rng.random()
+        more_to_sell = 0.2 if segment.name == "smb" else 0.5
+        future = True if roll < more_to_sell else (False if roll < more_to_sell + 0.3 else None)
+        return Move(S.WON, reason, after, future_opportunity=future)
+
+    def loss(self, *, late: bool, after: float) -> Move:
+        rng = self.rng
+        reasons = odds.LOSS_LATE if late else odds.LOSS_EARLY
+        reason = reasons.pick(rng)
+        competitor = COMPETITORS.pick(rng) if reason == "competitor" else None
+        note = LOSS_NOTES[rng.randrange(len(LOSS_NOTES))] if reason == "other" else None
+        self.lost_to_competitor = competitor is not None
+        revisit = rng.uniform(150, 365) if chance(rng, 0.25) else None
+        return Move(S.LOST, reason, after, note=note, competitor=competitor, revisit_in=revisit)
+
+    def comeback(self, closed: LeadStatus, day: float) -> Move | None:
+        """Reopen a lost, stalled or recycled deal later, or leave it closed for good."""
+        rng = self.rng
+        odds_now = odds.COMEBACK_CHANCE[closed] * (2.0 if self.lost_to_competitor else 1.0)
+        if not chance(rng, odds_now):
+            return None
+        if self.revisit_day is not None:
+            after = max(self.revisit_day - day, 0.01) + rng.expovariate(1.0 / 12.0)
+        else:
+            after = rng.uniform(45.0, 300.0)
+        if closed is S.LOST and self.lost_to_competitor and chance(rng, 0.5):
+            reason = "competitor_failed"
+        else:
+            reason = odds.REOPEN_AFTER[closed].pick(rng)
+        note = REOPEN_NOTES[rng.randrange(len(REOPEN_NOTES))] if reason == "other" else None
+        to = S.CONTACTED if chance(rng, 0.2) else None
+        self.lost_to_competitor = False
+        return Move(to, reason, after, reopen=True, note=note)
+
+
+def walk(rng: Random, deal: Deal, *, owner: SalesRep, team: Team, calendar: Calendar) -> Journey:
+    """The lead's history from `new` up to `calendar.now`, and where it stands then."""
+    return _Walk(rng, deal, owner, team).run(calendar)
