@@ -6,7 +6,7 @@ tests) reads these tables, so the workflow is changed in exactly one place.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 
@@ -108,15 +108,18 @@ class TargetRule:
 
     reasons: tuple[ReasonRule, ...]
     optional: frozenset[ExtraField] = frozenset()
+    accepted: frozenset[ExtraField] = field(init=False)
+    """Every extra field this target takes (note is always welcome)."""
+    _by_code: dict[str, ReasonRule] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # Derived once: every status change consults them.
+        required = frozenset().union(*(r.requires for r in self.reasons))
+        object.__setattr__(self, "accepted", self.optional | required | {ExtraField.NOTE})
+        object.__setattr__(self, "_by_code", {r.code: r for r in self.reasons})
 
     def reason(self, code: str) -> ReasonRule | None:
-        return next((r for r in self.reasons if r.code == code), None)
-
-    @property
-    def accepted(self) -> frozenset[ExtraField]:
-        """Every extra field this target takes (note is always welcome)."""
-        required = frozenset().union(*(r.requires for r in self.reasons))
-        return self.optional | required | {ExtraField.NOTE}
+        return self._by_code.get(code)
 
 
 def _r(code: str, label: str, *requires: ExtraField) -> ReasonRule:
