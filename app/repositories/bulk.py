@@ -13,20 +13,11 @@ from typing import Any, NamedTuple
 
 import asyncpg
 
+from app.repositories.leads import DESCRIPTIVE_FIELDS
+
 LEAD_COLUMNS: tuple[str, ...] = (
     "id",
-    "email",
-    "first_name",
-    "last_name",
-    "company",
-    "title",
-    "phone",
-    "source",
-    "owner",
-    "segment",
-    "country",
-    "estimated_value",
-    "currency",
+    *(name for name in DESCRIPTIVE_FIELDS if name not in ("external_id", "attributes")),
     "status",
     "status_reason",
     "closed_from",
