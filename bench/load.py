@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import importlib.util
 import os
 import re
 import secrets
@@ -199,12 +198,12 @@ def _pid_alive(pid: int) -> bool:
 
 
 def stop_service(service: Service) -> None:
-    """SIGTERM the process group, then stop the embedded PostgreSQL the service started.
+    """SIGTERM the process group; make sure the embedded PostgreSQL it started is gone too.
 
-    uvicorn shuts down gracefully on SIGTERM but then dies of the signal, so the service's own
-    at-exit stop of the embedded server never runs; that server also sits in a session of its own
-    (pg_ctl detaches it), out of reach of the group signal. So the postmaster recorded in our
-    temporary data directory is stopped here, by its pid, before that directory is removed.
+    The service stops its embedded server when it exits on SIGTERM, but a service that had to be
+    killed cannot, and that server sits in a session of its own (pg_ctl detaches it), out of reach
+    of the group signal. So a postmaster still recorded in our temporary data directory is
+    stopped here, by its pid, before that directory is removed.
     """
     pgid = service.process.pid
     with contextlib.suppress(ProcessLookupError):
@@ -307,23 +306,11 @@ async def seed_leads(url: str, count: int, run: str) -> list[int]:
         done += 1
         report()
 
-    _cache_missing_sniffio()
     await asyncio.gather(*(worker() for _ in range(min(SEED_CONCURRENCY, count))))
     if interactive:
         print(file=sys.stderr)
     say(f"Seeded {count} qualified leads in {time.monotonic() - started:.1f}s.")
     return ids
-
-
-def _cache_missing_sniffio() -> None:
-    """Make httpcore's per-request `import sniffio` fail fast when sniffio is not installed.
-
-    httpcore 1.0 imports sniffio on every request to tell asyncio from trio; anyio no longer pulls
-    sniffio in, and Python does not cache a failed import, so each request walked sys.path again
-    (a quarter of the seeding's CPU, measured). A None in sys.modules is Python's cached "not here".
-    """
-    if "sniffio" not in sys.modules and importlib.util.find_spec("sniffio") is None:
-        sys.modules["sniffio"] = None  # type: ignore[assignment]
 
 
 def _check(response: httpx.Response, what: str) -> None:

@@ -1,4 +1,4 @@
-"""The workflow tables of /work/shared/domain.md, copied by hand as plain literals.
+"""The workflow tables of the domain description (domain.md), copied by hand as plain literals.
 
 Deliberately independent of `app.domain.status`: the tests compare the code's tables with these,
 so an edit to `status.py` that the spec does not make (or the reverse) fails a test.
