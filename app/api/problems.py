@@ -113,6 +113,13 @@ UNAVAILABLE = _t(
     "Service unavailable",
     "The database cannot be reached right now; retry after the Retry-After delay.",
 )
+QUERY_TIMEOUT = _t(
+    503,
+    "query-timeout",
+    "Query took too long",
+    "The database cancelled the query at the statement timeout; nothing was changed. Retry "
+    "later, or narrow the window or filters.",
+)
 INTERNAL = _t(500, "internal-error", "Internal error", "An unexpected error; it was logged.")
 
 INVALID_WINDOW = _t(
@@ -141,6 +148,7 @@ CATALOGUE: dict[str, ProblemType] = {
         BAD_CURSOR,
         VALIDATION,
         UNAVAILABLE,
+        QUERY_TIMEOUT,
         INTERNAL,
     )
 }
@@ -163,7 +171,6 @@ DATABASE_DOWN: tuple[type[Exception], ...] = (
     asyncpg.PostgresConnectionError,
     asyncpg.CannotConnectNowError,
     asyncpg.TooManyConnectionsError,
-    asyncpg.QueryCanceledError,
     asyncpg.InterfaceError,
 )
 RETRY_AFTER_SECONDS = 5
@@ -233,6 +240,15 @@ def _database_down(_eh: ExceptionHandler, request: Request, exc: Exception) -> P
     )
 
 
+def _query_timeout(_eh: ExceptionHandler, request: Request, _exc: Exception) -> Problem:
+    log.warning("statement timeout on %s %s", request.method, request.url.path)
+    return problem(
+        QUERY_TIMEOUT,
+        "The query ran past the statement timeout and was cancelled; nothing was changed.",
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
 def _unexpected(_eh: ExceptionHandler, request: Request, exc: Exception) -> Problem:
     log.error("unexpected %s on %s %s", type(exc).__name__, request.method, request.url.path)
     return problem(INTERNAL, "The request could not be completed; nothing was changed.")
@@ -245,6 +261,7 @@ def install(app: FastAPI) -> ExceptionHandler:
         RequestValidationError: _validation,
         domain.LeadError: _domain,
         ApiError: _api,
+        asyncpg.QueryCanceledError: _query_timeout,
         **{cls: _database_down for cls in DATABASE_DOWN},
         Exception: _unexpected,
     }

@@ -30,7 +30,9 @@ from app.repositories.leads import LeadFilter, LeadRecord
 from app.services import leads as service
 
 router = APIRouter(
-    prefix="/v1/leads", tags=["leads"], responses=p.responses(p.UNAVAILABLE, p.INTERNAL)
+    prefix="/v1/leads",
+    tags=["leads"],
+    responses=p.responses(p.UNAVAILABLE, p.QUERY_TIMEOUT, p.INTERNAL),
 )
 
 JSON = "application/json"

@@ -25,7 +25,9 @@ from app.services.leads import utc_now
 router = APIRouter(
     prefix="/v1/metrics",
     tags=["metrics"],
-    responses=p.responses(p.INVALID_WINDOW, p.VALIDATION, p.UNAVAILABLE, p.INTERNAL),
+    responses=p.responses(
+        p.INVALID_WINDOW, p.VALIDATION, p.UNAVAILABLE, p.QUERY_TIMEOUT, p.INTERNAL
+    ),
 )
 
 
