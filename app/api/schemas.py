@@ -241,6 +241,8 @@ class StatusChangePublic(BaseModel):
     future_opportunity: bool | None
     actor: str | None
     owner: str | None = Field(description="The lead's owner when the change was made.")
+    source: str | None = Field(description="The lead's source when the change was made.")
+    segment: str | None = Field(description="The lead's segment when the change was made.")
     at: datetime
 
 

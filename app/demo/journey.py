@@ -123,6 +123,8 @@ class _Walk:
                     details.future_opportunity,
                     details.actor,
                     self.owner.handle,
+                    deal.source.name,
+                    deal.segment.name,
                     at,
                 )
             )

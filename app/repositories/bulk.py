@@ -43,6 +43,8 @@ CHANGE_COLUMNS: tuple[str, ...] = (
     "future_opportunity",
     "actor",
     "owner",
+    "source",
+    "segment",
     "at",
 )
 """Columns of a bulk-loaded `lead_status_changes` row, in order."""

@@ -56,8 +56,9 @@ WITH changed AS (
 ), recorded AS (
     INSERT INTO lead_status_changes
            (lead_id, from_status, to_status, reason, reopened, note, competitor, revisit_at,
-            future_opportunity, actor, owner, at)
-    SELECT id, $9, $3, $4, $5::int = 1, $10, $11, $7, $12, $13, owner, $8 FROM changed
+            future_opportunity, actor, owner, source, segment, at)
+    SELECT id, $9, $3, $4, $5::int = 1, $10, $11, $7, $12, $13, owner, source, segment, $8
+      FROM changed
 )
 SELECT * FROM changed
 """

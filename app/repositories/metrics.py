@@ -1,8 +1,8 @@
 """The sales metrics as SQL over the status history, the source of truth.
 
 Attribution, the same in every query:
-* a status change counts for the owner recorded on it (the rep who made the move), and for the
-  lead's source and segment;
+* a status change counts for the owner, source and segment recorded on it: the lead's as of the
+  move, so a reassigned deal counts for the rep who closed it;
 * a creation counts for the lead's current owner, source and segment.
 
 "Closed" means a lead's latest closing change: a change into a closing status with no later
@@ -49,12 +49,12 @@ class Scope:
         return (self.start, self.end, self.owner, self.source, self.segment)
 
 
-def _lead_filters(owner_column: str) -> str:
-    """Filters on $3 (owner), $4 (source), $5 (segment); the lead is aliased `l`."""
+def _filters(alias: str) -> str:
+    """Filters on $3 (owner), $4 (source), $5 (segment) of a change (`c`) or a lead (`l`)."""
     return (
-        f"($3::text IS NULL OR {owner_column} = $3) "
-        "AND ($4::text IS NULL OR l.source = $4) "
-        "AND ($5::text IS NULL OR l.segment = $5)"
+        f"($3::text IS NULL OR {alias}.owner = $3) "
+        f"AND ($4::text IS NULL OR {alias}.source = $4) "
+        f"AND ($5::text IS NULL OR {alias}.segment = $5)"
     )
 
 
@@ -62,12 +62,12 @@ DAYS = "(extract(epoch FROM {0}) / 86400.0)"
 
 # Latest closing changes that fall in the window, with the lead's creation time.
 _CLOSINGS = f"""
-SELECT c.lead_id, c.to_status, c.at, c.owner, l.source, l.created_at
+SELECT c.lead_id, c.to_status, c.at, c.owner, c.source, l.created_at
   FROM lead_status_changes c
   JOIN leads l ON l.id = c.lead_id
  WHERE c.at >= $1 AND c.at < $2
    AND c.to_status IN ({CLOSING_SQL})
-   AND {_lead_filters("c.owner")}
+   AND {_filters("c")}
    AND NOT EXISTS (
         SELECT 1 FROM lead_status_changes later
          WHERE later.lead_id = c.lead_id AND later.id > c.id
@@ -77,7 +77,7 @@ SELECT c.lead_id, c.to_status, c.at, c.owner, l.source, l.created_at
 _CREATED = f"""
 SELECT l.id, l.status, l.owner, l.source, l.created_at
   FROM leads l
- WHERE l.created_at >= $1 AND l.created_at < $2 AND {_lead_filters("l.owner")}
+ WHERE l.created_at >= $1 AND l.created_at < $2 AND {_filters("l")}
 """
 
 
@@ -102,7 +102,7 @@ class MetricsRepository:
                                     WHERE n.lead_id = c.lead_id AND n.id > c.id AND n.reopened)
                        AS last_reopening
                   FROM lead_status_changes c JOIN leads l ON l.id = c.lead_id
-                 WHERE c.reopened AND c.at >= $1 AND c.at < $2 AND {_lead_filters("c.owner")}
+                 WHERE c.reopened AND c.at >= $1 AND c.at < $2 AND {_filters("c")}
             )
             SELECT
               (SELECT count(*) FROM created) AS created,
@@ -142,9 +142,9 @@ class MetricsRepository:
         rows: list[Mapping[str, Any]] = await self.conn.fetch(
             f"""
             SELECT c.to_status, c.reason, c.competitor, c.from_status, count(*) AS n
-              FROM lead_status_changes c JOIN leads l ON l.id = c.lead_id
+              FROM lead_status_changes c
              WHERE c.to_status IN ('lost', 'no_decision') AND c.at >= $1 AND c.at < $2
-               AND {_lead_filters("c.owner")}
+               AND {_filters("c")}
              GROUP BY 1, 2, 3, 4
             """,
             *scope.args(),
@@ -246,7 +246,7 @@ class MetricsRepository:
                                ORDER BY p.id DESC LIMIT 1),
                              l.created_at) AS entered) e
              WHERE c.at >= $1 AND c.at < $2 AND c.from_status IN ({OPEN_STATUSES_SQL})
-               AND {_lead_filters("c.owner")}
+               AND {_filters("c")}
              GROUP BY c.from_status
             """,
             *scope.args(),

@@ -133,4 +133,8 @@ class StatusChangeRow(SQLModel, table=True):
     actor: str | None = Field(default=None, sa_column=Column(Text))
     owner: str | None = Field(default=None, sa_column=Column(Text))
     """The lead's owner when the change was made: metrics credit the rep who closed the deal."""
+    source: str | None = Field(default=None, sa_column=Column(Text))
+    """The lead's source when the change was made (change-based metrics use it)."""
+    segment: str | None = Field(default=None, sa_column=Column(Text))
+    """The lead's segment when the change was made."""
     at: datetime | None = _tz(nullable=False, server_default=func.now())

@@ -71,10 +71,12 @@ async def write_history(pool: asyncpg.Pool, *, leads: int, seed: int, now: datet
                 at += timedelta(hours=rng.uniform(1, 24 * 20))
                 if at >= now:
                     break
-                if rng.random() < 0.15:
-                    await repo.update_fields(
-                        row["id"], {"owner": rng.choice(OWNERS)}, expected_version=None
-                    )
+                if rng.random() < 0.2:
+                    # Reassignments, and now and then a corrected source: later changes carry them.
+                    edit = {"owner": rng.choice(OWNERS)}
+                    if rng.random() < 0.25:
+                        edit = {"source": rng.choice(SOURCES)}
+                    await repo.update_fields(row["id"], edit, expected_version=None)
                     lead = replace(lead, version=lead.version + 1)
                 change = _next_change(rng, lead, at)
                 if change is None:

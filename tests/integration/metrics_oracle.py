@@ -35,6 +35,10 @@ class Filters:
             and (self.segment is None or lead["segment"] == self.segment)
         )
 
+    def change_ok(self, change: Row) -> bool:
+        """Changes count for the owner, source and segment recorded on them."""
+        return self.inside(change["at"]) and self.lead_ok(change, change["owner"])
+
     def inside(self, at: datetime) -> bool:
         return self.start <= at < self.end
 
@@ -60,11 +64,11 @@ class Oracle:
 
     def latest_closings(self, f: Filters) -> list[Row]:
         found = []
-        for lead_id, changes in self.history.items():
+        for changes in self.history.values():
             closings = [c for c in changes if c["to_status"] in CLOSING]
             if closings:
                 last = closings[-1]
-                if f.inside(last["at"]) and f.lead_ok(self.leads[lead_id], last["owner"]):
+                if f.change_ok(last):
                     found.append(last)
         return found
 
@@ -84,9 +88,7 @@ class Oracle:
             (c, i, changes)
             for changes in self.history.values()
             for i, c in enumerate(changes)
-            if c["reopened"]
-            and f.inside(c["at"])
-            and f.lead_ok(self.leads[c["lead_id"]], c["owner"])
+            if c["reopened"] and f.change_ok(c)
         ]
         reopened_won = sum(
             1
@@ -125,12 +127,7 @@ class Oracle:
         }
 
     def loss_reasons(self, f: Filters) -> dict[str, Any]:
-        changes = [
-            c
-            for cs in self.history.values()
-            for c in cs
-            if f.inside(c["at"]) and f.lead_ok(self.leads[c["lead_id"]], c["owner"])
-        ]
+        changes = [c for cs in self.history.values() for c in cs if f.change_ok(c)]
         losses = [c for c in changes if c["to_status"] == "lost"]
         stalls = [c for c in changes if c["to_status"] == "no_decision"]
         return {
@@ -170,7 +167,7 @@ class Oracle:
         for lead in self.created(f):
             created[lead["source"]].append(lead)
         for c in self.latest_closings(f):
-            closed[self.leads[c["lead_id"]]["source"]].append(c)
+            closed[c["source"]].append(c)
         out = {}
         for source in set(created) | set(closed):
             made, done = created[source], closed[source]
@@ -217,7 +214,7 @@ class Oracle:
             lead = self.leads[lead_id]
             entered = lead["created_at"]
             for c in changes:
-                if c["from_status"] in OPEN and f.inside(c["at"]) and f.lead_ok(lead, c["owner"]):
+                if c["from_status"] in OPEN and f.change_ok(c):
                     stays[c["from_status"]].append(_days(c["at"], entered))
                 entered = c["at"]
         return stays
