@@ -85,17 +85,23 @@ class MetricsRepository:
     def __init__(self, conn: asyncpg.Connection) -> None:
         self.conn = conn
 
-    async def closed_by_status(self, scope: Scope) -> dict[str, int]:
+    async def closed_by_status(self, scope: Scope) -> dict[str, Mapping[str, Any]]:
+        """Per closing status: how many leads closed so, and their median days from creation."""
         rows = await self.conn.fetch(
-            f"SELECT to_status, count(*) AS n FROM ({_CLOSINGS}) x GROUP BY to_status",
+            f"""
+            SELECT to_status, count(*) AS n,
+                   percentile_cont(0.5) WITHIN GROUP (ORDER BY {DAYS.format("at - created_at")})
+                     AS median_days
+              FROM ({_CLOSINGS}) x GROUP BY to_status
+            """,
             *scope.args(),
         )
-        return {r["to_status"]: r["n"] for r in rows}
+        return {r["to_status"]: r for r in rows}
 
     async def summary_figures(self, scope: Scope) -> Mapping[str, Any]:
         row: Mapping[str, Any] = await self.conn.fetchrow(
             f"""
-            WITH closings AS ({_CLOSINGS}), created AS ({_CREATED}),
+            WITH created AS ({_CREATED}),
             reopenings AS (
                 SELECT c.lead_id, l.status,
                        NOT EXISTS (SELECT 1 FROM lead_status_changes n
@@ -109,9 +115,7 @@ class MetricsRepository:
               (SELECT count(*) FROM created WHERE status = 'won') AS created_won,
               (SELECT count(*) FROM reopenings) AS reopened,
               (SELECT count(*) FROM reopenings WHERE status = 'won' AND last_reopening)
-                AS reopened_won,
-              (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY {DAYS.format("at - created_at")})
-                 FROM closings WHERE to_status = 'won') AS median_days_to_won
+                AS reopened_won
             """,
             *scope.args(),
         )

@@ -69,16 +69,18 @@ def _closed_rates(closed: Mapping[str, int]) -> dict[str, Any]:
 async def summary(pool: asyncpg.Pool, scope: Scope, *, now: datetime) -> dict[str, Any]:
     async with pool.acquire() as conn:
         repo = MetricsRepository(conn)
-        closed = await repo.closed_by_status(scope)
+        by_status = await repo.closed_by_status(scope)
         figures = await repo.summary_figures(scope)
         open_now, due = await repo.pipeline(scope, now)
+    closed = {status: row["n"] for status, row in by_status.items()}
+    won = by_status.get(LeadStatus.WON.value)
     return {
         "created": figures["created"],
         **_closed_rates(closed),
         "conversion_rate": rate(figures["created_won"], figures["created"]),
         "reopened": figures["reopened"],
         "reopened_won_rate": rate(figures["reopened_won"], figures["reopened"]),
-        "median_days_to_won": figures["median_days_to_won"],
+        "median_days_to_won": won["median_days"] if won else None,
         "pipeline": {s.value: open_now.get(s.value, 0) for s in OPEN_STATUSES},
         "nurture_due": due,
     }
