@@ -84,7 +84,10 @@ async def _empty_tables(request: pytest.FixtureRequest) -> None:
     if "pool" not in request.fixturenames:
         return
     pool: asyncpg.Pool = request.getfixturevalue("pool")
-    await pool.execute("TRUNCATE leads, lead_status_changes RESTART IDENTITY CASCADE")
+    await pool.execute(
+        "TRUNCATE leads, lead_status_changes, metrics_daily, metrics_durations, metrics_losses,"
+        " metrics_pipeline RESTART IDENTITY CASCADE"
+    )
 
 
 @pytest.fixture(scope="session")

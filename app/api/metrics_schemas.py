@@ -41,7 +41,8 @@ class SummaryPublic(BaseModel):
         description="Of the reopenings in the window, the share whose deal was won afterwards."
     )
     median_days_to_won: float | None = Field(
-        description="Median days from creation (`new`) to `won`, over the leads won in the window."
+        description="Median whole days (elapsed, rounded down) from creation (`new`) to `won`,"
+        " over the leads won in the window."
     )
     pipeline: dict[str, int] = Field(description="Open leads by status now (not windowed).")
     nurture_due: int = Field(
@@ -85,7 +86,8 @@ class OwnerPublic(BaseModel):
     lost: int = Field(description="Latest closings as lost in the window, made by this rep.")
     win_rate: Rate = Field(description="won / (won + lost).")
     median_cycle_days: float | None = Field(
-        description="Median days from creation to close, over this rep's closings in the window."
+        description="Median whole days from creation to `won` (the sales cycle), over the deals"
+        " this rep won in the window; null when none."
     )
 
 

@@ -128,8 +128,11 @@ async def seed_demo(url: str, plan: SeedPlan, *, say: Say = _quiet) -> SeedSumma
             orders = plan_batches(
                 leads=plan.leads, seed=plan.seed, now=plan.now, first_lead_id=ids.lead
             )
+            await bulk.pause_rollups(conn)
             await _load(conn, orders, ids.change, summary, progress, workers=plan.workers)
             await bulk.advance_sequences(conn)
+            say("  recomputing the metrics rollups from the history ...")
+            await bulk.rebuild_rollups(conn)
             summary.seconds = progress.elapsed()
             progress.batch_loaded(summary, final=True)
         return summary

@@ -104,3 +104,18 @@ async def advance_sequences(conn: asyncpg.Connection) -> None:
             f" FROM {table} t, CAST(pg_get_serial_sequence('{table}', 'id') AS regclass) AS seq"
             " GROUP BY seq HAVING max(t.id) IS NOT NULL"
         )
+
+
+async def pause_rollups(conn: asyncpg.Connection) -> None:
+    """Let this transaction's inserts skip the per-row metrics triggers; see `rebuild_rollups`.
+
+    Row by row, the triggers would cost a bulk load most of its speed; one set-based pass over
+    the history afterwards gives the same rollups.
+    """
+    await conn.execute("SET LOCAL leadstatus.rollups = 'off'")
+
+
+async def rebuild_rollups(conn: asyncpg.Connection) -> None:
+    """Recompute every metrics rollup from the history, and resume the triggers."""
+    await conn.execute("SELECT metrics_rebuild()")
+    await conn.execute("SET LOCAL leadstatus.rollups = 'on'")

@@ -58,7 +58,9 @@ def _filters(alias: str) -> str:
     )
 
 
-DAYS = "(extract(epoch FROM {0}) / 86400.0)"
+DAYS = "metrics_days({0}, {1})"
+"""Whole days from {0} to {1}, floored: the unit every duration is counted in."""
+CYCLE_DAYS = DAYS.format("created_at", "at")
 
 # Latest closing changes that fall in the window, with the lead's creation time.
 _CLOSINGS = f"""
@@ -90,7 +92,7 @@ class MetricsRepository:
         rows = await self.conn.fetch(
             f"""
             SELECT to_status, count(*) AS n,
-                   percentile_cont(0.5) WITHIN GROUP (ORDER BY {DAYS.format("at - created_at")})
+                   percentile_cont(0.5) WITHIN GROUP (ORDER BY {CYCLE_DAYS})
                      AS median_days
               FROM ({_CLOSINGS}) x GROUP BY to_status
             """,
@@ -121,26 +123,6 @@ class MetricsRepository:
         )
         return row
 
-    async def pipeline(self, scope: Scope, now: datetime) -> tuple[dict[str, int], int]:
-        """Open leads by status now, and closed leads whose revisit date has come (not windowed)."""
-        rows = await self.conn.fetch(
-            f"""
-            SELECT l.status, count(*) AS n,
-                   count(*) FILTER (
-                     WHERE l.revisit_at <= $1 AND l.status NOT IN ({OPEN_STATUSES_SQL})) AS due
-              FROM leads l
-             WHERE ($2::text IS NULL OR l.owner = $2) AND ($3::text IS NULL OR l.source = $3)
-               AND ($4::text IS NULL OR l.segment = $4)
-             GROUP BY l.status
-            """,
-            now,
-            scope.owner,
-            scope.source,
-            scope.segment,
-        )
-        open_now = {r["status"]: r["n"] for r in rows if r["status"] in _OPEN}
-        return open_now, sum(r["due"] for r in rows)
-
     async def losses(self, scope: Scope) -> list[Mapping[str, Any]]:
         """Every loss and no-decision change in the window (not only the latest closing)."""
         rows: list[Mapping[str, Any]] = await self.conn.fetch(
@@ -163,8 +145,8 @@ class MetricsRepository:
                 SELECT owner,
                        count(*) FILTER (WHERE to_status = 'won') AS won,
                        count(*) FILTER (WHERE to_status = 'lost') AS lost,
-                       percentile_cont(0.5) WITHIN GROUP (ORDER BY {DAYS.format("at - created_at")})
-                         AS median_cycle_days
+                       percentile_cont(0.5) WITHIN GROUP (ORDER BY {CYCLE_DAYS})
+                         FILTER (WHERE to_status = 'won') AS median_cycle_days
                   FROM closings GROUP BY owner
             ),
             leads_created AS (SELECT owner, count(*) AS leads FROM created GROUP BY owner)
@@ -237,9 +219,9 @@ class MetricsRepository:
         rows: list[Mapping[str, Any]] = await self.conn.fetch(
             f"""
             SELECT c.from_status AS status, count(*) AS stays,
-                   percentile_cont(0.5) WITHIN GROUP (ORDER BY {DAYS.format("c.at - entered")})
+                   percentile_cont(0.5) WITHIN GROUP (ORDER BY {DAYS.format("entered", "c.at")})
                      AS median_days,
-                   percentile_cont(0.9) WITHIN GROUP (ORDER BY {DAYS.format("c.at - entered")})
+                   percentile_cont(0.9) WITHIN GROUP (ORDER BY {DAYS.format("entered", "c.at")})
                      AS p90_days
               FROM lead_status_changes c
               JOIN leads l ON l.id = c.lead_id

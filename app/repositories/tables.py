@@ -16,6 +16,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
+    Date,
     DateTime,
     ForeignKey,
     Identity,
@@ -23,6 +24,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     Numeric,
+    Table,
     Text,
     func,
     text,
@@ -30,7 +32,10 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
-from app.repositories.sql import ALL_STATUSES_SQL, OPEN_STATUSES_SQL
+from app.domain.status import CLOSING_STATUSES
+from app.repositories.sql import ALL_STATUSES_SQL, OPEN_STATUSES_SQL, sql_list
+
+CLOSING_STATUSES_SQL = sql_list(CLOSING_STATUSES)
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -67,6 +72,13 @@ class LeadRow(SQLModel, table=True):
         ),
         Index("ix_leads_status_id", "status", "id"),
         Index("ix_leads_owner_id", "owner", "id"),
+        # The nurture queue: closed leads by revisit date, with what the metrics filter on.
+        Index(
+            "ix_leads_due",
+            "revisit_at",
+            postgresql_include=["owner", "source", "segment"],
+            postgresql_where=text(f"revisit_at IS NOT NULL AND status IN ({CLOSING_STATUSES_SQL})"),
+        ),
         Index(
             "ix_leads_revisit_at",
             "revisit_at",
@@ -138,3 +150,122 @@ class StatusChangeRow(SQLModel, table=True):
     segment: str | None = Field(default=None, sa_column=Column(Text))
     """The lead's segment when the change was made."""
     at: datetime | None = _tz(nullable=False, server_default=func.now())
+
+
+def _counts(*names: str) -> list[Column[int]]:
+    return [Column(name, Integer, nullable=False, server_default=text("0")) for name in names]
+
+
+_STAGES = ("new", "contacted", "qualified", "negotiating")
+_COHORT = (
+    "created",
+    "won_now",
+    *(f"reached_{s}" for s in _STAGES[1:]),
+    *(f"went_on_{s}" for s in _STAGES),
+)
+_ACTIVITY = (*(f"closed_{s.value}" for s in CLOSING_STATUSES), "reopened", "reopened_won")
+DAILY_COUNTS: tuple[str, ...] = _COHORT + _ACTIVITY
+"""Counts of a `metrics_daily` row; triggers of migration 0003 keep them (see `rollups`)."""
+
+# The rollups are written by triggers only (migration 0003); each unique index is also the
+# covering index the metrics read, and treats a missing owner, source or segment as a value.
+metrics_daily = Table(
+    "metrics_daily",
+    metadata,
+    Column("day", Date, nullable=False),
+    Column("owner", Text),
+    Column("source", Text),
+    Column("segment", Text),
+    *_counts(*DAILY_COUNTS),
+    Index(
+        "uq_metrics_daily_key",
+        "day",
+        "owner",
+        "source",
+        "segment",
+        unique=True,
+        postgresql_include=list(DAILY_COUNTS),
+        postgresql_nulls_not_distinct=True,
+    ),
+)
+
+metrics_durations = Table(
+    "metrics_durations",
+    metadata,
+    Column("measure", Text, nullable=False),
+    Column("dimension", Text, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("day", Date, nullable=False),
+    Column("value", Text),
+    Column("days", Integer, nullable=False),
+    *_counts("n"),
+    CheckConstraint("measure IN ('cycle', 'stay')", name="measure_known"),
+    CheckConstraint("dimension IN ('all', 'owner', 'source', 'segment')", name="dimension_known"),
+    Index(
+        "uq_metrics_durations_key",
+        "measure",
+        "dimension",
+        "status",
+        "day",
+        "value",
+        "days",
+        unique=True,
+        postgresql_include=["n"],
+        postgresql_nulls_not_distinct=True,
+    ),
+)
+
+_LOSS_KEY = (
+    "overall",
+    "day",
+    "owner",
+    "source",
+    "segment",
+    "status",
+    "reason",
+    "from_status",
+    "competitor",
+)
+metrics_losses = Table(
+    "metrics_losses",
+    metadata,
+    Column("overall", Boolean, nullable=False),
+    Column("day", Date, nullable=False),
+    Column("owner", Text),
+    Column("source", Text),
+    Column("segment", Text),
+    Column("status", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("from_status", Text, nullable=False),
+    Column("competitor", Text),
+    *_counts("n"),
+    Index(
+        "uq_metrics_losses_key",
+        *_LOSS_KEY,
+        unique=True,
+        postgresql_include=["n"],
+        postgresql_nulls_not_distinct=True,
+    ),
+)
+
+metrics_pipeline = Table(
+    "metrics_pipeline",
+    metadata,
+    Column("status", Text, nullable=False),
+    Column("owner", Text),
+    Column("source", Text),
+    Column("segment", Text),
+    Column("revisit_month", Date),
+    *_counts("n"),
+    Index(
+        "uq_metrics_pipeline_key",
+        "status",
+        "owner",
+        "source",
+        "segment",
+        "revisit_month",
+        unique=True,
+        postgresql_include=["n"],
+        postgresql_nulls_not_distinct=True,
+    ),
+)

@@ -15,6 +15,7 @@ import asyncpg
 from app.domain.errors import InvalidWindow
 from app.domain.status import CLOSING_STATUSES, OPEN_STATUSES, LeadStatus
 from app.repositories.metrics import FUNNEL, MetricsRepository, Scope
+from app.repositories.rollups import PipelineRepository, RollupRepository, whole_days
 
 DEFAULT_WINDOW = timedelta(days=90)
 MAX_WINDOW = timedelta(days=3 * 365 + 1)
@@ -42,14 +43,20 @@ def _instant(value: date | datetime, *, end: bool) -> datetime:
 def window(
     start: date | datetime | None, end: date | datetime | None, *, now: datetime
 ) -> tuple[datetime, datetime]:
-    """The window [start, end): by default the 90 days up to now."""
-    stop = _instant(end, end=True) if end is not None else now
+    """The window [start, end): by default the 90 days up to the end of today (UTC)."""
+    stop = _instant(end if end is not None else now.astimezone(UTC).date(), end=True)
     begin = _instant(start, end=False) if start is not None else stop - DEFAULT_WINDOW
     if begin > stop:
         raise InvalidWindow(f"'from' ({begin.isoformat()}) is after 'to' ({stop.isoformat()}).")
     if stop - begin > MAX_WINDOW:
         raise InvalidWindow(f"The window spans {(stop - begin).days} days; at most 3 years.")
     return begin, stop
+
+
+def _reader(conn: asyncpg.Connection, scope: Scope) -> RollupRepository | MetricsRepository:
+    """The rollups for windows of whole UTC days (the default), else the history itself."""
+    days = whole_days(scope)
+    return RollupRepository(conn, days) if days else MetricsRepository(conn)
 
 
 def _closed_rates(closed: Mapping[str, int]) -> dict[str, Any]:
@@ -68,19 +75,27 @@ def _closed_rates(closed: Mapping[str, int]) -> dict[str, Any]:
 
 async def summary(pool: asyncpg.Pool, scope: Scope, *, now: datetime) -> dict[str, Any]:
     async with pool.acquire() as conn:
-        repo = MetricsRepository(conn)
-        by_status = await repo.closed_by_status(scope)
-        figures = await repo.summary_figures(scope)
-        open_now, due = await repo.pipeline(scope, now)
-    closed = {status: row["n"] for status, row in by_status.items()}
-    won = by_status.get(LeadStatus.WON.value)
+        days = whole_days(scope)
+        if days:
+            rollups = RollupRepository(conn, days)
+            figures = await rollups.totals(scope)
+            closed = {s.value: figures[s.value] or 0 for s in CLOSING_STATUSES}
+            median_days_to_won = await rollups.median_days_to_won(scope)
+        else:
+            history = MetricsRepository(conn)
+            by_status = await history.closed_by_status(scope)
+            figures = await history.summary_figures(scope)
+            closed = {status: row["n"] for status, row in by_status.items()}
+            won = by_status.get(LeadStatus.WON.value)
+            median_days_to_won = won["median_days"] if won else None
+        open_now, due = await PipelineRepository(conn).now(scope, now)
     return {
         "created": figures["created"],
         **_closed_rates(closed),
         "conversion_rate": rate(figures["created_won"], figures["created"]),
         "reopened": figures["reopened"],
         "reopened_won_rate": rate(figures["reopened_won"], figures["reopened"]),
-        "median_days_to_won": won["median_days"] if won else None,
+        "median_days_to_won": median_days_to_won,
         "pipeline": {s.value: open_now.get(s.value, 0) for s in OPEN_STATUSES},
         "nurture_due": due,
     }
@@ -88,7 +103,7 @@ async def summary(pool: asyncpg.Pool, scope: Scope, *, now: datetime) -> dict[st
 
 async def loss_reasons(pool: asyncpg.Pool, scope: Scope) -> dict[str, Any]:
     async with pool.acquire() as conn:
-        rows = await MetricsRepository(conn).losses(scope)
+        rows = await _reader(conn, scope).losses(scope)
     lost: dict[str, Counter[str]] = defaultdict(Counter)
     no_decision: Counter[str] = Counter()
     for r in rows:
@@ -126,7 +141,7 @@ async def owners(
 ) -> tuple[list[dict[str, Any]], int]:
     """Per owner, sorted (ties by owner name, absent values last) and paged; and the total."""
     async with pool.acquire() as conn:
-        rows = await MetricsRepository(conn).by_owner(scope)
+        rows = await _reader(conn, scope).by_owner(scope)
     items = [
         {
             "owner": r["owner"],
@@ -148,7 +163,7 @@ async def owners(
 
 async def sources(pool: asyncpg.Pool, scope: Scope) -> list[dict[str, Any]]:
     async with pool.acquire() as conn:
-        rows = await MetricsRepository(conn).by_source(scope)
+        rows = await _reader(conn, scope).by_source(scope)
     items = [
         {
             "source": r["source"],
@@ -165,7 +180,7 @@ async def sources(pool: asyncpg.Pool, scope: Scope) -> list[dict[str, Any]]:
 
 async def funnel(pool: asyncpg.Pool, scope: Scope) -> dict[str, Any]:
     async with pool.acquire() as conn:
-        repo = MetricsRepository(conn)
+        repo = _reader(conn, scope)
         reach = await repo.funnel(scope)
         stays = {r["status"]: r for r in await repo.time_in_status(scope)}
     stages = []
@@ -190,7 +205,7 @@ async def timeseries(
     pool: asyncpg.Pool, scope: Scope, *, metric: SeriesMetric, interval: Interval
 ) -> list[dict[str, Any]]:
     async with pool.acquire() as conn:
-        rows = await MetricsRepository(conn).series(scope, interval)
+        rows = await _reader(conn, scope).series(scope, interval)
     value: Callable[[Mapping[str, Any]], int | float | None] = {
         "created": lambda r: r["created"],
         "won": lambda r: r["won"],

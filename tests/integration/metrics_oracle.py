@@ -10,7 +10,7 @@ import statistics
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 CLOSING = {"won", "lost", "no_decision", "recycled", "disqualified", "dead"}
@@ -47,8 +47,9 @@ def _rate(n: int, d: int) -> float | None:
     return n / d if d else None
 
 
-def _days(a: datetime, b: datetime) -> float:
-    return (a - b).total_seconds() / 86400
+def _days(a: datetime, b: datetime) -> int:
+    """Whole days from b to a, floored: the metrics' unit of duration."""
+    return (a - b) // timedelta(days=1)
 
 
 def _median(values: list[float]) -> float | None:
@@ -149,7 +150,8 @@ class Oracle:
             entry = out[c["owner"]]
             entry["won"] += c["to_status"] == "won"
             entry["lost"] += c["to_status"] == "lost"
-            entry["cycles"].append(_days(c["at"], self.leads[c["lead_id"]]["created_at"]))
+            if c["to_status"] == "won":
+                entry["cycles"].append(_days(c["at"], self.leads[c["lead_id"]]["created_at"]))
         return {
             owner: {
                 "leads": e["leads"],

@@ -31,13 +31,25 @@ def _params(f: Filters) -> dict[str, str]:
     return params
 
 
-SCOPES = [
+MIDNIGHT = NOW.replace(hour=0, minute=0, second=0)
+INSTANTS = [
     Filters(NOW - timedelta(days=90), NOW),
     Filters(NOW - timedelta(days=200), NOW - timedelta(days=30)),
     Filters(NOW - timedelta(days=365), NOW + timedelta(days=1), owner="alex"),
     Filters(NOW - timedelta(days=365), NOW + timedelta(days=1), source="purchased_list"),
     Filters(NOW - timedelta(days=120), NOW, segment="enterprise", owner="sam"),
 ]
+"""Windows cut mid-day: answered from the history itself."""
+WHOLE_DAYS = [
+    Filters(MIDNIGHT - timedelta(days=89), MIDNIGHT + timedelta(days=1)),
+    Filters(MIDNIGHT - timedelta(days=200), MIDNIGHT - timedelta(days=30)),
+    Filters(MIDNIGHT - timedelta(days=365), MIDNIGHT + timedelta(days=1), owner="alex"),
+    Filters(MIDNIGHT - timedelta(days=365), MIDNIGHT + timedelta(days=1), segment="smb"),
+    Filters(MIDNIGHT - timedelta(days=120), MIDNIGHT, segment="enterprise", owner="sam"),
+    Filters(MIDNIGHT - timedelta(days=150), MIDNIGHT, source="referral", owner="alex"),
+]
+"""Windows of whole UTC days: answered from the rollups (two filters: durations from history)."""
+SCOPES = INSTANTS + WHOLE_DAYS
 
 
 async def get(client: httpx.AsyncClient, path: str, **params: Any) -> dict[str, Any]:
@@ -55,7 +67,7 @@ def _same(actual: dict[str, Any], expected: dict[str, Any]) -> None:
             assert actual[key] == value, key
 
 
-@pytest.mark.parametrize("scope", SCOPES, ids=lambda f: f"{f.owner}-{f.source}-{f.segment}")
+@pytest.mark.parametrize("scope", SCOPES)
 async def test_summary_matches_the_definitions(
     client: httpx.AsyncClient, oracle: Oracle, scope: Filters
 ) -> None:
@@ -162,7 +174,8 @@ async def test_default_window_is_the_last_90_days(
     start = datetime.fromisoformat(body["window"]["from"])
     end = datetime.fromisoformat(body["window"]["to"])
     assert end - start == timedelta(days=90)
-    assert abs((end - datetime.now(UTC)).total_seconds()) < 60
+    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    assert end == today + timedelta(days=1), "the default window ends with today"
     _same(body, oracle.summary(Filters(start, end), datetime.now(UTC)))
 
 

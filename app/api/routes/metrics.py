@@ -53,7 +53,12 @@ def scope(
     ] = None,
     end: Annotated[
         When | None,
-        Query(alias="to", description="Date (inclusive) or timestamp (exclusive); default: now."),
+        Query(
+            alias="to",
+            description="Date (inclusive) or timestamp (exclusive); default: the end of today"
+            " (UTC). Windows of whole UTC days are answered from rollups; a window cut mid-day"
+            " is computed from the history (same figures, slower).",
+        ),
     ] = None,
     owner: Filter = None,
     source: Filter = None,

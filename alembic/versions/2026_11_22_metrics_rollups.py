@@ -1,0 +1,543 @@
+"""Daily rollups of the status history, kept exact by triggers in the writing transaction.
+
+The metrics endpoints read these instead of scanning millions of history rows. Each insert into
+`lead_status_changes` (and each new, re-attributed or deleted lead) adjusts the rollups in the
+same transaction, so they can never disagree with the history that a reader sees; the triggers
+lock rollup rows in key order, so concurrent status changes cannot deadlock on them.
+
+* `metrics_daily`: per UTC day and (owner, source, segment), the leads created that day as they
+  stand now (reached stages, won now: a creation counts for the lead's current dimensions) and
+  the day's latest closings by status, reopenings and reopenings later won (a change counts for
+  the dimensions recorded on it).
+* `metrics_durations`: whole-day histograms of cycle times (creation to latest closing) and of
+  stays in open statuses, once overall and once per owner, source and segment, so medians and
+  p90s come out exact without reading the underlying rows.
+* `metrics_losses`: every loss and no-decision by reason, competitor and the status it left,
+  per day and dimensions, and once more per day alone (`overall`) for unfiltered reads.
+* `metrics_pipeline`: leads now, by status and dimensions; closed ones by the month their
+  revisit date falls in, so the nurture queue due now needs only the current month's leads.
+
+`metrics_rebuild()` recomputes all three from the history in one set-based pass: bulk loads call
+it after loading with `SET leadstatus.rollups = 'off'`, and the tests compare its result with
+what the triggers maintained.
+
+Revision ID: 0003
+Revises: 0002
+Create Date: 2026-11-22 22:00:00
+"""
+
+from collections.abc import Sequence
+
+from alembic import op
+
+revision: str = "0003"
+down_revision: str | None = "0002"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+# The workflow as of this revision, frozen here: a later change to the code's tables must come
+# with its own migration.
+OPEN = ("new", "contacted", "qualified", "negotiating")
+CLOSING = ("won", "lost", "no_decision", "recycled", "disqualified", "dead")
+STAGES = ("new", "contacted", "qualified", "negotiating", "won")
+"""Funnel stages in order; bit i of a lead's stage mask says it has held STAGES[i]."""
+
+COHORT = (
+    "created",
+    "won_now",
+    *(f"reached_{s}" for s in STAGES[1:-1]),
+    *(f"went_on_{s}" for s in STAGES[:-1]),
+)
+ACTIVITY = (*(f"closed_{s}" for s in CLOSING), "reopened", "reopened_won")
+COUNTS = COHORT + ACTIVITY
+DAILY_KEY = ("day", "owner", "source", "segment")
+DURATION_KEY = ("measure", "dimension", "status", "day", "value", "days")
+PIPELINE_KEY = ("status", "owner", "source", "segment", "revisit_month")
+LOSS_KEY = (
+    "overall",
+    "day",
+    "owner",
+    "source",
+    "segment",
+    "status",
+    "reason",
+    "from_status",
+    "competitor",
+)
+
+
+def _list(values: Sequence[str]) -> str:
+    return ", ".join(f"'{v}'" for v in values)
+
+
+def _cohort_expressions() -> list[str]:
+    """Each cohort count of one lead with stage mask `m`, times `n`."""
+    bit = {s: 1 << i for i, s in enumerate(STAGES)}
+    top = (
+        "CASE "
+        + " ".join(f"WHEN m & {bit[s]} <> 0 THEN {i}" for i, s in reversed(list(enumerate(STAGES))))
+        + " ELSE 0 END"
+    )
+    exprs = ["n", f"CASE WHEN m & {bit['won']} <> 0 THEN n ELSE 0 END"]
+    exprs += [f"CASE WHEN m & {bit[s]} <> 0 THEN n ELSE 0 END" for s in STAGES[1:-1]]
+    exprs += [
+        f"CASE WHEN m & {bit[s]} <> 0 AND ({top}) > {i} THEN n ELSE 0 END"
+        for i, s in enumerate(STAGES[:-1])
+    ]
+    return exprs
+
+
+def _row(day: str, dims: str, values: dict[str, str]) -> str:
+    cells = ", ".join(values.get(c, "0") for c in COUNTS)
+    return f"ROW({day}, {dims}, {cells})::metrics_daily"
+
+
+def _functions() -> list[str]:
+    bit_cases = " ".join(f"WHEN '{s}' THEN {1 << i}" for i, s in enumerate(STAGES))
+    cohort = dict(zip(COHORT, _cohort_expressions(), strict=True))
+    closing = {f"closed_{s}": f"CASE WHEN status = '{s}' THEN n ELSE 0 END" for s in CLOSING}
+    sums = ", ".join(f"sum({c})" for c in COUNTS)
+    adds = ", ".join(f"{c} = m.{c} + excluded.{c}" for c in COUNTS)
+    daily_key = ", ".join(DAILY_KEY)
+    duration_key = ", ".join(DURATION_KEY)
+    loss_key = ", ".join(LOSS_KEY)
+    reopen = {"reopened": "reopened", "reopened_won": "won"}
+    pipeline_key = ", ".join(PIPELINE_KEY)
+    return [
+        # A UTC calendar day, and whole days elapsed (floored): the units of every rollup.
+        """
+        CREATE FUNCTION metrics_day(at timestamptz) RETURNS date
+        LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT (at AT TIME ZONE 'UTC')::date $$
+        """,
+        """
+        CREATE FUNCTION metrics_days(since timestamptz, until timestamptz) RETURNS integer
+        LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+          SELECT floor((extract(epoch FROM until) - extract(epoch FROM since)) / 86400)::integer
+        $$
+        """,
+        f"""
+        CREATE FUNCTION metrics_stage_bit(status text) RETURNS integer
+        LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+          SELECT CASE status {bit_cases} ELSE 0 END
+        $$
+        """,
+        f"""
+        CREATE FUNCTION metrics_cohort_delta(
+            day date, owner text, source text, segment text, m integer, n bigint)
+        RETURNS metrics_daily LANGUAGE sql IMMUTABLE AS $$
+          SELECT {_row("day", "owner, source, segment", cohort)}
+        $$
+        """,
+        f"""
+        CREATE FUNCTION metrics_closing_delta(
+            day date, owner text, source text, segment text, status text, n bigint)
+        RETURNS metrics_daily LANGUAGE sql IMMUTABLE AS $$
+          SELECT {_row("day", "owner, source, segment", closing)}
+        $$
+        """,
+        f"""
+        CREATE FUNCTION metrics_reopen_delta(
+            day date, owner text, source text, segment text, reopened bigint, won bigint)
+        RETURNS metrics_daily LANGUAGE sql IMMUTABLE AS $$
+          SELECT {_row("day", "owner, source, segment", reopen)}
+        $$
+        """,
+        # One duration counted overall and for each of the three dimensions.
+        """
+        CREATE FUNCTION metrics_duration_deltas(
+            day date, measure text, status text, owner text, source text, segment text,
+            days integer, n bigint)
+        RETURNS metrics_durations[] LANGUAGE sql IMMUTABLE AS $$
+          SELECT ARRAY[
+            ROW(measure, 'all', status, day, NULL, days, n)::metrics_durations,
+            ROW(measure, 'owner', status, day, owner, days, n)::metrics_durations,
+            ROW(measure, 'source', status, day, source, days, n)::metrics_durations,
+            ROW(measure, 'segment', status, day, segment, days, n)::metrics_durations]
+        $$
+        """,
+        # Deltas are summed per key and applied in key order: concurrent writers lock rollup
+        # rows in the same order and cannot deadlock.
+        f"""
+        CREATE FUNCTION metrics_apply_daily(deltas metrics_daily[]) RETURNS void
+        LANGUAGE sql AS $$
+          INSERT INTO metrics_daily AS m ({daily_key}, {", ".join(COUNTS)})
+          SELECT {daily_key}, {sums} FROM unnest(deltas)
+           GROUP BY {daily_key} ORDER BY {daily_key}
+          ON CONFLICT ({daily_key}) DO UPDATE SET {adds}
+        $$
+        """,
+        f"""
+        CREATE FUNCTION metrics_apply_durations(deltas metrics_durations[]) RETURNS void
+        LANGUAGE sql AS $$
+          INSERT INTO metrics_durations AS m ({duration_key}, n)
+          SELECT {duration_key}, sum(n) FROM unnest(deltas)
+           GROUP BY {duration_key} ORDER BY {duration_key}
+          ON CONFLICT ({duration_key}) DO UPDATE SET n = m.n + excluded.n
+        $$
+        """,
+        # Stages a lead has held, from its history: the state its cohort counts depend on.
+        """
+        CREATE FUNCTION metrics_stage_mask(lead bigint) RETURNS integer
+        LANGUAGE sql STABLE AS $$
+          SELECT 1 | coalesce(bit_or(metrics_stage_bit(to_status)), 0)
+            FROM lead_status_changes WHERE lead_id = lead
+        $$
+        """,
+        f"""
+        CREATE FUNCTION metrics_on_status_change() RETURNS trigger LANGUAGE plpgsql AS $$
+        DECLARE
+          lead record;
+          prior record;
+          prev_closing record;
+          last_reopen record;
+          has_closing boolean := false;
+          has_reopen boolean := false;
+          entered timestamptz;
+          old_mask integer := 1;
+          new_mask integer;
+          today date := metrics_day(NEW.at);
+          daily metrics_daily[] := '{{}}';
+          durations metrics_durations[] := '{{}}';
+        BEGIN
+          IF current_setting('leadstatus.rollups', true) = 'off' THEN
+            RETURN NULL;
+          END IF;
+          SELECT l.created_at, l.owner, l.source, l.segment INTO lead
+            FROM leads l WHERE l.id = NEW.lead_id;
+          entered := lead.created_at;
+          FOR prior IN
+            SELECT c.at, c.to_status, c.reopened, c.owner, c.source, c.segment
+              FROM lead_status_changes c
+             WHERE c.lead_id = NEW.lead_id AND c.id < NEW.id ORDER BY c.id
+          LOOP
+            entered := prior.at;
+            old_mask := old_mask | metrics_stage_bit(prior.to_status);
+            IF prior.to_status IN ({_list(CLOSING)}) THEN
+              prev_closing := prior;
+              has_closing := true;
+            END IF;
+            IF prior.reopened THEN
+              last_reopen := prior;
+              has_reopen := true;
+            END IF;
+          END LOOP;
+
+          IF NEW.from_status IN ({_list(OPEN)}) THEN
+            durations := durations || metrics_duration_deltas(
+              today, 'stay', NEW.from_status, NEW.owner, NEW.source, NEW.segment,
+              metrics_days(entered, NEW.at), 1);
+          END IF;
+          IF NEW.to_status IN ({_list(CLOSING)}) THEN
+            IF has_closing THEN
+              daily := daily || metrics_closing_delta(
+                metrics_day(prev_closing.at), prev_closing.owner, prev_closing.source,
+                prev_closing.segment, prev_closing.to_status, -1);
+            END IF;
+            daily := daily || metrics_closing_delta(
+              today, NEW.owner, NEW.source, NEW.segment, NEW.to_status, 1);
+            IF NEW.to_status = 'won' THEN
+              durations := durations || metrics_duration_deltas(
+                today, 'cycle', 'won', NEW.owner, NEW.source, NEW.segment,
+                metrics_days(lead.created_at, NEW.at), 1);
+            END IF;
+            IF NEW.to_status = 'won' AND has_reopen THEN
+              daily := daily || metrics_reopen_delta(
+                metrics_day(last_reopen.at), last_reopen.owner, last_reopen.source,
+                last_reopen.segment, 0, 1);
+            END IF;
+          END IF;
+          IF NEW.reopened THEN
+            daily := daily || metrics_reopen_delta(
+              today, NEW.owner, NEW.source, NEW.segment, 1, 0);
+          END IF;
+          new_mask := old_mask | metrics_stage_bit(NEW.to_status);
+          IF new_mask <> old_mask THEN
+            daily := daily
+              || metrics_cohort_delta(metrics_day(lead.created_at), lead.owner, lead.source,
+                                      lead.segment, old_mask, -1)
+              || metrics_cohort_delta(metrics_day(lead.created_at), lead.owner, lead.source,
+                                      lead.segment, new_mask, 1);
+          END IF;
+
+          IF cardinality(daily) > 0 THEN
+            PERFORM metrics_apply_daily(daily);
+          END IF;
+          IF cardinality(durations) > 0 THEN
+            PERFORM metrics_apply_durations(durations);
+          END IF;
+          IF NEW.to_status IN ('lost', 'no_decision') THEN
+            INSERT INTO metrics_losses AS m ({loss_key}, n)
+            VALUES (false, today, NEW.owner, NEW.source, NEW.segment, NEW.to_status,
+                    NEW.reason, NEW.from_status, NEW.competitor, 1),
+                   (true, today, NULL, NULL, NULL, NEW.to_status,
+                    NEW.reason, NEW.from_status, NEW.competitor, 1)
+            ON CONFLICT ({loss_key}) DO UPDATE SET n = m.n + 1;
+          END IF;
+          RETURN NULL;
+        END $$
+        """,
+        # Where a lead stands now: open leads by status, closed ones by their revisit month.
+        f"""
+        CREATE FUNCTION metrics_standing_key(
+            status text, owner text, source text, segment text, revisit_at timestamptz)
+        RETURNS metrics_pipeline LANGUAGE sql IMMUTABLE AS $$
+          SELECT ROW(status, owner, source, segment,
+                     CASE WHEN status IN ({_list(CLOSING)})
+                          THEN date_trunc('month', revisit_at AT TIME ZONE 'UTC')::date END,
+                     1)::metrics_pipeline
+        $$
+        """,
+        f"""
+        CREATE FUNCTION metrics_apply_pipeline(deltas metrics_pipeline[]) RETURNS void
+        LANGUAGE sql AS $$
+          INSERT INTO metrics_pipeline AS m ({pipeline_key}, n)
+          SELECT {pipeline_key}, sum(n) FROM unnest(deltas)
+           GROUP BY {pipeline_key} ORDER BY {pipeline_key}
+          ON CONFLICT ({pipeline_key}) DO UPDATE SET n = m.n + excluded.n
+        $$
+        """,
+        # A lead's creation counts for its current dimensions: a new lead adds itself, an edit
+        # of owner, source or segment (or creation time) moves it, a deleted lead leaves. Its
+        # standing (status, revisit month) moves with every status change.
+        """
+        CREATE FUNCTION metrics_on_lead() RETURNS trigger LANGUAGE plpgsql AS $$
+        DECLARE
+          mask integer;
+          daily metrics_daily[] := '{}';
+          was metrics_pipeline;
+          now_is metrics_pipeline;
+        BEGIN
+          IF current_setting('leadstatus.rollups', true) = 'off' THEN
+            RETURN NULL;
+          END IF;
+          IF TG_OP <> 'INSERT' THEN
+            was := metrics_standing_key(OLD.status, OLD.owner, OLD.source, OLD.segment,
+                                        OLD.revisit_at);
+            was.n := -1;
+          END IF;
+          IF TG_OP <> 'DELETE' THEN
+            now_is := metrics_standing_key(NEW.status, NEW.owner, NEW.source, NEW.segment,
+                                           NEW.revisit_at);
+          END IF;
+          IF TG_OP <> 'UPDATE' OR (was.status, was.owner, was.source, was.segment,
+                                   was.revisit_month)
+              IS DISTINCT FROM (now_is.status, now_is.owner, now_is.source, now_is.segment,
+                                now_is.revisit_month) THEN
+            PERFORM metrics_apply_pipeline(array_remove(ARRAY[was, now_is], NULL));
+          END IF;
+
+          IF TG_OP = 'UPDATE' AND (OLD.owner, OLD.source, OLD.segment, OLD.created_at)
+              IS NOT DISTINCT FROM (NEW.owner, NEW.source, NEW.segment, NEW.created_at) THEN
+            RETURN NULL;
+          END IF;
+          IF TG_OP = 'INSERT' THEN
+            mask := 1;
+          ELSE
+            mask := metrics_stage_mask(OLD.id);
+            daily := daily || metrics_cohort_delta(
+              metrics_day(OLD.created_at), OLD.owner, OLD.source, OLD.segment, mask, -1);
+          END IF;
+          IF TG_OP <> 'DELETE' THEN
+            daily := daily || metrics_cohort_delta(
+              metrics_day(NEW.created_at), NEW.owner, NEW.source, NEW.segment, mask, 1);
+          END IF;
+          PERFORM metrics_apply_daily(daily);
+          RETURN NULL;
+        END $$
+        """,
+        _rebuild(),
+    ]
+
+
+def _rebuild() -> str:
+    counts = ", ".join(COUNTS)
+    sums = ", ".join(f"sum({c})" for c in COUNTS)
+    daily_key = ", ".join(DAILY_KEY)
+    duration_key = ", ".join(DURATION_KEY)
+    loss_key = ", ".join(LOSS_KEY)
+    return f"""
+    CREATE FUNCTION metrics_rebuild() RETURNS void LANGUAGE plpgsql AS $$
+    BEGIN
+      TRUNCATE metrics_daily, metrics_durations, metrics_losses, metrics_pipeline;
+
+      CREATE TEMP TABLE latest_closings ON COMMIT DROP AS
+        SELECT DISTINCT ON (c.lead_id) c.lead_id, c.at, c.to_status, c.owner, c.source,
+               c.segment, l.created_at
+          FROM lead_status_changes c JOIN leads l ON l.id = c.lead_id
+         WHERE c.to_status IN ({_list(CLOSING)})
+         ORDER BY c.lead_id, c.id DESC;
+
+      INSERT INTO metrics_daily ({daily_key}, {counts})
+      SELECT {", ".join(f"d.{c}" for c in DAILY_KEY)}, {sums}
+        FROM (
+          SELECT 'cohort' AS kind, metrics_day(l.created_at) AS day, l.owner, l.source,
+                 l.segment, coalesce(r.mask, 1) AS mask, NULL AS status, count(*) AS n
+            FROM leads l
+            LEFT JOIN (SELECT lead_id, 1 | bit_or(metrics_stage_bit(to_status)) AS mask
+                         FROM lead_status_changes GROUP BY lead_id) r ON r.lead_id = l.id
+           GROUP BY 2, 3, 4, 5, 6
+          UNION ALL
+          SELECT 'closing', metrics_day(at), owner, source, segment, 0, to_status, count(*)
+            FROM latest_closings GROUP BY 2, 3, 4, 5, 7
+          UNION ALL
+          SELECT 'reopened', metrics_day(at), owner, source, segment, 0, NULL, count(*)
+            FROM lead_status_changes WHERE reopened GROUP BY 2, 3, 4, 5
+          UNION ALL
+          SELECT 'reopened_won', metrics_day(at), owner, source, segment, 0, NULL, count(*)
+            FROM (SELECT DISTINCT ON (c.lead_id) c.at, c.owner, c.source, c.segment
+                    FROM lead_status_changes c JOIN leads l ON l.id = c.lead_id
+                   WHERE c.reopened AND l.status = 'won'
+                   ORDER BY c.lead_id, c.id DESC) last_reopenings
+           GROUP BY 2, 3, 4, 5
+        ) g,
+        LATERAL (
+          SELECT * FROM metrics_cohort_delta(g.day, g.owner, g.source, g.segment, g.mask, g.n)
+           WHERE g.kind = 'cohort'
+          UNION ALL
+          SELECT * FROM metrics_closing_delta(g.day, g.owner, g.source, g.segment, g.status, g.n)
+           WHERE g.kind = 'closing'
+          UNION ALL
+          SELECT * FROM metrics_reopen_delta(g.day, g.owner, g.source, g.segment,
+                                             CASE g.kind WHEN 'reopened' THEN g.n ELSE 0 END,
+                                             CASE g.kind WHEN 'reopened_won' THEN g.n ELSE 0 END)
+           WHERE g.kind IN ('reopened', 'reopened_won')
+        ) d
+       GROUP BY {", ".join(f"d.{c}" for c in DAILY_KEY)};
+
+      INSERT INTO metrics_durations ({duration_key}, n)
+      SELECT {duration_key}, sum(n)
+        FROM (
+          SELECT unnest(metrics_duration_deltas(metrics_day(at), 'cycle', to_status, owner,
+                                                source, segment,
+                                                metrics_days(created_at, at), count(*))) AS d
+            FROM latest_closings WHERE to_status = 'won'
+           GROUP BY metrics_day(at), to_status, owner, source, segment,
+                    metrics_days(created_at, at)
+          UNION ALL
+          SELECT unnest(metrics_duration_deltas(day, 'stay', from_status, owner, source,
+                                                segment, days, count(*)))
+            FROM (SELECT metrics_day(c.at) AS day, c.from_status, c.owner, c.source,
+                         c.segment,
+                         metrics_days(coalesce(lag(c.at) OVER (PARTITION BY c.lead_id
+                                                              ORDER BY c.id),
+                                               l.created_at), c.at) AS days
+                    FROM lead_status_changes c JOIN leads l ON l.id = c.lead_id) stays
+           WHERE from_status IN ({_list(OPEN)})
+           GROUP BY day, from_status, owner, source, segment, days
+        ) deltas, LATERAL (SELECT (deltas.d).*) x
+       GROUP BY {duration_key};
+
+      INSERT INTO metrics_losses ({loss_key}, n)
+      SELECT o.overall, metrics_day(at), CASE WHEN o.overall THEN NULL ELSE owner END,
+             CASE WHEN o.overall THEN NULL ELSE source END,
+             CASE WHEN o.overall THEN NULL ELSE segment END,
+             to_status, reason, from_status, competitor, count(*)
+        FROM lead_status_changes, (VALUES (false), (true)) o(overall)
+       WHERE to_status IN ('lost', 'no_decision')
+       GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9;
+      INSERT INTO metrics_pipeline ({", ".join(PIPELINE_KEY)}, n)
+      SELECT k.status, k.owner, k.source, k.segment, k.revisit_month, count(*)
+        FROM leads l,
+             LATERAL metrics_standing_key(l.status, l.owner, l.source, l.segment,
+                                          l.revisit_at) k
+       GROUP BY 1, 2, 3, 4, 5;
+      DROP TABLE latest_closings;
+    END $$
+    """
+
+
+def upgrade() -> None:
+    counts = ",\n".join(f"  {c} integer NOT NULL DEFAULT 0" for c in COUNTS)
+    op.execute(
+        f"""
+        CREATE TABLE metrics_daily (
+          day date NOT NULL, owner text, source text, segment text,
+        {counts})
+        """
+    )
+    op.execute(
+        "CREATE UNIQUE INDEX uq_metrics_daily_key ON metrics_daily "
+        f"({', '.join(DAILY_KEY)}) INCLUDE ({', '.join(COUNTS)}) NULLS NOT DISTINCT"
+    )
+    op.execute(
+        """
+        CREATE TABLE metrics_durations (
+          measure text NOT NULL CONSTRAINT ck_metrics_durations_measure_known
+            CHECK (measure IN ('cycle', 'stay')),
+          dimension text NOT NULL CONSTRAINT ck_metrics_durations_dimension_known
+            CHECK (dimension IN ('all', 'owner', 'source', 'segment')),
+          status text NOT NULL, day date NOT NULL, value text, days integer NOT NULL,
+          n integer NOT NULL DEFAULT 0)
+        """
+    )
+    op.execute(
+        "CREATE UNIQUE INDEX uq_metrics_durations_key"
+        f" ON metrics_durations ({', '.join(DURATION_KEY)}) INCLUDE (n) NULLS NOT DISTINCT"
+    )
+    op.execute(
+        """
+        CREATE TABLE metrics_losses (
+          overall boolean NOT NULL, day date NOT NULL, owner text, source text, segment text,
+          status text NOT NULL,
+          reason text NOT NULL, from_status text NOT NULL, competitor text,
+          n integer NOT NULL DEFAULT 0)
+        """
+    )
+    op.execute(
+        "CREATE UNIQUE INDEX uq_metrics_losses_key"
+        f" ON metrics_losses ({', '.join(LOSS_KEY)}) INCLUDE (n) NULLS NOT DISTINCT"
+    )
+    op.execute(
+        """
+        CREATE TABLE metrics_pipeline (
+          status text NOT NULL, owner text, source text, segment text, revisit_month date,
+          n integer NOT NULL DEFAULT 0)
+        """
+    )
+    op.execute(
+        "CREATE UNIQUE INDEX uq_metrics_pipeline_key"
+        f" ON metrics_pipeline ({', '.join(PIPELINE_KEY)}) INCLUDE (n) NULLS NOT DISTINCT"
+    )
+    op.execute(
+        "CREATE INDEX ix_leads_due ON leads (revisit_at) INCLUDE (owner, source, segment)"
+        f" WHERE revisit_at IS NOT NULL AND status IN ({_list(CLOSING)})"
+    )
+    for statement in _functions():
+        op.execute(statement)
+    op.execute(
+        "CREATE TRIGGER metrics_on_status_change AFTER INSERT ON lead_status_changes"
+        " FOR EACH ROW EXECUTE FUNCTION metrics_on_status_change()"
+    )
+    op.execute(
+        "CREATE TRIGGER metrics_on_lead_insert_or_delete AFTER INSERT OR DELETE ON leads"
+        " FOR EACH ROW EXECUTE FUNCTION metrics_on_lead()"
+    )
+    op.execute(
+        "CREATE TRIGGER metrics_on_lead_update"
+        " AFTER UPDATE OF owner, source, segment, created_at, status, revisit_at ON leads"
+        " FOR EACH ROW WHEN ((OLD.owner, OLD.source, OLD.segment, OLD.created_at, OLD.status,"
+        " OLD.revisit_at) IS DISTINCT FROM (NEW.owner, NEW.source, NEW.segment,"
+        " NEW.created_at, NEW.status, NEW.revisit_at))"
+        " EXECUTE FUNCTION metrics_on_lead()"
+    )
+    op.execute("SELECT metrics_rebuild()")
+
+
+def downgrade() -> None:
+    op.execute("DROP TRIGGER metrics_on_lead_update ON leads")
+    op.execute("DROP TRIGGER metrics_on_lead_insert_or_delete ON leads")
+    op.execute("DROP TRIGGER metrics_on_status_change ON lead_status_changes")
+    op.execute("DROP INDEX ix_leads_due")
+    op.execute(
+        "DROP TABLE metrics_pipeline, metrics_losses, metrics_durations, metrics_daily CASCADE"
+    )
+    for name in (
+        "metrics_rebuild()",
+        "metrics_on_lead()",
+        "metrics_on_status_change()",
+        "metrics_stage_mask(bigint)",
+        "metrics_day(timestamptz)",
+        "metrics_days(timestamptz, timestamptz)",
+        "metrics_stage_bit(text)",
+    ):
+        op.execute(f"DROP FUNCTION IF EXISTS {name}")

@@ -1,0 +1,296 @@
+"""The sales metrics read from the daily rollups that triggers keep in step with the history.
+
+Same answers as `MetricsRepository` (which reads the history itself), for windows made of whole
+UTC days: a rollup row covers one day, so a window starting or ending mid-day cannot be cut from
+it and goes to the history instead (see `app.services.metrics`). Attribution is the history's:
+a creation counts for the lead's current owner, source and segment, a change for those recorded
+on it. Durations are whole days in histograms kept overall and per single dimension; a request
+filtering on two or more dimensions reads those figures from the history.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+import asyncpg
+
+from app.domain.histogram import Histogram
+from app.domain.status import CLOSING_STATUSES, OPEN_STATUSES, LeadStatus
+from app.repositories.metrics import FUNNEL, MetricsRepository, Scope
+from app.repositories.sql import sql_list
+
+CLOSING_SQL = sql_list(CLOSING_STATUSES)
+_OPEN = frozenset(s.value for s in OPEN_STATUSES)
+_CLOSED_COLUMNS = ", ".join(f"sum(closed_{s.value}) AS {s.value}" for s in CLOSING_STATUSES)
+_ANY_CLOSED = " OR ".join(f"sum(closed_{s.value}) <> 0" for s in CLOSING_STATUSES)
+_DAYS = "day >= $1 AND day < $2"
+_FILTERS = (
+    "($3::text IS NULL OR owner = $3) AND ($4::text IS NULL OR source = $4)"
+    " AND ($5::text IS NULL OR segment = $5)"
+)
+
+
+def whole_days(scope: Scope) -> tuple[date, date] | None:
+    """The window as [first day, day after the last) when it starts and ends at UTC midnight."""
+    bounds = []
+    for instant in (scope.start, scope.end):
+        utc = instant.astimezone(UTC)
+        if utc.time() != time.min:
+            return None
+        bounds.append(utc.date())
+    return bounds[0], bounds[1]
+
+
+class RollupRepository:
+    """Reads for a window of whole days; `history` answers what the rollups cannot."""
+
+    def __init__(self, conn: asyncpg.Connection, days: tuple[date, date]) -> None:
+        self.conn = conn
+        self.days = days
+        self.history = MetricsRepository(conn)
+
+    def _args(self, scope: Scope) -> tuple[Any, ...]:
+        return (*self.days, scope.owner, scope.source, scope.segment)
+
+    async def totals(self, scope: Scope) -> Mapping[str, Any]:
+        """Created, created-and-won-now, latest closings by status, reopenings in the window."""
+        row: Mapping[str, Any] = await self.conn.fetchrow(
+            f"""
+            SELECT coalesce(sum(created), 0) AS created,
+                   coalesce(sum(won_now), 0) AS created_won,
+                   coalesce(sum(reopened), 0) AS reopened,
+                   coalesce(sum(reopened_won), 0) AS reopened_won,
+                   {_CLOSED_COLUMNS}
+              FROM metrics_daily WHERE {_DAYS} AND {_FILTERS}
+            """,
+            *self._args(scope),
+        )
+        return row
+
+    async def durations(
+        self, measure: str, statuses: tuple[str, ...], scope: Scope, *, by: str | None = None
+    ) -> dict[tuple[str, str | None], Histogram] | None:
+        """Whole-day histograms per status (and per `by` dimension value when grouped).
+
+        None when the filters name two dimensions, or one and a different `by`: the histograms
+        are kept overall and per single dimension only.
+        """
+        filters = {
+            name: value
+            for name, value in (
+                ("owner", scope.owner),
+                ("source", scope.source),
+                ("segment", scope.segment),
+            )
+            if value is not None
+        }
+        if len(filters) > 1 or (by is not None and filters and by not in filters):
+            return None
+        dimension = by or next(iter(filters), "all")
+        value = filters.get(dimension)
+        rows = await self.conn.fetch(
+            """
+            SELECT status, value, days, sum(n)::bigint AS n
+              FROM metrics_durations
+             WHERE measure = $1 AND dimension = $2 AND status = ANY($3::text[])
+               AND day >= $4 AND day < $5 AND ($6::text IS NULL OR value = $6)
+             GROUP BY status, value, days
+            HAVING sum(n) <> 0
+            """,
+            measure,
+            dimension,
+            list(statuses),
+            *self.days,
+            value,
+        )
+        grouped: dict[tuple[str, str | None], dict[int, int]] = defaultdict(dict)
+        for r in rows:
+            grouped[(r["status"], r["value"] if by else None)][r["days"]] = r["n"]
+        return {key: Histogram(counts) for key, counts in grouped.items()}
+
+    async def closed_by_status(self, scope: Scope) -> dict[str, int]:
+        totals = await self.totals(scope)
+        return {s.value: totals[s.value] or 0 for s in CLOSING_STATUSES}
+
+    async def median_days_to_won(self, scope: Scope) -> float | None:
+        won = LeadStatus.WON.value
+        histograms = await self.durations("cycle", (won,), scope)
+        if histograms is None:
+            by_status = await self.history.closed_by_status(scope)
+            return by_status[won]["median_days"] if won in by_status else None
+        histogram = histograms.get((won, None))
+        return histogram.percentile(0.5) if histogram else None
+
+    async def losses(self, scope: Scope) -> list[Mapping[str, Any]]:
+        """Every loss and no-decision in the window; unfiltered, from the per-day totals."""
+        overall = scope.owner is None and scope.source is None and scope.segment is None
+        rows: list[Mapping[str, Any]] = await self.conn.fetch(
+            f"""
+            SELECT status AS to_status, reason, competitor, from_status, sum(n)::bigint AS n
+              FROM metrics_losses WHERE overall = {overall} AND {_DAYS} AND {_FILTERS}
+             GROUP BY 1, 2, 3, 4 HAVING sum(n) <> 0
+            """,
+            *self._args(scope),
+        )
+        return rows
+
+    async def _by(self, dimension: str, scope: Scope) -> list[Mapping[str, Any]]:
+        rows: list[Mapping[str, Any]] = await self.conn.fetch(
+            f"""
+            SELECT {dimension}, sum(created)::bigint AS leads, sum(won_now)::bigint AS won_now,
+                   {_CLOSED_COLUMNS}
+              FROM metrics_daily WHERE {_DAYS} AND {_FILTERS}
+             GROUP BY {dimension}
+            HAVING sum(created) <> 0 OR {_ANY_CLOSED}
+            """,
+            *self._args(scope),
+        )
+        return rows
+
+    async def by_owner(self, scope: Scope) -> list[Mapping[str, Any]]:
+        won = LeadStatus.WON.value
+        rows = await self._by("owner", scope)
+        histograms = await self.durations("cycle", (won,), scope, by="owner")
+        if histograms is None:
+            medians = {
+                r["owner"]: r["median_cycle_days"] for r in await self.history.by_owner(scope)
+            }
+        else:
+            medians = {owner: h.percentile(0.5) for (_, owner), h in histograms.items()}
+        return [
+            {
+                "owner": r["owner"],
+                "leads": r["leads"],
+                "won": r["won"],
+                "lost": r["lost"],
+                "median_cycle_days": medians.get(r["owner"]),
+            }
+            for r in rows
+        ]
+
+    async def by_source(self, scope: Scope) -> list[Mapping[str, Any]]:
+        return [
+            {
+                "source": r["source"],
+                "leads": r["leads"],
+                "won": r["won_now"],
+                "closed": sum(r[s.value] for s in CLOSING_STATUSES),
+                "disqualified": r["disqualified"],
+                "dead": r["dead"],
+            }
+            for r in await self._by("source", scope)
+        ]
+
+    async def funnel(self, scope: Scope) -> Mapping[str, Any]:
+        """Of the leads created in the window: how many reached each stage, and went further."""
+        columns = [
+            "sum(created) AS reached_new",
+            "sum(won_now) AS reached_won",
+            "0 AS advanced_won",
+        ]
+        for stage in FUNNEL[:-1]:
+            if stage is not LeadStatus.NEW:
+                columns.append(f"sum(reached_{stage.value}) AS reached_{stage.value}")
+            columns.append(f"sum(went_on_{stage.value}) AS advanced_{stage.value}")
+        row = await self.conn.fetchrow(
+            f"SELECT {', '.join(columns)} FROM metrics_daily WHERE {_DAYS} AND {_FILTERS}",
+            *self._args(scope),
+        )
+        return {key: value or 0 for key, value in row.items()}
+
+    async def time_in_status(self, scope: Scope) -> list[Mapping[str, Any]]:
+        """Stays in each open status that ended in the window, in whole days: median and p90."""
+        histograms = await self.durations("stay", tuple(_OPEN), scope)
+        if histograms is None:
+            return await self.history.time_in_status(scope)
+        return [
+            {
+                "status": status,
+                "stays": h.total,
+                "median_days": h.percentile(0.5),
+                "p90_days": h.percentile(0.9),
+            }
+            for (status, _), h in histograms.items()
+            if h.total
+        ]
+
+    async def series(self, scope: Scope, interval: str) -> list[Mapping[str, Any]]:
+        """Per bucket: created, created-and-won-now, and latest closings by status."""
+        rows: list[Mapping[str, Any]] = await self.conn.fetch(
+            f"""
+            WITH buckets AS (
+                SELECT generate_series(date_trunc('{interval}', $1::timestamp),
+                                       $2::timestamp - interval '1 day',
+                                       interval '1 {interval}') AS bucket
+            ),
+            totals AS (
+                SELECT date_trunc('{interval}', day::timestamp) AS bucket,
+                       sum(created) AS created, sum(won_now) AS created_won,
+                       {" + ".join(f"sum(closed_{s.value})" for s in CLOSING_STATUSES)} AS closed,
+                       sum(closed_won) AS won, sum(closed_lost) AS lost,
+                       sum(closed_disqualified) AS disqualified, sum(closed_dead) AS dead
+                  FROM metrics_daily WHERE {_DAYS} AND {_FILTERS}
+                 GROUP BY 1
+            )
+            SELECT b.bucket AT TIME ZONE 'UTC' AS bucket,
+                   coalesce(t.created, 0)::bigint AS created,
+                   coalesce(t.created_won, 0)::bigint AS created_won,
+                   coalesce(t.closed, 0)::bigint AS closed, coalesce(t.won, 0)::bigint AS won,
+                   coalesce(t.lost, 0)::bigint AS lost,
+                   coalesce(t.disqualified, 0)::bigint AS disqualified,
+                   coalesce(t.dead, 0)::bigint AS dead
+              FROM buckets b LEFT JOIN totals t ON t.bucket = b.bucket
+             ORDER BY b.bucket
+            """,
+            *self._args(scope),
+        )
+        return rows
+
+
+class PipelineRepository:
+    """Where leads stand now, from `metrics_pipeline`: not windowed, the same for every window."""
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
+
+    async def now(self, scope: Scope, now: datetime) -> tuple[dict[str, int], int]:
+        """Open leads by status now, and closed leads whose revisit date has come (not windowed).
+
+        Closed leads are counted by revisit month: every month before this one is due whole,
+        and this month's are counted from the leads themselves, up to now.
+        """
+        month = now.date().replace(day=1)
+        rows = await self.conn.fetch(
+            """
+            SELECT status, revisit_month < $1 AS due, sum(n)::bigint AS n
+              FROM metrics_pipeline
+             WHERE ($2::text IS NULL OR owner = $2) AND ($3::text IS NULL OR source = $3)
+               AND ($4::text IS NULL OR segment = $4)
+             GROUP BY 1, 2
+            """,
+            month,
+            scope.owner,
+            scope.source,
+            scope.segment,
+        )
+        due_this_month: int = await self.conn.fetchval(
+            f"""
+            SELECT count(*) FROM leads
+             WHERE revisit_at >= $1 AND revisit_at <= $2 AND status IN ({CLOSING_SQL})
+               AND ($3::text IS NULL OR owner = $3) AND ($4::text IS NULL OR source = $4)
+               AND ($5::text IS NULL OR segment = $5)
+            """,
+            datetime.combine(month, time.min, tzinfo=now.tzinfo),
+            now,
+            scope.owner,
+            scope.source,
+            scope.segment,
+        )
+        open_now: dict[str, int] = defaultdict(int)
+        for r in rows:
+            if r["status"] in _OPEN:
+                open_now[r["status"]] += r["n"]
+        return dict(open_now), due_this_month + sum(r["n"] for r in rows if r["due"])
