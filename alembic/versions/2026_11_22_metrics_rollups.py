@@ -17,7 +17,7 @@ lock rollup rows in key order, so concurrent status changes cannot deadlock on t
 * `metrics_pipeline`: leads now, by status and dimensions; closed ones by the month their
   revisit date falls in, so the nurture queue due now needs only the current month's leads.
 
-`metrics_rebuild()` recomputes all three from the history in one set-based pass: bulk loads call
+`metrics_rebuild()` recomputes all four from the history in one set-based pass: bulk loads call
 it after loading with `SET leadstatus.rollups = 'off'`, and the tests compare its result with
 what the triggers maintained.
 
@@ -330,6 +330,12 @@ def _functions() -> list[str]:
               IS NOT DISTINCT FROM (NEW.owner, NEW.source, NEW.segment, NEW.created_at) THEN
             RETURN NULL;
           END IF;
+          IF TG_OP = 'UPDATE' AND OLD.created_at IS DISTINCT FROM NEW.created_at
+              AND EXISTS (SELECT 1 FROM lead_status_changes WHERE lead_id = OLD.id) THEN
+            -- Durations were measured from the old creation time: the history would lie.
+            RAISE EXCEPTION 'the creation time of lead % cannot change once it has status changes',
+              OLD.id USING ERRCODE = 'check_violation';
+          END IF;
           IF TG_OP = 'INSERT' THEN
             mask := 1;
           ELSE
@@ -358,7 +364,7 @@ def _rebuild() -> str:
     return f"""
     CREATE FUNCTION metrics_rebuild() RETURNS void LANGUAGE plpgsql AS $$
     BEGIN
-      TRUNCATE metrics_daily, metrics_durations, metrics_losses, metrics_pipeline;
+      TRUNCATE metrics_pipeline, metrics_daily, metrics_durations, metrics_losses;
 
       CREATE TEMP TABLE latest_closings ON COMMIT DROP AS
         SELECT DISTINCT ON (c.lead_id) c.lead_id, c.at, c.to_status, c.owner, c.source,

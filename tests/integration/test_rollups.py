@@ -1,0 +1,1014 @@
+"""The rollups the triggers maintain are exact: each equals `metrics_rebuild()`'s recomputation.
+
+Every test drives writes (through the use cases, the repository or plain SQL), snapshots the four
+rollup tables, rebuilds them from the history with `SELECT metrics_rebuild()`, snapshots again and
+compares. Rows whose counts are all zero are dropped first: incremental maintenance leaves them
+behind where a rebuild creates nothing. Totals are also checked against the history itself, so a
+mistake shared by the triggers and the rebuild cannot hide behind their agreement.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections import Counter
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import asyncpg
+import orjson
+import pytest
+
+from app.domain.errors import ConcurrentChange, TransitionNotAllowed
+from app.domain.lead import ChangeDetails
+from app.domain.status import (
+    REASONS,
+    REOPEN_RULE,
+    REOPEN_TARGETS,
+    REOPENABLE,
+    TRANSITIONS,
+    ExtraField,
+    LeadStatus,
+    ReasonRule,
+    TargetRule,
+    is_open,
+)
+from app.repositories.leads import LeadRepository, to_domain
+from app.services import leads as service
+from tests.integration.metrics_history import write_history
+
+S = LeadStatus
+Key = tuple[Any, ...]
+Snapshot = dict[str, dict[Key, dict[str, int]]]
+
+KEYS: dict[str, tuple[str, ...]] = {
+    "metrics_daily": ("day", "owner", "source", "segment"),
+    "metrics_durations": ("measure", "dimension", "status", "day", "value", "days"),
+    "metrics_losses": (
+        "overall",
+        "day",
+        "owner",
+        "source",
+        "segment",
+        "status",
+        "reason",
+        "from_status",
+        "competitor",
+    ),
+    "metrics_pipeline": ("status", "owner", "source", "segment", "revisit_month"),
+}
+"""Each rollup table's key columns (its unique index's); every other column is a count."""
+
+_UNIQUE_KEYS = """
+SELECT array_agg(a.attname::text ORDER BY k.ord)
+  FROM pg_index i
+  CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)
+  JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+ WHERE i.indrelid = $1::regclass AND i.indisunique AND k.ord <= i.indnkeyatts
+ GROUP BY i.indexrelid
+"""
+
+OWNERS = ["alex", "sam", "kim", None]
+SOURCES = ["web", "referral", "event", None]
+SEGMENTS = ["smb", "enterprise", None]
+COMPETITORS = ["Globex", "Initech", "Umbrella"]
+DIMS = ("owner", "source", "segment")
+
+
+# --- snapshots and the exactness check ------------------------------------------------------
+
+
+async def snapshot(conn: asyncpg.Connection | asyncpg.Pool) -> Snapshot:
+    """The four rollup tables as {table: {key: {count column: value}}}, all-zero rows dropped."""
+    tables: Snapshot = {}
+    for table, key in KEYS.items():
+        unique = [list(r[0]) for r in await conn.fetch(_UNIQUE_KEYS, table)]
+        assert unique == [list(key)], f"{table}: keyed by {unique}, this test expects {key}"
+        rows: dict[Key, dict[str, int]] = {}
+        seen: set[Key] = set()
+        for row in await conn.fetch(f"SELECT * FROM {table}"):
+            k = tuple(row[c] for c in key)
+            counts = {c: v for c, v in row.items() if c not in key}
+            assert counts and all(type(v) is int for v in counts.values()), (table, counts)
+            assert k not in seen, f"{table} holds key {k} twice"
+            seen.add(k)
+            if any(counts.values()):
+                rows[k] = counts
+        tables[table] = rows
+    return tables
+
+
+def _show_key(table: str, key: Key) -> str:
+    def show(v: Any) -> str:
+        return v.isoformat() if isinstance(v, date) else repr(v)
+
+    return ", ".join(f"{c}={show(v)}" for c, v in zip(KEYS[table], key, strict=True))
+
+
+def _nonzero(counts: Mapping[str, int] | None) -> dict[str, int]:
+    return {c: v for c, v in (counts or {}).items() if v}
+
+
+def diff(maintained: Snapshot, rebuilt: Snapshot) -> list[str]:
+    """One readable line per rollup row on which the two snapshots disagree."""
+    lines: list[str] = []
+    for table in KEYS:
+        got, want = maintained[table], rebuilt[table]
+        for key in sorted(got.keys() | want.keys(), key=repr):
+            a, b = got.get(key), want.get(key)
+            if a == b:
+                continue
+            columns = sorted((a or {}).keys() | (b or {}).keys())
+            changes = ", ".join(
+                f"{c}: {(a or {}).get(c, 0)} (triggers) vs {(b or {}).get(c, 0)} (rebuild)"
+                for c in columns
+                if (a or {}).get(c, 0) != (b or {}).get(c, 0)
+            )
+            lines.append(f"{table} [{_show_key(table, key)}] {changes}")
+    return lines
+
+
+async def rebuild_and_compare(pool: asyncpg.Pool) -> tuple[Snapshot, Snapshot]:
+    """Snapshot the maintained rollups, rebuild them from the history, snapshot again."""
+    async with pool.acquire() as conn:
+        maintained = await snapshot(conn)
+        await conn.execute("SELECT metrics_rebuild()")
+        rebuilt = await snapshot(conn)
+    return maintained, rebuilt
+
+
+async def assert_rollups_exact(pool: asyncpg.Pool) -> Snapshot:
+    """The maintained rollups equal the rebuild; returns the (now rebuilt) snapshot."""
+    maintained, rebuilt = await rebuild_and_compare(pool)
+    lines = diff(maintained, rebuilt)
+    assert not lines, (
+        f"trigger-maintained rollups differ from metrics_rebuild() on {len(lines)} rows:\n"
+        + "\n".join(lines[:60])
+    )
+    assert maintained == rebuilt  # the same, down to the column names
+    return rebuilt
+
+
+def total(snap: Snapshot, table: str, column: str, **where: Any) -> int:
+    """Sum of one count column over the rows whose key columns match `where`."""
+    idx = {c: KEYS[table].index(c) for c in where}
+    return sum(
+        counts[column]
+        for key, counts in snap[table].items()
+        if all(key[idx[c]] == v for c, v in where.items())
+    )
+
+
+def day_of(at: datetime) -> date:
+    return at.astimezone(UTC).date()
+
+
+async def assert_totals_match_history(pool: asyncpg.Pool, snap: Snapshot) -> None:
+    """What the rollups add up to, computed independently from the leads and their history."""
+    leads = await pool.fetch("SELECT * FROM leads")
+    changes = await pool.fetch("SELECT * FROM lead_status_changes ORDER BY id")
+    latest_closing: dict[int, str] = {}
+    reached: dict[int, set[str]] = {lead["id"]: {"new"} for lead in leads}
+    for c in changes:
+        reached[c["lead_id"]].add(c["to_status"])
+        if not is_open(S(c["to_status"])):
+            latest_closing[c["lead_id"]] = c["to_status"]
+
+    assert total(snap, "metrics_daily", "created") == len(leads)
+    for lead in leads:  # leads count for their current dimensions and creation day
+        where = {"day": day_of(lead["created_at"]), **{d: lead[d] for d in DIMS}}
+        assert total(snap, "metrics_daily", "created", **where) == sum(
+            1 for x in leads if {"day": day_of(x["created_at"]), **{d: x[d] for d in DIMS}} == where
+        )
+    for stage in ("contacted", "qualified", "negotiating"):
+        assert total(snap, "metrics_daily", f"reached_{stage}") == sum(
+            stage in r for r in reached.values()
+        ), stage
+    assert total(snap, "metrics_daily", "won_now") == sum(x["status"] == "won" for x in leads)
+    closed = Counter(latest_closing.values())
+    for status in ("won", "lost", "no_decision", "recycled", "disqualified", "dead"):
+        assert total(snap, "metrics_daily", f"closed_{status}") == closed[status], status
+    assert total(snap, "metrics_daily", "reopened") == sum(c["reopened"] for c in changes)
+    reopened_leads = {c["lead_id"] for c in changes if c["reopened"]}
+    assert total(snap, "metrics_daily", "reopened_won") == sum(
+        x["status"] == "won" and x["id"] in reopened_leads for x in leads
+    )
+
+    losses = [c for c in changes if c["to_status"] in ("lost", "no_decision")]
+    for overall in (False, True):  # per dimensions, and once more per day alone
+        assert total(snap, "metrics_losses", "n", overall=overall) == len(losses)
+        assert total(snap, "metrics_losses", "n", overall=overall, competitor=None) == sum(
+            c["competitor"] is None for c in losses
+        )
+        for c in losses:
+            where = {
+                "overall": overall,
+                "day": day_of(c["at"]),
+                **{d: None if overall else c[d] for d in DIMS},
+                "status": c["to_status"],
+                "reason": c["reason"],
+                "from_status": c["from_status"],
+                "competitor": c["competitor"],
+            }
+            assert total(snap, "metrics_losses", "n", **where) == sum(
+                day_of(x["at"]) == where["day"]
+                and all(x[k] == where[k] for k in ("reason", "from_status", "competitor"))
+                and x["to_status"] == where["status"]
+                and (overall or all(x[d] == c[d] for d in DIMS))
+                for x in losses
+            )
+    assert all(k[2:5] == (None, None, None) for k in snap["metrics_losses"] if k[0])
+    stays = [c for c in changes if is_open(S(c["from_status"]))]
+    for dimension in ("all", "owner", "source", "segment"):
+        assert total(snap, "metrics_durations", "n", measure="stay", dimension=dimension) == len(
+            stays
+        )
+        cycles = total(snap, "metrics_durations", "n", measure="cycle", dimension=dimension)
+        assert cycles == closed["won"], dimension
+    assert total(snap, "metrics_pipeline", "n") == len(leads)
+    by_status = Counter(x["status"] for x in leads)
+    for status in S:
+        assert total(snap, "metrics_pipeline", "n", status=status.value) == by_status[status]
+
+
+@pytest.fixture
+async def own_connection(database_url: str) -> AsyncIterator[asyncpg.Connection]:
+    """A connection outside the pool: session settings made on it cannot leak into other tests."""
+    conn = await asyncpg.connect(database_url)
+    await conn.set_type_codec(
+        "jsonb",
+        encoder=lambda v: orjson.dumps(v).decode(),
+        decoder=orjson.loads,
+        schema="pg_catalog",
+    )
+    try:
+        yield conn
+    finally:
+        await conn.close()
+
+
+# --- a randomized workload through the use cases --------------------------------------------
+
+
+def _details(
+    rng: random.Random, rule: TargetRule, reason: ReasonRule, now: datetime
+) -> ChangeDetails:
+    """What a change with `reason` must carry, plus now and then what it may carry."""
+    wanted = set(reason.requires) | {f for f in rule.optional if rng.random() < 0.4}
+    return ChangeDetails(
+        note="see call notes" if ExtraField.NOTE in wanted or rng.random() < 0.2 else None,
+        competitor=rng.choice(COMPETITORS) if ExtraField.COMPETITOR in wanted else None,
+        revisit_at=now + timedelta(days=rng.randint(2, 240), hours=rng.randint(0, 23))
+        if ExtraField.REVISIT_AT in wanted
+        else None,
+        future_opportunity=rng.choice([True, False])
+        if ExtraField.FUTURE_OPPORTUNITY in wanted
+        else None,
+        actor=rng.choice(OWNERS),
+    )
+
+
+def _least_used(rng: random.Random, options: Sequence[Any], used: Counter[Any]) -> Any:
+    """Mostly the option used least so far (so every kind comes up), sometimes any option."""
+    if rng.random() < 0.3:
+        return rng.choice(options)
+    fewest = min(used[o] for o in options)
+    return rng.choice([o for o in options if used[o] == fewest])
+
+
+@dataclass
+class Workload:
+    """Random but reproducible use-case calls, remembering what each lead has been through."""
+
+    pool: asyncpg.Pool
+    rng: random.Random
+    status: dict[int, S] = field(default_factory=dict)
+    reopened: set[int] = field(default_factory=set)
+    moves: Counter[tuple[S, S]] = field(default_factory=Counter)
+    reasons: Counter[tuple[str, str]] = field(default_factory=Counter)
+    reopen_targets: Counter[S | None] = field(default_factory=Counter)
+    patched: Counter[str] = field(default_factory=Counter)
+    won_after_reopen: int = 0
+
+    async def create(self) -> None:
+        n = len(self.status)
+        row = await service.create_lead(
+            self.pool,
+            fields={
+                "email": f"w{n}@example.com",
+                "owner": self.rng.choice(OWNERS),
+                "source": self.rng.choice(SOURCES),
+                "segment": self.rng.choice(SEGMENTS),
+                "attributes": {},
+            },
+        )
+        self.status[row["id"]] = S(row["status"])
+
+    async def transition(self, lead_id: int) -> None:
+        current = self.status[lead_id]
+        targets = sorted(TRANSITIONS[current])
+        to: S = _least_used(self.rng, [(current, t) for t in targets], self.moves)[1]
+        if lead_id in self.reopened and S.WON in targets and self.rng.random() < 0.5:
+            to = S.WON
+        rule = REASONS[to]
+        code = _least_used(self.rng, [(to, r.code) for r in rule.reasons], self.reasons)[1]
+        reason = rule.reason(code)
+        assert reason is not None
+        details = _details(self.rng, rule, reason, datetime.now(UTC))
+        row = await service.transition_lead(
+            self.pool, lead_id=lead_id, to=to, reason=code, details=details
+        )
+        assert row["status"] == to
+        self.moves[current, to] += 1
+        self.reasons[to, code] += 1
+        self.won_after_reopen += to is S.WON and lead_id in self.reopened
+        self.status[lead_id] = to
+
+    async def reopen(self, lead_id: int) -> None:
+        to = _least_used(self.rng, [None, *sorted(REOPEN_TARGETS)], self.reopen_targets)
+        code = _least_used(
+            self.rng, [("reopen", r.code) for r in REOPEN_RULE.reasons], self.reasons
+        )[1]
+        reason = REOPEN_RULE.reason(code)
+        assert reason is not None
+        details = _details(self.rng, REOPEN_RULE, reason, datetime.now(UTC))
+        row = await service.reopen_lead(
+            self.pool, lead_id=lead_id, reason=code, to=to, details=details
+        )
+        assert row["reopen_count"] >= 1 and is_open(S(row["status"]))
+        self.reopen_targets[to] += 1
+        self.reasons["reopen", code] += 1
+        self.reopened.add(lead_id)
+        self.status[lead_id] = S(row["status"])
+
+    async def patch(self, lead_id: int) -> None:
+        names = self.rng.sample(DIMS, self.rng.randint(1, 3))
+        values = {"owner": OWNERS, "source": SOURCES, "segment": SEGMENTS}
+        changes = {n: self.rng.choice(values[n]) for n in names}
+        before = await self.pool.fetchrow("SELECT * FROM leads WHERE id = $1", lead_id)
+        row = await service.update_lead(self.pool, lead_id=lead_id, changes=changes, if_match=None)
+        assert all(row[n] == v for n, v in changes.items())
+        if any(before[n] != v for n, v in changes.items()):
+            self.patched["open" if is_open(self.status[lead_id]) else "closed"] += 1
+
+    async def step(self) -> None:
+        open_ = [i for i, s in self.status.items() if TRANSITIONS[s]]
+        closed = [i for i, s in self.status.items() if s in REOPENABLE]
+        roll = self.rng.random()
+        if len(self.status) < 8 or roll < 0.2:
+            await self.create()
+        elif roll < 0.62 and open_:
+            await self.transition(self.rng.choice(open_))
+        elif roll < 0.8 and closed:
+            await self.reopen(self.rng.choice(closed))
+        else:
+            await self.patch(self.rng.choice(sorted(self.status)))
+
+
+async def test_random_workload_through_the_use_cases_keeps_rollups_exact(
+    pool: asyncpg.Pool,
+) -> None:
+    work = Workload(pool, random.Random(20261122))
+    for n in range(1, 261):
+        await work.step()
+        if n % 65 == 0:  # also part-way: errors that later cancel out still show
+            await assert_rollups_exact(pool)
+    snap = await assert_rollups_exact(pool)
+    await assert_totals_match_history(pool, snap)
+
+    # The workload really covered what it claims to.
+    every_move = {(s, t) for s, targets in TRANSITIONS.items() for t in targets}
+    assert every_move <= set(work.moves), sorted(every_move - set(work.moves))
+    assert set(work.reopen_targets) == {None, *REOPEN_TARGETS}
+    assert work.won_after_reopen > 0
+    assert work.patched["open"] > 0 and work.patched["closed"] > 0
+    assert work.reasons[S.LOST, "competitor"] > 0 and work.reasons["reopen", "other"] > 0
+    assert len(work.status) >= 40
+    dims = await pool.fetchrow(
+        "SELECT bool_or(owner IS NULL) AS o, bool_or(source IS NULL) AS s,"
+        " bool_or(segment IS NULL) AS g, count(DISTINCT owner) AS owners FROM leads"
+    )
+    assert dims["o"] and dims["s"] and dims["g"] and dims["owners"] >= 3
+    months = {k[4] for k in snap["metrics_pipeline"] if k[4] is not None}
+    assert len(months) >= 2, "closed leads should fall into several revisit months"
+
+
+# --- history at chosen times ----------------------------------------------------------------
+
+MIDNIGHT = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def days_ago(n: int, hour: int = 12) -> datetime:
+    """Midday `n` UTC days back: far from any day boundary."""
+    return MIDNIGHT - timedelta(days=n) + timedelta(hours=hour)
+
+
+async def _record_by_sql(
+    conn: asyncpg.Connection,
+    lead_id: int,
+    to: S,
+    reason: str,
+    at: datetime,
+    *,
+    reopen: bool = False,
+    competitor: str | None = None,
+    revisit_at: datetime | None = None,
+) -> None:
+    """Move a lead with plain SQL (lead row, then a history INSERT with an explicit `at`).
+
+    The domain checks the move first, so the history obeys the workflow.
+    """
+    row = await conn.fetchrow("SELECT * FROM leads WHERE id = $1", lead_id)
+    lead = to_domain(row)
+    details = ChangeDetails(competitor=competitor, revisit_at=revisit_at)
+    change = (
+        lead.reopen(reason, now=at, to=to, details=details)
+        if reopen
+        else lead.transition(to, reason, now=at, details=details)
+    )
+    after = lead.apply(change)
+    async with conn.transaction():
+        await conn.execute(
+            "UPDATE leads SET status = $2, status_reason = $3, version = $4, reopen_count = $5,"
+            " closed_from = $6, revisit_at = $7, closed_at = $8, updated_at = $9 WHERE id = $1",
+            lead_id,
+            after.status.value,
+            after.status_reason,
+            after.version,
+            after.reopen_count,
+            after.closed_from.value if after.closed_from else None,
+            after.revisit_at,
+            after.closed_at,
+            at,
+        )
+        await conn.execute(
+            "INSERT INTO lead_status_changes (lead_id, from_status, to_status, reason, reopened,"
+            " competitor, revisit_at, owner, source, segment, at)"
+            " SELECT id, $2, $3, $4, $5, $6, $7, owner, source, segment, $8"
+            " FROM leads WHERE id = $1",
+            lead_id,
+            change.from_status.value,
+            change.to_status.value,
+            change.reason,
+            change.reopened,
+            competitor,
+            revisit_at,
+            at,
+        )
+
+
+async def _insert_lead(
+    conn: asyncpg.Connection, email: str, created_at: datetime, **dims: Any
+) -> int:
+    lead_id: int = await conn.fetchval(
+        "INSERT INTO leads (email, owner, source, segment, created_at, updated_at)"
+        " VALUES ($1, $2, $3, $4, $5, $5) RETURNING id",
+        email,
+        dims.get("owner"),
+        dims.get("source"),
+        dims.get("segment"),
+        created_at,
+    )
+    return lead_id
+
+
+async def test_history_written_at_past_times_keeps_rollups_exact(pool: asyncpg.Pool) -> None:
+    """Created 10 days ago, contacted 8, qualified 7, lost 5, reopened 3, won 1 day ago."""
+    dims = {"owner": "alex", "source": "web", "segment": "smb"}
+    async with pool.acquire() as conn:
+        lead_id = await _insert_lead(conn, "past@example.com", days_ago(10, 9), **dims)
+        await _record_by_sql(conn, lead_id, S.CONTACTED, "call_connected", days_ago(8))
+        await _record_by_sql(conn, lead_id, S.QUALIFIED, "need_confirmed", days_ago(7))
+        await conn.execute("UPDATE leads SET owner = 'sam' WHERE id = $1", lead_id)
+        await _record_by_sql(conn, lead_id, S.LOST, "competitor", days_ago(5), competitor="Globex")
+        await _record_by_sql(
+            conn, lead_id, S.QUALIFIED, "competitor_failed", days_ago(3), reopen=True
+        )
+        await conn.execute("UPDATE leads SET owner = 'kim' WHERE id = $1", lead_id)
+        await _record_by_sql(conn, lead_id, S.WON, "contract_signed", days_ago(1))
+    snap = await assert_rollups_exact(pool)
+
+    daily = snap["metrics_daily"]
+    # The cohort counts where the lead is now: its creation day, its current owner.
+    cohort = daily[(days_ago(10).date(), "kim", "web", "smb")]
+    assert _nonzero(cohort) == {
+        "created": 1,
+        "won_now": 1,
+        "reached_contacted": 1,
+        "reached_qualified": 1,
+        "went_on_new": 1,
+        "went_on_contacted": 1,
+        "went_on_qualified": 1,
+    }
+    # Changes count for the owner recorded on them; the loss is no longer the latest closing.
+    assert _nonzero(daily[(days_ago(3).date(), "sam", "web", "smb")]) == {
+        "reopened": 1,
+        "reopened_won": 1,
+    }
+    assert _nonzero(daily[(days_ago(1).date(), "kim", "web", "smb")]) == {"closed_won": 1}
+    assert (days_ago(5).date(), "sam", "web", "smb") not in daily
+    assert set(daily) == {
+        (days_ago(10).date(), "kim", "web", "smb"),
+        (days_ago(3).date(), "sam", "web", "smb"),
+        (days_ago(1).date(), "kim", "web", "smb"),
+    }
+    loss = ("lost", "competitor", "qualified", "Globex")
+    assert snap["metrics_losses"] == {
+        (False, days_ago(5).date(), "sam", "web", "smb", *loss): {"n": 1},
+        (True, days_ago(5).date(), None, None, None, *loss): {"n": 1},
+    }
+    stays = {
+        (k[2], k[3], k[5]): v["n"]
+        for k, v in snap["metrics_durations"].items()
+        if k[:2] == ("stay", "all")
+    }
+    assert stays == {
+        ("new", days_ago(8).date(), 2): 1,  # 09:00 ten days ago to noon eight days ago
+        ("contacted", days_ago(7).date(), 1): 1,
+        ("qualified", days_ago(5).date(), 2): 1,
+        ("qualified", days_ago(1).date(), 2): 1,
+    }
+    assert snap["metrics_durations"][("cycle", "owner", "won", days_ago(1).date(), "kim", 9)] == {
+        "n": 1
+    }
+    assert snap["metrics_pipeline"] == {("won", "kim", "web", "smb", None): {"n": 1}}
+
+
+async def test_random_history_over_months_keeps_rollups_exact(pool: asyncpg.Pool) -> None:
+    """200 leads over 200 days: reassignments, corrected sources, creation times set afterwards."""
+    await write_history(pool, leads=200, seed=11, now=datetime.now(UTC))
+    snap = await assert_rollups_exact(pool)
+    await assert_totals_match_history(pool, snap)
+    assert len({k[0] for k in snap["metrics_daily"]}) > 60
+    assert total(snap, "metrics_daily", "reopened_won") > 0
+
+
+async def test_several_changes_in_one_insert_statement(pool: asyncpg.Pool) -> None:
+    """A whole history appended by one multi-row INSERT (as a load without 'off' would).
+
+    The first changes were sam's, before the lead went to alex: each change counts for the owner
+    recorded on it, the cohort for the lead's owner now.
+    """
+    async with pool.acquire() as conn:
+        lead_id = await _insert_lead(conn, "bulk@example.com", days_ago(20), owner="alex")
+        await conn.execute(
+            "UPDATE leads SET status = 'won', status_reason = 'contract_signed', version = 6,"
+            " reopen_count = 1, closed_at = $2 WHERE id = $1",
+            lead_id,
+            days_ago(2),
+        )
+        await conn.execute(
+            "INSERT INTO lead_status_changes"
+            " (lead_id, from_status, to_status, reason, reopened, owner, at) VALUES"
+            " ($1, 'new', 'qualified', 'need_confirmed', false, 'sam', $2),"
+            " ($1, 'qualified', 'no_decision', 'postponed', false, 'sam', $3),"
+            " ($1, 'no_decision', 'negotiating', 'budget_approved', true, 'alex', $4),"
+            " ($1, 'negotiating', 'qualified', 'scope_changed', false, 'alex', $5),"
+            " ($1, 'qualified', 'won', 'contract_signed', false, 'alex', $6)",
+            lead_id,
+            days_ago(18),
+            days_ago(15),
+            days_ago(9),
+            days_ago(6),
+            days_ago(2),
+        )
+    snap = await assert_rollups_exact(pool)
+    await assert_totals_match_history(pool, snap)
+    daily = {k: _nonzero(v) for k, v in snap["metrics_daily"].items()}
+    assert daily == {
+        (days_ago(20).date(), "alex", None, None): {
+            "created": 1,
+            "won_now": 1,
+            "reached_qualified": 1,
+            "reached_negotiating": 1,
+            "went_on_new": 1,
+            "went_on_qualified": 1,
+            "went_on_negotiating": 1,
+        },
+        # sam's no-decision on day -15 is no longer the latest closing: no row is left there.
+        (days_ago(9).date(), "alex", None, None): {"reopened": 1, "reopened_won": 1},
+        (days_ago(2).date(), "alex", None, None): {"closed_won": 1},
+    }
+    loss = ("no_decision", "postponed", "qualified", None)
+    assert snap["metrics_losses"] == {
+        (False, days_ago(15).date(), "sam", None, None, *loss): {"n": 1},
+        (True, days_ago(15).date(), None, None, None, *loss): {"n": 1},
+    }
+
+
+# --- concurrency ----------------------------------------------------------------------------
+
+SAME = {"owner": "alex", "source": "web", "segment": "smb"}
+
+
+async def _create(pool: asyncpg.Pool, email: str) -> int:
+    row = await service.create_lead(pool, fields={"email": email, "attributes": {}, **SAME})
+    lead_id: int = row["id"]
+    return lead_id
+
+
+async def _move(pool: asyncpg.Pool, lead_id: int, path: Sequence[tuple[S, str]]) -> None:
+    for to, reason in path:
+        details = ChangeDetails(competitor="Globex") if reason == "competitor" else ChangeDetails()
+        await service.transition_lead(pool, lead_id=lead_id, to=to, reason=reason, details=details)
+
+
+async def _lead_at(pool: asyncpg.Pool, email: str, path: Sequence[tuple[S, str]]) -> int:
+    lead_id = await _create(pool, email)
+    await _move(pool, lead_id, path)
+    return lead_id
+
+
+async def test_concurrent_changes_on_the_same_rollup_rows(pool: asyncpg.Pool) -> None:
+    """Creates, transitions, reopenings and edits at once, all on one owner, source and segment."""
+    revisit = datetime.now(UTC) + timedelta(days=45)
+    closings = [
+        (S.WON, "contract_signed", ChangeDetails()),
+        (S.LOST, "price", ChangeDetails()),
+        (S.NO_DECISION, "postponed", ChangeDetails(revisit_at=revisit)),
+        (S.RECYCLED, "nurture", ChangeDetails(revisit_at=revisit)),
+        (S.NEGOTIATING, "proposal_sent", ChangeDetails()),
+    ]
+    for round_ in range(3):
+        tag = f"r{round_}"
+        qualified = [await _create(pool, f"{tag}q{i}@example.com") for i in range(8)]
+        lost = [await _create(pool, f"{tag}l{i}@example.com") for i in range(6)]
+        contested = await _create(pool, f"{tag}c@example.com")
+        # Creation days spread out (set before any history, as a load would): a change then
+        # also touches its lead's cohort row of another day.
+        await pool.execute(
+            "UPDATE leads SET created_at = now() - (id % 4) * interval '1 day'"
+            " WHERE id = ANY($1::bigint[])",
+            [*qualified, *lost],
+        )
+        for lead_id in qualified:
+            await _move(pool, lead_id, [(S.QUALIFIED, "need_confirmed")])
+        for lead_id in lost:
+            await _move(pool, lead_id, [(S.QUALIFIED, "budget_confirmed"), (S.LOST, "competitor")])
+        await _move(pool, contested, [(S.CONTACTED, "call_connected")])
+
+        expected = [
+            *(
+                service.create_lead(
+                    pool, fields={"email": f"{tag}n{i}@example.com", "attributes": {}, **SAME}
+                )
+                for i in range(8)
+            ),
+            *(
+                service.transition_lead(
+                    pool, lead_id=lead_id, to=to, reason=reason, details=details
+                )
+                for lead_id, (to, reason, details) in zip(qualified, closings * 2, strict=False)
+            ),
+            *(
+                service.reopen_lead(
+                    pool,
+                    lead_id=lead_id,
+                    reason="competitor_failed",
+                    to=None,
+                    details=ChangeDetails(),
+                )
+                for lead_id in lost[:4]
+            ),
+            *(  # edits racing a transition (qualified[0]) and a reopening (lost[3]) of one lead
+                service.update_lead(
+                    pool, lead_id=lead_id, changes={"segment": "enterprise"}, if_match=None
+                )
+                for lead_id in (*lost[3:], qualified[0])
+            ),
+        ]
+        contested_moves = [
+            service.transition_lead(
+                pool, lead_id=contested, to=to, reason=reason, details=ChangeDetails()
+            )
+            for to, reason in [(S.QUALIFIED, "need_confirmed"), (S.DEAD, "unreachable")] * 3
+        ]
+        results = await asyncio.gather(*expected, *contested_moves, return_exceptions=True)
+        assert len(results) >= 30
+        done, raced = results[: len(expected)], results[len(expected) :]
+        failures = [r for r in done if isinstance(r, BaseException)]
+        assert not failures, failures
+        assert sum(not isinstance(r, BaseException) for r in raced) == 1, raced
+        assert all(
+            isinstance(r, TransitionNotAllowed | ConcurrentChange)
+            for r in raced
+            if isinstance(r, BaseException)
+        ), raced
+        snap = await assert_rollups_exact(pool)
+        await assert_totals_match_history(pool, snap)
+    assert total(snap, "metrics_daily", "created") == 3 * 23
+    assert total(snap, "metrics_daily", "reopened") == 3 * 4
+
+
+async def _lock_waiters(conn: asyncpg.Connection, at_least: int) -> None:
+    """Wait until `at_least` sessions of this database wait for a lock."""
+    for _ in range(500):
+        waiting = await conn.fetchval(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+        if waiting >= at_least:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"fewer than {at_least} sessions ever waited for a lock")
+
+
+async def test_rollup_rows_are_locked_in_key_order(
+    pool: asyncpg.Pool, own_connection: asyncpg.Connection
+) -> None:
+    """Two changes that both need the same two daily rows take them in the same order.
+
+    Both leads were created three days ago; winning one and reopening the other each adjust the
+    cohort row of that day and the activity row of today (and nothing else in common). A third
+    session holds the earlier row while both start, so both are in flight together when it lets
+    go: taking the rows in different orders would deadlock, often enough to show in six rounds.
+    """
+    created = days_ago(3)
+    for round_ in range(6):
+        winner = await _create(pool, f"k{round_}w@example.com")
+        reopened = await _create(pool, f"k{round_}r@example.com")
+        await pool.execute(
+            "UPDATE leads SET created_at = $2 WHERE id = ANY($1::bigint[])",
+            [winner, reopened],
+            created,
+        )
+        await _move(pool, winner, [(S.QUALIFIED, "need_confirmed")])
+        await _move(pool, reopened, [(S.QUALIFIED, "need_confirmed"), (S.LOST, "competitor")])
+        rows = await pool.fetch(
+            "SELECT day FROM metrics_daily WHERE (owner, source, segment) = ($1, $2, $3)"
+            " ORDER BY day",
+            *SAME.values(),
+        )
+        assert [r["day"] for r in rows] == [created.date(), datetime.now(UTC).date()]
+
+        async with own_connection.transaction():
+            await own_connection.execute(
+                "SELECT 1 FROM metrics_daily WHERE day = $1 AND (owner, source, segment) ="
+                " ($2, $3, $4) FOR UPDATE",
+                created.date(),
+                *SAME.values(),
+            )
+            changes = [
+                asyncio.ensure_future(
+                    service.transition_lead(
+                        pool,
+                        lead_id=winner,
+                        to=S.WON,
+                        reason="contract_signed",
+                        details=ChangeDetails(),
+                    )
+                ),
+                asyncio.ensure_future(
+                    service.reopen_lead(
+                        pool,
+                        lead_id=reopened,
+                        reason="competitor_failed",
+                        to=S.NEGOTIATING,
+                        details=ChangeDetails(),
+                    )
+                ),
+            ]
+            await _lock_waiters(own_connection, 2)
+        results = await asyncio.gather(*changes, return_exceptions=True)
+        assert not [r for r in results if isinstance(r, BaseException)], results
+    snap = await assert_rollups_exact(pool)
+    assert total(snap, "metrics_daily", "reopened_won") == 0
+    assert total(snap, "metrics_daily", "reached_negotiating") == 6
+
+
+async def test_rebuild_while_the_service_writes_does_not_deadlock(
+    pool: asyncpg.Pool, own_connection: asyncpg.Connection
+) -> None:
+    lead_id = await _lead_at(pool, "nurture@example.com", [(S.QUALIFIED, "need_confirmed")])
+    await service.transition_lead(
+        pool,
+        lead_id=lead_id,
+        to=S.NO_DECISION,
+        reason="postponed",
+        details=ChangeDetails(revisit_at=_in_months(1)),
+    )
+    writer = own_connection
+    failures: list[BaseException] = []
+    async with writer.transaction():
+        # A writer has adjusted metrics_pipeline (a revisit date moved to another month) ...
+        await writer.execute(
+            "UPDATE leads SET revisit_at = $2 WHERE id = $1", lead_id, _in_months(4)
+        )
+        rebuild = asyncio.ensure_future(pool.execute("SELECT metrics_rebuild()"))
+        await _lock_waiters(writer, 1)
+        # ... and, while a rebuild waits for it, goes on to a change that counts in metrics_daily.
+        try:
+            await writer.execute(
+                "INSERT INTO leads (email, owner) VALUES ('second@example.com', 'alex')"
+            )
+        except asyncpg.DeadlockDetectedError as e:
+            failures.append(e)
+    try:
+        await rebuild
+    except asyncpg.DeadlockDetectedError as e:
+        failures.append(e)
+    assert not failures, failures
+    await assert_rollups_exact(pool)
+
+
+# --- switching maintenance off --------------------------------------------------------------
+
+
+async def test_rollups_off_skips_maintenance_until_rebuilt(
+    pool: asyncpg.Pool, own_connection: asyncpg.Connection
+) -> None:
+    kept = await _lead_at(pool, "kept@example.com", [(S.CONTACTED, "call_connected")])
+    before = await assert_rollups_exact(pool)
+
+    conn = own_connection
+    await conn.execute("SET leadstatus.rollups = 'off'")
+    repo = LeadRepository(conn)
+    fresh = await repo.insert({"email": "quiet@example.com", "attributes": {}, **SAME})
+    for lead_id, to, reason in [
+        (fresh["id"], S.QUALIFIED, "need_confirmed"),
+        (fresh["id"], S.LOST, "price"),
+        (kept, S.QUALIFIED, "budget_confirmed"),
+    ]:
+        row = await repo.get(lead_id)
+        lead = to_domain(row)
+        change = lead.transition(to, reason, now=datetime.now(UTC))
+        assert await repo.record_change(lead_id, lead, change) is not None
+    await repo.update_fields(kept, {"owner": "kim"}, expected_version=None)
+    assert await snapshot(conn) == before, "with rollups off, nothing may be maintained"
+
+    # The setting belongs to that session: a create elsewhere is still counted.
+    await service.create_lead(pool, fields={"email": "loud@example.com", "attributes": {}, **SAME})
+    counted = await snapshot(pool)
+    assert (
+        total(counted, "metrics_daily", "created") == total(before, "metrics_daily", "created") + 1
+    )
+
+    maintained, rebuilt = await rebuild_and_compare(pool)
+    assert maintained == counted
+    lines = diff(maintained, rebuilt)
+    assert lines, "the rebuild should see what maintenance skipped"
+    assert total(rebuilt, "metrics_daily", "created") == 3
+    assert total(rebuilt, "metrics_daily", "closed_lost") == 1
+    assert total(rebuilt, "metrics_losses", "n", overall=False) == 1
+    assert total(rebuilt, "metrics_daily", "reached_qualified", owner="kim") == 1
+
+    # After the rebuild, maintenance (on again) carries on from exact rollups.
+    await conn.execute("RESET leadstatus.rollups")
+    async with conn.transaction():
+        await conn.execute("SET LOCAL leadstatus.rollups = 'off'")
+        await repo.update_fields(fresh["id"], {"source": "event"}, expected_version=None)
+    await repo.update_fields(kept, {"source": "referral"}, expected_version=None)
+    lines = diff(*await rebuild_and_compare(pool))
+    # Only the edit made with SET LOCAL was missed: its lead's cohort and standing rows.
+    assert [line.split(" [")[0] for line in lines] == [
+        *["metrics_daily"] * 2,
+        *["metrics_pipeline"] * 2,
+    ], lines
+    assert all("source='event'" in line or "source='web'" in line for line in lines), lines
+    await service.reopen_lead(
+        pool, lead_id=fresh["id"], reason="timing_right", to=None, details=ChangeDetails()
+    )
+    await assert_rollups_exact(pool)
+
+
+# --- edge cases -----------------------------------------------------------------------------
+
+
+async def test_deleting_a_lead_without_history_leaves_its_cohort(pool: asyncpg.Pool) -> None:
+    a = await _lead_at(pool, "a@example.com", [])
+    b = await _lead_at(pool, "b@example.com", [(S.CONTACTED, "call_connected")])
+    today = datetime.now(UTC).date()
+    key = (today, "alex", "web", "smb")
+    before = await assert_rollups_exact(pool)
+    assert before["metrics_daily"][key]["created"] == 2
+    assert before["metrics_pipeline"][("new", "alex", "web", "smb", None)] == {"n": 1}
+
+    # A lead with history cannot go (the history keeps it); the failed delete changes nothing.
+    with pytest.raises(asyncpg.IntegrityConstraintViolationError):  # 23503, or 23001 on PG 18
+        await pool.execute("DELETE FROM leads WHERE id = $1", b)
+    assert await snapshot(pool) == before
+
+    await pool.execute("DELETE FROM leads WHERE id = $1", a)
+    after = await assert_rollups_exact(pool)
+    assert after["metrics_daily"][key]["created"] == 1
+    assert after["metrics_daily"][key]["reached_contacted"] == 1
+    assert ("new", "alex", "web", "smb", None) not in after["metrics_pipeline"]
+    assert after["metrics_pipeline"][("contacted", "alex", "web", "smb", None)] == {"n": 1}
+
+
+async def test_reassigning_a_lead_moves_its_cohort_not_its_changes(pool: asyncpg.Pool) -> None:
+    lead_id = await _lead_at(
+        pool,
+        "deal@example.com",
+        [
+            (S.CONTACTED, "meeting_booked"),
+            (S.QUALIFIED, "need_confirmed"),
+            (S.NEGOTIATING, "proposal_sent"),
+        ],
+    )
+    today = datetime.now(UTC).date()
+    alex, kim = (today, "alex", "web", "smb"), (today, "kim", "web", "smb")
+    cohort = {
+        "created": 1,
+        "reached_contacted": 1,
+        "reached_qualified": 1,
+        "reached_negotiating": 1,
+        "went_on_new": 1,
+        "went_on_contacted": 1,
+        "went_on_qualified": 1,
+    }
+    before = await assert_rollups_exact(pool)
+    assert _nonzero(before["metrics_daily"][alex]) == cohort
+
+    await service.update_lead(pool, lead_id=lead_id, changes={"owner": "kim"}, if_match=None)
+    moved = await assert_rollups_exact(pool)
+    assert alex not in moved["metrics_daily"]
+    assert _nonzero(moved["metrics_daily"][kim]) == cohort
+    assert moved["metrics_pipeline"] == {("negotiating", "kim", "web", "smb", None): {"n": 1}}
+    # The stays already recorded keep the owner they were recorded with.
+    assert total(moved, "metrics_durations", "n", measure="stay", dimension="owner") == 3
+    assert total(moved, "metrics_durations", "n", dimension="owner", value="kim") == 0
+
+    await service.transition_lead(
+        pool, lead_id=lead_id, to=S.WON, reason="contract_signed", details=ChangeDetails()
+    )
+    await service.update_lead(
+        pool, lead_id=lead_id, changes={"owner": None, "segment": None}, if_match=None
+    )
+    closed = await assert_rollups_exact(pool)
+    assert _nonzero(closed["metrics_daily"][kim]) == {"closed_won": 1}
+    assert _nonzero(closed["metrics_daily"][(today, None, "web", None)]) == {
+        **cohort,
+        "won_now": 1,
+        "went_on_negotiating": 1,
+    }
+    assert closed["metrics_pipeline"] == {("won", None, "web", None, None): {"n": 1}}
+
+
+def _month(at: datetime) -> date:
+    return at.astimezone(UTC).date().replace(day=1)
+
+
+def _in_months(months: int) -> datetime:
+    """Midday on the 15th, `months` calendar months from now."""
+    now = datetime.now(UTC)
+    year, month = divmod(now.month - 1 + months, 12)
+    return datetime(now.year + year, month + 1, 15, 12, tzinfo=UTC)
+
+
+async def test_revisit_date_in_another_month_moves_the_pipeline_row(pool: asyncpg.Pool) -> None:
+    lead_id = await _lead_at(pool, "later@example.com", [(S.QUALIFIED, "timeline_confirmed")])
+    first, second, third = _in_months(1), _in_months(3), _in_months(7)
+    await service.transition_lead(
+        pool,
+        lead_id=lead_id,
+        to=S.LOST,
+        reason="timing",
+        details=ChangeDetails(revisit_at=first),
+    )
+    snap = await assert_rollups_exact(pool)
+    assert snap["metrics_pipeline"] == {("lost", "alex", "web", "smb", _month(first)): {"n": 1}}
+
+    await service.reopen_lead(
+        pool, lead_id=lead_id, reason="timing_right", to=None, details=ChangeDetails()
+    )
+    await service.transition_lead(
+        pool,
+        lead_id=lead_id,
+        to=S.RECYCLED,
+        reason="budget_next_cycle",
+        details=ChangeDetails(revisit_at=second),
+    )
+    snap = await assert_rollups_exact(pool)
+    assert snap["metrics_pipeline"] == {
+        ("recycled", "alex", "web", "smb", _month(second)): {"n": 1}
+    }
+
+    # Postponed by hand: a later day of the same month keeps the row, another month moves it.
+    await pool.execute(
+        "UPDATE leads SET revisit_at = revisit_at + interval '3 days' WHERE id = $1", lead_id
+    )
+    assert (await assert_rollups_exact(pool))["metrics_pipeline"] == snap["metrics_pipeline"]
+    await pool.execute("UPDATE leads SET revisit_at = $2 WHERE id = $1", lead_id, third)
+    snap = await assert_rollups_exact(pool)
+    assert snap["metrics_pipeline"] == {("recycled", "alex", "web", "smb", _month(third)): {"n": 1}}
+    await pool.execute("UPDATE leads SET revisit_at = NULL WHERE id = $1", lead_id)
+    snap = await assert_rollups_exact(pool)
+    assert snap["metrics_pipeline"] == {("recycled", "alex", "web", "smb", None): {"n": 1}}
+
+
+async def test_creation_time_is_fixed_once_a_lead_has_history(pool: asyncpg.Pool) -> None:
+    """Durations were measured from it: moving it under the history is refused, nothing moves."""
+    async with pool.acquire() as conn:
+        lead_id = await _insert_lead(conn, "early@example.com", days_ago(10), owner="alex")
+        await _record_by_sql(conn, lead_id, S.QUALIFIED, "need_confirmed", days_ago(8))
+        await _record_by_sql(conn, lead_id, S.WON, "online_checkout", days_ago(6))
+        with pytest.raises(asyncpg.CheckViolationError, match="creation time"):
+            await conn.execute(
+                "UPDATE leads SET created_at = $2 WHERE id = $1", lead_id, days_ago(30)
+            )
+        created = await conn.fetchval("SELECT created_at FROM leads WHERE id = $1", lead_id)
+    assert created == days_ago(10)
+    await assert_rollups_exact(pool)
