@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -16,6 +18,7 @@ from app.api import problems
 from app.api.routes import leads, metrics, workflow
 from app.api.routes import problems as problem_routes
 from app.db import create_pool, resolve_database_url
+from app.services.rollups import fold_forever
 from app.settings import Settings, get_settings
 
 VERSION = "0.1.0"
@@ -75,9 +78,13 @@ def create_app(*, settings: Settings | None = None, database_url: str | None = N
         # garbage collection, so full collections stay short and off the latency tail.
         gc.collect()
         gc.freeze()
+        folding = asyncio.create_task(fold_forever(app.state.pool, settings.fold_interval_s))
         try:
             yield
         finally:
+            folding.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await folding
             await app.state.pool.close()
 
     app = FastAPIOffline(

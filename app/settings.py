@@ -26,6 +26,12 @@ class Settings(BaseSettings):
     statement_timeout_ms: int = Field(
         default=5000, ge=100, validation_alias="LEADSTATUS_STATEMENT_TIMEOUT_MS"
     )
+    fold_interval_s: float = Field(
+        default=1.0,
+        gt=0,
+        validation_alias="LEADSTATUS_FOLD_INTERVAL_S",
+        description="Seconds between folds of pending metrics deltas into the rollups.",
+    )
     log_level: str = Field(default="info", validation_alias="LEADSTATUS_LOG_LEVEL")
 
 

@@ -1,9 +1,11 @@
 """Daily rollups of the status history, kept exact by triggers in the writing transaction.
 
 The metrics endpoints read these instead of scanning millions of history rows. Each insert into
-`lead_status_changes` (and each new, re-attributed or deleted lead) adjusts the rollups in the
-same transaction, so they can never disagree with the history that a reader sees; the triggers
-lock rollup rows in key order, so concurrent status changes cannot deadlock on them.
+`lead_status_changes` (and each new, re-attributed or deleted lead) appends its deltas to
+`<rollup>_pending` in the same transaction, so what a reader sees through the `<rollup>_now`
+views (rollup plus pending deltas) never disagrees with the history it sees. Appending takes no
+lock that another writer waits for; `metrics_fold()`, run every second or so by the service,
+moves committed deltas into the rollups in one transaction.
 
 * `metrics_daily`: per UTC day and (owner, source, segment), the leads created that day as they
   stand now (reached stages, won now: a creation counts for the lead's current dimensions) and
@@ -96,13 +98,8 @@ def _functions() -> list[str]:
     bit_cases = " ".join(f"WHEN '{s}' THEN {1 << i}" for i, s in enumerate(STAGES))
     cohort = dict(zip(COHORT, _cohort_expressions(), strict=True))
     closing = {f"closed_{s}": f"CASE WHEN status = '{s}' THEN n ELSE 0 END" for s in CLOSING}
-    sums = ", ".join(f"sum({c})" for c in COUNTS)
-    adds = ", ".join(f"{c} = m.{c} + excluded.{c}" for c in COUNTS)
-    daily_key = ", ".join(DAILY_KEY)
-    duration_key = ", ".join(DURATION_KEY)
     loss_key = ", ".join(LOSS_KEY)
     reopen = {"reopened": "reopened", "reopened_won": "won"}
-    pipeline_key = ", ".join(PIPELINE_KEY)
     return [
         # A UTC calendar day, and whole days elapsed (floored): the units of every rollup.
         """
@@ -155,25 +152,15 @@ def _functions() -> list[str]:
             ROW(measure, 'segment', status, day, segment, days, n)::metrics_durations]
         $$
         """,
-        # Deltas are summed per key and applied in key order: concurrent writers lock rollup
-        # rows in the same order and cannot deadlock.
-        f"""
+        # Writers only append deltas (no shared row to wait for); `metrics_fold()` sums them
+        # into the rollups, and readers see rollups plus pending deltas (the `_now` views).
+        """
         CREATE FUNCTION metrics_apply_daily(deltas metrics_daily[]) RETURNS void
-        LANGUAGE sql AS $$
-          INSERT INTO metrics_daily AS m ({daily_key}, {", ".join(COUNTS)})
-          SELECT {daily_key}, {sums} FROM unnest(deltas)
-           GROUP BY {daily_key} ORDER BY {daily_key}
-          ON CONFLICT ({daily_key}) DO UPDATE SET {adds}
-        $$
+        LANGUAGE sql AS $$ INSERT INTO metrics_daily_pending SELECT * FROM unnest(deltas) $$
         """,
-        f"""
+        """
         CREATE FUNCTION metrics_apply_durations(deltas metrics_durations[]) RETURNS void
-        LANGUAGE sql AS $$
-          INSERT INTO metrics_durations AS m ({duration_key}, n)
-          SELECT {duration_key}, sum(n) FROM unnest(deltas)
-           GROUP BY {duration_key} ORDER BY {duration_key}
-          ON CONFLICT ({duration_key}) DO UPDATE SET n = m.n + excluded.n
-        $$
+        LANGUAGE sql AS $$ INSERT INTO metrics_durations_pending SELECT * FROM unnest(deltas) $$
         """,
         # Stages a lead has held, from its history: the state its cohort counts depend on.
         """
@@ -266,12 +253,11 @@ def _functions() -> list[str]:
             PERFORM metrics_apply_durations(durations);
           END IF;
           IF NEW.to_status IN ('lost', 'no_decision') THEN
-            INSERT INTO metrics_losses AS m ({loss_key}, n)
+            INSERT INTO metrics_losses_pending ({loss_key}, n)
             VALUES (false, today, NEW.owner, NEW.source, NEW.segment, NEW.to_status,
                     NEW.reason, NEW.from_status, NEW.competitor, 1),
                    (true, today, NULL, NULL, NULL, NEW.to_status,
-                    NEW.reason, NEW.from_status, NEW.competitor, 1)
-            ON CONFLICT ({loss_key}) DO UPDATE SET n = m.n + 1;
+                    NEW.reason, NEW.from_status, NEW.competitor, 1);
           END IF;
           RETURN NULL;
         END $$
@@ -287,14 +273,9 @@ def _functions() -> list[str]:
                      1)::metrics_pipeline
         $$
         """,
-        f"""
+        """
         CREATE FUNCTION metrics_apply_pipeline(deltas metrics_pipeline[]) RETURNS void
-        LANGUAGE sql AS $$
-          INSERT INTO metrics_pipeline AS m ({pipeline_key}, n)
-          SELECT {pipeline_key}, sum(n) FROM unnest(deltas)
-           GROUP BY {pipeline_key} ORDER BY {pipeline_key}
-          ON CONFLICT ({pipeline_key}) DO UPDATE SET n = m.n + excluded.n
-        $$
+        LANGUAGE sql AS $$ INSERT INTO metrics_pipeline_pending SELECT * FROM unnest(deltas) $$
         """,
         # A lead's creation counts for its current dimensions: a new lead adds itself, an edit
         # of owner, source or segment (or creation time) moves it, a deleted lead leaves. Its
@@ -351,8 +332,53 @@ def _functions() -> list[str]:
           RETURN NULL;
         END $$
         """,
+        _fold(),
         _rebuild(),
     ]
+
+
+ROLLUPS = {
+    "metrics_pipeline": (PIPELINE_KEY, ("n",)),
+    "metrics_daily": (DAILY_KEY, COUNTS),
+    "metrics_durations": (DURATION_KEY, ("n",)),
+    "metrics_losses": (LOSS_KEY, ("n",)),
+}
+"""Each rollup with its key and its counts; `<rollup>_pending` holds deltas not yet folded in.
+
+Whatever locks more than one of these tables locks them in this order, each `_pending` table
+just before its rollup: the fold, the rebuild, and the triggers of a new lead."""
+LOCK_ORDER = ", ".join(f"{t}_pending, {t}" for t in ROLLUPS)
+
+
+def _fold() -> str:
+    """Move every committed delta into its rollup: one upsert per key, keys in order.
+
+    Writers only ever append deltas, so concurrent status changes never wait on each other
+    for a shared rollup row; readers add the pending deltas to the rollups, so the figures are
+    exact whether or not a fold has run. Deltas committed while a fold runs stay for the next.
+    """
+    steps = []
+    for table, (key, counts) in ROLLUPS.items():
+        keys = ", ".join(key)
+        steps.append(
+            f"""
+      WITH moved AS (DELETE FROM {table}_pending RETURNING *)
+      INSERT INTO {table} AS m ({keys}, {", ".join(counts)})
+      SELECT {keys}, {", ".join(f"sum({c})" for c in counts)} FROM moved
+       GROUP BY {keys} ORDER BY {keys}
+      ON CONFLICT ({keys}) DO UPDATE SET {", ".join(f"{c} = m.{c} + excluded.{c}" for c in counts)};
+      GET DIAGNOSTICS touched = ROW_COUNT;
+      folded := folded + touched;"""
+        )
+    return f"""
+    CREATE FUNCTION metrics_fold() RETURNS bigint LANGUAGE plpgsql AS $$
+    DECLARE
+      touched bigint;
+      folded bigint := 0;
+    BEGIN{"".join(steps)}
+      RETURN folded;
+    END $$
+    """
 
 
 def _rebuild() -> str:
@@ -364,7 +390,10 @@ def _rebuild() -> str:
     return f"""
     CREATE FUNCTION metrics_rebuild() RETURNS void LANGUAGE plpgsql AS $$
     BEGIN
-      TRUNCATE metrics_pipeline, metrics_daily, metrics_durations, metrics_losses;
+      -- Wait for writers in flight and hold off new ones, so none holds a rollup table
+      -- this needs; readers carry on until the TRUNCATE.
+      LOCK TABLE leads, lead_status_changes IN SHARE ROW EXCLUSIVE MODE;
+      TRUNCATE {LOCK_ORDER};
 
       CREATE TEMP TABLE latest_closings ON COMMIT DROP AS
         SELECT DISTINCT ON (c.lead_id) c.lead_id, c.at, c.to_status, c.owner, c.source,
@@ -504,6 +533,12 @@ def upgrade() -> None:
         "CREATE UNIQUE INDEX uq_metrics_pipeline_key"
         f" ON metrics_pipeline ({', '.join(PIPELINE_KEY)}) INCLUDE (n) NULLS NOT DISTINCT"
     )
+    for table in ROLLUPS:
+        op.execute(f"CREATE TABLE {table}_pending (LIKE {table} INCLUDING DEFAULTS)")
+        op.execute(
+            f"CREATE VIEW {table}_now AS"
+            f" SELECT * FROM {table} UNION ALL SELECT * FROM {table}_pending"
+        )
     op.execute(
         "CREATE INDEX ix_leads_due ON leads (revisit_at) INCLUDE (owner, source, segment)"
         f" WHERE revisit_at IS NOT NULL AND status IN ({_list(CLOSING)})"
@@ -534,11 +569,15 @@ def downgrade() -> None:
     op.execute("DROP TRIGGER metrics_on_lead_insert_or_delete ON leads")
     op.execute("DROP TRIGGER metrics_on_status_change ON lead_status_changes")
     op.execute("DROP INDEX ix_leads_due")
+    for table in ROLLUPS:
+        op.execute(f"DROP VIEW {table}_now")
+        op.execute(f"DROP TABLE {table}_pending")
     op.execute(
         "DROP TABLE metrics_pipeline, metrics_losses, metrics_durations, metrics_daily CASCADE"
     )
     for name in (
         "metrics_rebuild()",
+        "metrics_fold()",
         "metrics_on_lead()",
         "metrics_on_status_change()",
         "metrics_stage_mask(bigint)",

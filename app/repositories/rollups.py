@@ -64,7 +64,7 @@ class RollupRepository:
                    coalesce(sum(reopened), 0) AS reopened,
                    coalesce(sum(reopened_won), 0) AS reopened_won,
                    {_CLOSED_COLUMNS}
-              FROM metrics_daily WHERE {_DAYS} AND {_FILTERS}
+              FROM metrics_daily_now WHERE {_DAYS} AND {_FILTERS}
             """,
             *self._args(scope),
         )
@@ -94,7 +94,7 @@ class RollupRepository:
         rows = await self.conn.fetch(
             """
             SELECT status, value, days, sum(n)::bigint AS n
-              FROM metrics_durations
+              FROM metrics_durations_now
              WHERE measure = $1 AND dimension = $2 AND status = ANY($3::text[])
                AND day >= $4 AND day < $5 AND ($6::text IS NULL OR value = $6)
              GROUP BY status, value, days
@@ -130,7 +130,7 @@ class RollupRepository:
         rows: list[Mapping[str, Any]] = await self.conn.fetch(
             f"""
             SELECT status AS to_status, reason, competitor, from_status, sum(n)::bigint AS n
-              FROM metrics_losses WHERE overall = {overall} AND {_DAYS} AND {_FILTERS}
+              FROM metrics_losses_now WHERE overall = {overall} AND {_DAYS} AND {_FILTERS}
              GROUP BY 1, 2, 3, 4 HAVING sum(n) <> 0
             """,
             *self._args(scope),
@@ -142,7 +142,7 @@ class RollupRepository:
             f"""
             SELECT {dimension}, sum(created)::bigint AS leads, sum(won_now)::bigint AS won_now,
                    {_CLOSED_COLUMNS}
-              FROM metrics_daily WHERE {_DAYS} AND {_FILTERS}
+              FROM metrics_daily_now WHERE {_DAYS} AND {_FILTERS}
              GROUP BY {dimension}
             HAVING sum(created) <> 0 OR {_ANY_CLOSED}
             """,
@@ -196,7 +196,7 @@ class RollupRepository:
                 columns.append(f"sum(reached_{stage.value}) AS reached_{stage.value}")
             columns.append(f"sum(went_on_{stage.value}) AS advanced_{stage.value}")
         row = await self.conn.fetchrow(
-            f"SELECT {', '.join(columns)} FROM metrics_daily WHERE {_DAYS} AND {_FILTERS}",
+            f"SELECT {', '.join(columns)} FROM metrics_daily_now WHERE {_DAYS} AND {_FILTERS}",
             *self._args(scope),
         )
         return {key: value or 0 for key, value in row.items()}
@@ -232,7 +232,7 @@ class RollupRepository:
                        {" + ".join(f"sum(closed_{s.value})" for s in CLOSING_STATUSES)} AS closed,
                        sum(closed_won) AS won, sum(closed_lost) AS lost,
                        sum(closed_disqualified) AS disqualified, sum(closed_dead) AS dead
-                  FROM metrics_daily WHERE {_DAYS} AND {_FILTERS}
+                  FROM metrics_daily_now WHERE {_DAYS} AND {_FILTERS}
                  GROUP BY 1
             )
             SELECT b.bucket AT TIME ZONE 'UTC' AS bucket,
@@ -266,7 +266,7 @@ class PipelineRepository:
         rows = await self.conn.fetch(
             """
             SELECT status, revisit_month < $1 AS due, sum(n)::bigint AS n
-              FROM metrics_pipeline
+              FROM metrics_pipeline_now
              WHERE ($2::text IS NULL OR owner = $2) AND ($3::text IS NULL OR source = $3)
                AND ($4::text IS NULL OR segment = $4)
              GROUP BY 1, 2
@@ -294,3 +294,9 @@ class PipelineRepository:
             if r["status"] in _OPEN:
                 open_now[r["status"]] += r["n"]
         return dict(open_now), due_this_month + sum(r["n"] for r in rows if r["due"])
+
+
+async def fold(conn: asyncpg.Connection) -> int:
+    """Move committed pending deltas into the rollups; how many rollup rows that touched."""
+    touched: int = await conn.fetchval("SELECT metrics_fold()")
+    return touched

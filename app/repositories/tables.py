@@ -269,3 +269,11 @@ metrics_pipeline = Table(
         postgresql_nulls_not_distinct=True,
     ),
 )
+
+ROLLUPS: tuple[Table, ...] = (metrics_pipeline, metrics_daily, metrics_durations, metrics_losses)
+"""In the order anything locking several of them takes their locks (see migration 0003)."""
+PENDING: tuple[Table, ...] = tuple(
+    Table(f"{rollup.name}_pending", metadata, *(column._copy() for column in rollup.columns))
+    for rollup in ROLLUPS
+)
+"""Deltas appended by the triggers, not yet folded into their rollup (no index: read whole)."""
