@@ -152,16 +152,6 @@ def _functions() -> list[str]:
             ROW(measure, 'segment', status, day, segment, days, n)::metrics_durations]
         $$
         """,
-        # Writers only append deltas (no shared row to wait for); `metrics_fold()` sums them
-        # into the rollups, and readers see rollups plus pending deltas (the `_now` views).
-        """
-        CREATE FUNCTION metrics_apply_daily(deltas metrics_daily[]) RETURNS void
-        LANGUAGE sql AS $$ INSERT INTO metrics_daily_pending SELECT * FROM unnest(deltas) $$
-        """,
-        """
-        CREATE FUNCTION metrics_apply_durations(deltas metrics_durations[]) RETURNS void
-        LANGUAGE sql AS $$ INSERT INTO metrics_durations_pending SELECT * FROM unnest(deltas) $$
-        """,
         # Stages a lead has held, from its history: the state its cohort counts depend on.
         """
         CREATE FUNCTION metrics_stage_mask(lead bigint) RETURNS integer
@@ -247,10 +237,10 @@ def _functions() -> list[str]:
           END IF;
 
           IF cardinality(daily) > 0 THEN
-            PERFORM metrics_apply_daily(daily);
+            INSERT INTO metrics_daily_pending SELECT * FROM unnest(daily);
           END IF;
           IF cardinality(durations) > 0 THEN
-            PERFORM metrics_apply_durations(durations);
+            INSERT INTO metrics_durations_pending SELECT * FROM unnest(durations);
           END IF;
           IF NEW.to_status IN ('lost', 'no_decision') THEN
             INSERT INTO metrics_losses_pending ({loss_key}, n)
@@ -272,10 +262,6 @@ def _functions() -> list[str]:
                           THEN date_trunc('month', revisit_at AT TIME ZONE 'UTC')::date END,
                      1)::metrics_pipeline
         $$
-        """,
-        """
-        CREATE FUNCTION metrics_apply_pipeline(deltas metrics_pipeline[]) RETURNS void
-        LANGUAGE sql AS $$ INSERT INTO metrics_pipeline_pending SELECT * FROM unnest(deltas) $$
         """,
         # A lead's creation counts for its current dimensions: a new lead adds itself, an edit
         # of owner, source or segment (or creation time) moves it, a deleted lead leaves. Its
@@ -304,7 +290,8 @@ def _functions() -> list[str]:
                                    was.revisit_month)
               IS DISTINCT FROM (now_is.status, now_is.owner, now_is.source, now_is.segment,
                                 now_is.revisit_month) THEN
-            PERFORM metrics_apply_pipeline(array_remove(ARRAY[was, now_is], NULL));
+            INSERT INTO metrics_pipeline_pending
+              SELECT * FROM unnest(array_remove(ARRAY[was, now_is], NULL));
           END IF;
 
           IF TG_OP = 'UPDATE' AND (OLD.owner, OLD.source, OLD.segment, OLD.created_at)
@@ -328,7 +315,7 @@ def _functions() -> list[str]:
             daily := daily || metrics_cohort_delta(
               metrics_day(NEW.created_at), NEW.owner, NEW.source, NEW.segment, mask, 1);
           END IF;
-          PERFORM metrics_apply_daily(daily);
+          INSERT INTO metrics_daily_pending SELECT * FROM unnest(daily);
           RETURN NULL;
         END $$
         """,
