@@ -98,7 +98,6 @@ def _functions() -> list[str]:
     bit_cases = " ".join(f"WHEN '{s}' THEN {1 << i}" for i, s in enumerate(STAGES))
     cohort = dict(zip(COHORT, _cohort_expressions(), strict=True))
     closing = {f"closed_{s}": f"CASE WHEN status = '{s}' THEN n ELSE 0 END" for s in CLOSING}
-    loss_key = ", ".join(LOSS_KEY)
     reopen = {"reopened": "reopened", "reopened_won": "won"}
     return [
         # A UTC calendar day, and whole days elapsed (floored): the units of every rollup.
@@ -173,8 +172,11 @@ def _functions() -> list[str]:
           old_mask integer := 1;
           new_mask integer;
           today date := metrics_day(NEW.at);
+          standing_before timestamptz;
           daily metrics_daily[] := '{{}}';
           durations metrics_durations[] := '{{}}';
+          losses metrics_losses[] := '{{}}';
+          pipeline metrics_pipeline[];
         BEGIN
           IF current_setting('leadstatus.rollups', true) = 'off' THEN
             RETURN NULL;
@@ -183,11 +185,12 @@ def _functions() -> list[str]:
             FROM leads l WHERE l.id = NEW.lead_id;
           entered := lead.created_at;
           FOR prior IN
-            SELECT c.at, c.to_status, c.reopened, c.owner, c.source, c.segment
+            SELECT c.at, c.to_status, c.reopened, c.owner, c.source, c.segment, c.revisit_at
               FROM lead_status_changes c
              WHERE c.lead_id = NEW.lead_id AND c.id < NEW.id ORDER BY c.id
           LOOP
             entered := prior.at;
+            standing_before := prior.revisit_at;
             old_mask := old_mask | metrics_stage_bit(prior.to_status);
             IF prior.to_status IN ({_list(CLOSING)}) THEN
               prev_closing := prior;
@@ -236,31 +239,34 @@ def _functions() -> list[str]:
                                       lead.segment, new_mask, 1);
           END IF;
 
-          IF cardinality(daily) > 0 THEN
-            INSERT INTO metrics_daily_pending SELECT * FROM unnest(daily);
-          END IF;
-          IF cardinality(durations) > 0 THEN
-            INSERT INTO metrics_durations_pending SELECT * FROM unnest(durations);
-          END IF;
           IF NEW.to_status IN ('lost', 'no_decision') THEN
-            INSERT INTO metrics_losses_pending ({loss_key}, n)
-            VALUES (false, today, NEW.owner, NEW.source, NEW.segment, NEW.to_status,
-                    NEW.reason, NEW.from_status, NEW.competitor, 1),
-                   (true, today, NULL, NULL, NULL, NEW.to_status,
-                    NEW.reason, NEW.from_status, NEW.competitor, 1);
+            losses := ARRAY[
+              ROW(false, today, NEW.owner, NEW.source, NEW.segment, NEW.to_status, NEW.reason,
+                  NEW.from_status, NEW.competitor, 1)::metrics_losses,
+              ROW(true, today, NULL, NULL, NULL, NEW.to_status, NEW.reason,
+                  NEW.from_status, NEW.competitor, 1)::metrics_losses];
           END IF;
+          -- The lead leaves one standing for another, under its current dimensions.
+          pipeline := ARRAY[
+            metrics_standing_key(NEW.from_status, lead.owner, lead.source, lead.segment,
+                                 standing_before, -1),
+            metrics_standing_key(NEW.to_status, lead.owner, lead.source, lead.segment,
+                                 NEW.revisit_at, 1)];
+          INSERT INTO metrics_pending (daily, durations, losses, pipeline)
+            VALUES (daily, durations, losses, pipeline);
           RETURN NULL;
         END $$
         """,
         # Where a lead stands now: open leads by status, closed ones by their revisit month.
         f"""
         CREATE FUNCTION metrics_standing_key(
-            status text, owner text, source text, segment text, revisit_at timestamptz)
+            status text, owner text, source text, segment text, revisit_at timestamptz,
+            n integer)
         RETURNS metrics_pipeline LANGUAGE sql IMMUTABLE AS $$
           SELECT ROW(status, owner, source, segment,
                      CASE WHEN status IN ({_list(CLOSING)})
                           THEN date_trunc('month', revisit_at AT TIME ZONE 'UTC')::date END,
-                     1)::metrics_pipeline
+                     n)::metrics_pipeline
         $$
         """,
         # A lead's creation counts for its current dimensions: a new lead adds itself, an edit
@@ -271,31 +277,9 @@ def _functions() -> list[str]:
         DECLARE
           mask integer;
           daily metrics_daily[] := '{}';
-          was metrics_pipeline;
-          now_is metrics_pipeline;
+          pipeline metrics_pipeline[] := '{}';
         BEGIN
           IF current_setting('leadstatus.rollups', true) = 'off' THEN
-            RETURN NULL;
-          END IF;
-          IF TG_OP <> 'INSERT' THEN
-            was := metrics_standing_key(OLD.status, OLD.owner, OLD.source, OLD.segment,
-                                        OLD.revisit_at);
-            was.n := -1;
-          END IF;
-          IF TG_OP <> 'DELETE' THEN
-            now_is := metrics_standing_key(NEW.status, NEW.owner, NEW.source, NEW.segment,
-                                           NEW.revisit_at);
-          END IF;
-          IF TG_OP <> 'UPDATE' OR (was.status, was.owner, was.source, was.segment,
-                                   was.revisit_month)
-              IS DISTINCT FROM (now_is.status, now_is.owner, now_is.source, now_is.segment,
-                                now_is.revisit_month) THEN
-            INSERT INTO metrics_pipeline_pending
-              SELECT * FROM unnest(array_remove(ARRAY[was, now_is], NULL));
-          END IF;
-
-          IF TG_OP = 'UPDATE' AND (OLD.owner, OLD.source, OLD.segment, OLD.created_at)
-              IS NOT DISTINCT FROM (NEW.owner, NEW.source, NEW.segment, NEW.created_at) THEN
             RETURN NULL;
           END IF;
           IF TG_OP = 'UPDATE' AND OLD.created_at IS DISTINCT FROM NEW.created_at
@@ -304,18 +288,34 @@ def _functions() -> list[str]:
             RAISE EXCEPTION 'the creation time of lead % cannot change once it has status changes',
               OLD.id USING ERRCODE = 'check_violation';
           END IF;
-          IF TG_OP = 'INSERT' THEN
-            mask := 1;
-          ELSE
-            mask := metrics_stage_mask(OLD.id);
-            daily := daily || metrics_cohort_delta(
-              metrics_day(OLD.created_at), OLD.owner, OLD.source, OLD.segment, mask, -1);
+          -- A status change moves the standing in the history's trigger; here only a new,
+          -- edited or deleted lead does.
+          IF TG_OP = 'DELETE' OR (TG_OP = 'UPDATE' AND OLD.status IS NOT DISTINCT FROM NEW.status)
+          THEN
+            pipeline := pipeline || metrics_standing_key(
+              OLD.status, OLD.owner, OLD.source, OLD.segment, OLD.revisit_at, -1);
           END IF;
-          IF TG_OP <> 'DELETE' THEN
-            daily := daily || metrics_cohort_delta(
-              metrics_day(NEW.created_at), NEW.owner, NEW.source, NEW.segment, mask, 1);
+          IF TG_OP = 'INSERT' OR (TG_OP = 'UPDATE' AND OLD.status IS NOT DISTINCT FROM NEW.status)
+          THEN
+            pipeline := pipeline || metrics_standing_key(
+              NEW.status, NEW.owner, NEW.source, NEW.segment, NEW.revisit_at, 1);
           END IF;
-          INSERT INTO metrics_daily_pending SELECT * FROM unnest(daily);
+          IF TG_OP <> 'UPDATE' OR (OLD.owner, OLD.source, OLD.segment, OLD.created_at)
+              IS DISTINCT FROM (NEW.owner, NEW.source, NEW.segment, NEW.created_at) THEN
+            IF TG_OP = 'INSERT' THEN
+              mask := 1;
+            ELSE
+              mask := metrics_stage_mask(OLD.id);
+              daily := daily || metrics_cohort_delta(
+                metrics_day(OLD.created_at), OLD.owner, OLD.source, OLD.segment, mask, -1);
+            END IF;
+            IF TG_OP <> 'DELETE' THEN
+              daily := daily || metrics_cohort_delta(
+                metrics_day(NEW.created_at), NEW.owner, NEW.source, NEW.segment, mask, 1);
+            END IF;
+          END IF;
+          INSERT INTO metrics_pending (daily, durations, losses, pipeline)
+            VALUES (daily, '{}', '{}', pipeline);
           RETURN NULL;
         END $$
         """,
@@ -332,39 +332,37 @@ ROLLUPS = {
 }
 """Each rollup with its key and its counts; `<rollup>_pending` holds deltas not yet folded in.
 
-Whatever locks more than one of these tables locks them in this order, each `_pending` table
-just before its rollup: the fold, the rebuild, and the triggers of a new lead."""
-LOCK_ORDER = ", ".join(f"{t}_pending, {t}" for t in ROLLUPS)
+The column of `metrics_pending` holding a rollup's deltas is its name without `metrics_`."""
 
 
 def _fold() -> str:
     """Move every committed delta into its rollup: one upsert per key, keys in order.
 
-    Writers only ever append deltas, so concurrent status changes never wait on each other
-    for a shared rollup row; readers add the pending deltas to the rollups, so the figures are
-    exact whether or not a fold has run. Deltas committed while a fold runs stay for the next.
+    Writers only ever append a row of deltas to `metrics_pending`, so concurrent status changes
+    never wait for each other on a shared rollup row; readers add the pending deltas to the
+    rollups (the `<rollup>_now` views), so the figures are exact whether or not a fold has run.
+    Rows committed while a fold runs stay for the next one.
     """
     steps = []
     for table, (key, counts) in ROLLUPS.items():
         keys = ", ".join(key)
+        column = table.removeprefix("metrics_")
         steps.append(
             f"""
-      WITH moved AS (DELETE FROM {table}_pending RETURNING *)
-      INSERT INTO {table} AS m ({keys}, {", ".join(counts)})
-      SELECT {keys}, {", ".join(f"sum({c})" for c in counts)} FROM moved
-       GROUP BY {keys} ORDER BY {keys}
-      ON CONFLICT ({keys}) DO UPDATE SET {", ".join(f"{c} = m.{c} + excluded.{c}" for c in counts)};
-      GET DIAGNOSTICS touched = ROW_COUNT;
-      folded := folded + touched;"""
+      {column} AS (
+        INSERT INTO {table} AS m ({keys}, {", ".join(counts)})
+        SELECT {", ".join(f"d.{k}" for k in key)}, {", ".join(f"sum(d.{c})" for c in counts)}
+          FROM moved, unnest(moved.{column}) d
+         GROUP BY {", ".join(f"d.{k}" for k in key)} ORDER BY {", ".join(f"d.{k}" for k in key)}
+        ON CONFLICT ({keys}) DO UPDATE SET
+          {", ".join(f"{c} = m.{c} + excluded.{c}" for c in counts)}
+        RETURNING 1)"""
         )
     return f"""
-    CREATE FUNCTION metrics_fold() RETURNS bigint LANGUAGE plpgsql AS $$
-    DECLARE
-      touched bigint;
-      folded bigint := 0;
-    BEGIN{"".join(steps)}
-      RETURN folded;
-    END $$
+    CREATE FUNCTION metrics_fold() RETURNS bigint LANGUAGE sql AS $$
+      WITH moved AS (DELETE FROM metrics_pending RETURNING *),{",".join(steps)}
+      SELECT count(*) FROM moved
+    $$
     """
 
 
@@ -380,7 +378,7 @@ def _rebuild() -> str:
       -- Wait for writers in flight and hold off new ones, so none holds a rollup table
       -- this needs; readers carry on until the TRUNCATE.
       LOCK TABLE leads, lead_status_changes IN SHARE ROW EXCLUSIVE MODE;
-      TRUNCATE {LOCK_ORDER};
+      TRUNCATE metrics_pending, {", ".join(ROLLUPS)};
 
       CREATE TEMP TABLE latest_closings ON COMMIT DROP AS
         SELECT DISTINCT ON (c.lead_id) c.lead_id, c.at, c.to_status, c.owner, c.source,
@@ -461,7 +459,7 @@ def _rebuild() -> str:
       SELECT k.status, k.owner, k.source, k.segment, k.revisit_month, count(*)
         FROM leads l,
              LATERAL metrics_standing_key(l.status, l.owner, l.source, l.segment,
-                                          l.revisit_at) k
+                                          l.revisit_at, 1) k
        GROUP BY 1, 2, 3, 4, 5;
       DROP TABLE latest_closings;
     END $$
@@ -520,11 +518,16 @@ def upgrade() -> None:
         "CREATE UNIQUE INDEX uq_metrics_pipeline_key"
         f" ON metrics_pipeline ({', '.join(PIPELINE_KEY)}) INCLUDE (n) NULLS NOT DISTINCT"
     )
+    # Deltas not yet folded in, a row per trigger call (one insert, whatever it adds up to).
+    op.execute(
+        "CREATE TABLE metrics_pending ("
+        + ", ".join(f"{t.removeprefix('metrics_')} {t}[] NOT NULL" for t in ROLLUPS)
+        + ")"
+    )
     for table in ROLLUPS:
-        op.execute(f"CREATE TABLE {table}_pending (LIKE {table} INCLUDING DEFAULTS)")
         op.execute(
-            f"CREATE VIEW {table}_now AS"
-            f" SELECT * FROM {table} UNION ALL SELECT * FROM {table}_pending"
+            f"CREATE VIEW {table}_now AS SELECT * FROM {table} UNION ALL"
+            f" SELECT d.* FROM metrics_pending p, unnest(p.{table.removeprefix('metrics_')}) d"
         )
     op.execute(
         "CREATE INDEX ix_leads_due ON leads (revisit_at) INCLUDE (owner, source, segment)"
@@ -542,10 +545,11 @@ def upgrade() -> None:
     )
     op.execute(
         "CREATE TRIGGER metrics_on_lead_update"
-        " AFTER UPDATE OF owner, source, segment, created_at, status, revisit_at ON leads"
-        " FOR EACH ROW WHEN ((OLD.owner, OLD.source, OLD.segment, OLD.created_at, OLD.status,"
-        " OLD.revisit_at) IS DISTINCT FROM (NEW.owner, NEW.source, NEW.segment,"
-        " NEW.created_at, NEW.status, NEW.revisit_at))"
+        " AFTER UPDATE OF owner, source, segment, created_at, revisit_at ON leads"
+        " FOR EACH ROW WHEN ((OLD.owner, OLD.source, OLD.segment, OLD.created_at)"
+        " IS DISTINCT FROM (NEW.owner, NEW.source, NEW.segment, NEW.created_at)"
+        " OR (OLD.status IS NOT DISTINCT FROM NEW.status"
+        " AND OLD.revisit_at IS DISTINCT FROM NEW.revisit_at))"
         " EXECUTE FUNCTION metrics_on_lead()"
     )
     op.execute("SELECT metrics_rebuild()")
@@ -558,7 +562,7 @@ def downgrade() -> None:
     op.execute("DROP INDEX ix_leads_due")
     for table in ROLLUPS:
         op.execute(f"DROP VIEW {table}_now")
-        op.execute(f"DROP TABLE {table}_pending")
+    op.execute("DROP TABLE metrics_pending")
     op.execute(
         "DROP TABLE metrics_pipeline, metrics_losses, metrics_durations, metrics_daily CASCADE"
     )

@@ -30,6 +30,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.types import UserDefinedType
 from sqlmodel import Field, SQLModel
 
 from app.domain.status import CLOSING_STATUSES
@@ -270,10 +271,26 @@ metrics_pipeline = Table(
     ),
 )
 
+
+class _RowsOf(UserDefinedType[Any]):
+    """An array of a rollup's row type: the deltas one trigger call adds to that rollup."""
+
+    cache_ok = True
+
+    def __init__(self, rollup: str) -> None:
+        self.rollup = rollup
+
+    def get_col_spec(self, **kw: Any) -> str:
+        return f"{self.rollup}[]"
+
+
 ROLLUPS: tuple[Table, ...] = (metrics_pipeline, metrics_daily, metrics_durations, metrics_losses)
-"""In the order anything locking several of them takes their locks (see migration 0003)."""
-PENDING: tuple[Table, ...] = tuple(
-    Table(f"{rollup.name}_pending", metadata, *(column._copy() for column in rollup.columns))
-    for rollup in ROLLUPS
+metrics_pending = Table(
+    "metrics_pending",
+    metadata,
+    *(
+        Column(rollup.name.removeprefix("metrics_"), _RowsOf(rollup.name), nullable=False)
+        for rollup in ROLLUPS
+    ),
 )
-"""Deltas appended by the triggers, not yet folded into their rollup (no index: read whole)."""
+"""Deltas appended by the triggers, not yet folded into the rollups (see migration 0003)."""
