@@ -27,7 +27,7 @@ class Settings(BaseSettings):
         default=5000, ge=100, validation_alias="LEADSTATUS_STATEMENT_TIMEOUT_MS"
     )
     fold_interval_s: float = Field(
-        default=1.0,
+        default=0.25,
         gt=0,
         validation_alias="LEADSTATUS_FOLD_INTERVAL_S",
         description="Seconds between folds of pending metrics deltas into the rollups.",

@@ -1,11 +1,13 @@
 """Daily rollups of the status history, kept exact by triggers in the writing transaction.
 
 The metrics endpoints read these instead of scanning millions of history rows. Each insert into
-`lead_status_changes` (and each new, re-attributed or deleted lead) appends its deltas to
-`<rollup>_pending` in the same transaction, so what a reader sees through the `<rollup>_now`
-views (rollup plus pending deltas) never disagrees with the history it sees. Appending takes no
-lock that another writer waits for; `metrics_fold()`, run every second or so by the service,
-moves committed deltas into the rollups in one transaction.
+`lead_status_changes` notes its id in `metrics_pending_changes` (and each new, re-attributed or
+deleted lead appends a row of deltas to `metrics_pending`) in the same transaction, so what a
+reader sees through the `<rollup>_now` views (rollup plus pending deltas, a change's derived by
+`metrics_change_deltas()` from the history) never disagrees with the history it sees.
+Appending takes no lock another writer waits for, and costs a status change next to nothing;
+`metrics_fold()`, run every second or so by the service, moves committed deltas into the
+rollups in one statement.
 
 * `metrics_daily`: per UTC day and (owner, source, segment), the leads created that day as they
   stand now (reached stages, won now: a creation counts for the lead's current dimensions) and
@@ -159,9 +161,15 @@ def _functions() -> list[str]:
             FROM lead_status_changes WHERE lead_id = lead
         $$
         """,
+        # What one status change adds to each rollup, derived from the history alone (the
+        # changes before it and its lead's creation time, both fixed once written), so it is
+        # the same whenever it is computed. Dimensions are those recorded on the change: a
+        # later edit of the lead moves its counts itself.
         f"""
-        CREATE FUNCTION metrics_on_status_change() RETURNS trigger LANGUAGE plpgsql AS $$
+        CREATE FUNCTION metrics_change_deltas(change_id bigint) RETURNS metrics_pending
+        LANGUAGE plpgsql STABLE AS $$
         DECLARE
+          NEW lead_status_changes;
           lead record;
           prior record;
           prev_closing record;
@@ -171,18 +179,16 @@ def _functions() -> list[str]:
           entered timestamptz;
           old_mask integer := 1;
           new_mask integer;
-          today date := metrics_day(NEW.at);
+          today date;
           standing_before timestamptz;
           daily metrics_daily[] := '{{}}';
           durations metrics_durations[] := '{{}}';
           losses metrics_losses[] := '{{}}';
           pipeline metrics_pipeline[];
         BEGIN
-          IF current_setting('leadstatus.rollups', true) = 'off' THEN
-            RETURN NULL;
-          END IF;
-          SELECT l.created_at, l.owner, l.source, l.segment INTO lead
-            FROM leads l WHERE l.id = NEW.lead_id;
+          SELECT * INTO NEW FROM lead_status_changes WHERE id = change_id;
+          today := metrics_day(NEW.at);
+          SELECT l.created_at INTO lead FROM leads l WHERE l.id = NEW.lead_id;
           entered := lead.created_at;
           FOR prior IN
             SELECT c.at, c.to_status, c.reopened, c.owner, c.source, c.segment, c.revisit_at
@@ -233,10 +239,10 @@ def _functions() -> list[str]:
           new_mask := old_mask | metrics_stage_bit(NEW.to_status);
           IF new_mask <> old_mask THEN
             daily := daily
-              || metrics_cohort_delta(metrics_day(lead.created_at), lead.owner, lead.source,
-                                      lead.segment, old_mask, -1)
-              || metrics_cohort_delta(metrics_day(lead.created_at), lead.owner, lead.source,
-                                      lead.segment, new_mask, 1);
+              || metrics_cohort_delta(metrics_day(lead.created_at), NEW.owner, NEW.source,
+                                      NEW.segment, old_mask, -1)
+              || metrics_cohort_delta(metrics_day(lead.created_at), NEW.owner, NEW.source,
+                                      NEW.segment, new_mask, 1);
           END IF;
 
           IF NEW.to_status IN ('lost', 'no_decision') THEN
@@ -246,14 +252,24 @@ def _functions() -> list[str]:
               ROW(true, today, NULL, NULL, NULL, NEW.to_status, NEW.reason,
                   NEW.from_status, NEW.competitor, 1)::metrics_losses];
           END IF;
-          -- The lead leaves one standing for another, under its current dimensions.
+          -- The lead leaves one standing for another.
           pipeline := ARRAY[
-            metrics_standing_key(NEW.from_status, lead.owner, lead.source, lead.segment,
+            metrics_standing_key(NEW.from_status, NEW.owner, NEW.source, NEW.segment,
                                  standing_before, -1),
-            metrics_standing_key(NEW.to_status, lead.owner, lead.source, lead.segment,
+            metrics_standing_key(NEW.to_status, NEW.owner, NEW.source, NEW.segment,
                                  NEW.revisit_at, 1)];
-          INSERT INTO metrics_pending (daily, durations, losses, pipeline)
-            VALUES (daily, durations, losses, pipeline);
+          RETURN ROW(pipeline, daily, durations, losses)::metrics_pending;
+        END $$
+        """,
+        # A status change only notes itself: the work of deriving its deltas happens when
+        # they are read or folded, off the writer's path.
+        """
+        CREATE FUNCTION metrics_on_status_change() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+          IF current_setting('leadstatus.rollups', true) = 'off' THEN
+            RETURN NULL;
+          END IF;
+          INSERT INTO metrics_pending_changes VALUES (NEW.id);
           RETURN NULL;
         END $$
         """,
@@ -330,9 +346,10 @@ ROLLUPS = {
     "metrics_durations": (DURATION_KEY, ("n",)),
     "metrics_losses": (LOSS_KEY, ("n",)),
 }
-"""Each rollup with its key and its counts; `<rollup>_pending` holds deltas not yet folded in.
+"""Each rollup with its key and its counts, in the order the rebuild locks them.
 
-The column of `metrics_pending` holding a rollup's deltas is its name without `metrics_`."""
+The column of `metrics_pending` holding a rollup's deltas not yet folded in is its name without
+`metrics_`."""
 
 
 def _fold() -> str:
@@ -360,7 +377,12 @@ def _fold() -> str:
         )
     return f"""
     CREATE FUNCTION metrics_fold() RETURNS bigint LANGUAGE sql AS $$
-      WITH moved AS (DELETE FROM metrics_pending RETURNING *),{",".join(steps)}
+      WITH moved_rows AS (DELETE FROM metrics_pending RETURNING *),
+      moved_changes AS (DELETE FROM metrics_pending_changes RETURNING change_id),
+      moved AS (
+        SELECT * FROM moved_rows
+        UNION ALL
+        SELECT d.* FROM moved_changes c, metrics_change_deltas(c.change_id) d),{",".join(steps)}
       SELECT count(*) FROM moved
     $$
     """
@@ -378,7 +400,7 @@ def _rebuild() -> str:
       -- Wait for writers in flight and hold off new ones, so none holds a rollup table
       -- this needs; readers carry on until the TRUNCATE.
       LOCK TABLE leads, lead_status_changes IN SHARE ROW EXCLUSIVE MODE;
-      TRUNCATE metrics_pending, {", ".join(ROLLUPS)};
+      TRUNCATE metrics_pending, metrics_pending_changes, {", ".join(ROLLUPS)};
 
       CREATE TEMP TABLE latest_closings ON COMMIT DROP AS
         SELECT DISTINCT ON (c.lead_id) c.lead_id, c.at, c.to_status, c.owner, c.source,
@@ -524,17 +546,23 @@ def upgrade() -> None:
         + ", ".join(f"{t.removeprefix('metrics_')} {t}[] NOT NULL" for t in ROLLUPS)
         + ")"
     )
-    for table in ROLLUPS:
-        op.execute(
-            f"CREATE VIEW {table}_now AS SELECT * FROM {table} UNION ALL"
-            f" SELECT d.* FROM metrics_pending p, unnest(p.{table.removeprefix('metrics_')}) d"
-        )
+    op.execute("CREATE TABLE metrics_pending_changes (change_id bigint NOT NULL)")
     op.execute(
         "CREATE INDEX ix_leads_due ON leads (revisit_at) INCLUDE (owner, source, segment)"
         f" WHERE revisit_at IS NOT NULL AND status IN ({_list(CLOSING)})"
     )
     for statement in _functions():
         op.execute(statement)
+    op.execute(
+        "CREATE VIEW metrics_pending_now AS SELECT * FROM metrics_pending UNION ALL"
+        " SELECT d.* FROM metrics_pending_changes p, metrics_change_deltas(p.change_id) d"
+    )
+    for table in ROLLUPS:
+        column = table.removeprefix("metrics_")
+        op.execute(
+            f"CREATE VIEW {table}_now AS SELECT * FROM {table} UNION ALL"
+            f" SELECT d.* FROM metrics_pending_now p, unnest(p.{column}) d"
+        )
     op.execute(
         "CREATE TRIGGER metrics_on_status_change AFTER INSERT ON lead_status_changes"
         " FOR EACH ROW EXECUTE FUNCTION metrics_on_status_change()"
@@ -562,7 +590,8 @@ def downgrade() -> None:
     op.execute("DROP INDEX ix_leads_due")
     for table in ROLLUPS:
         op.execute(f"DROP VIEW {table}_now")
-    op.execute("DROP TABLE metrics_pending")
+    op.execute("DROP VIEW metrics_pending_now")
+    op.execute("DROP TABLE metrics_pending, metrics_pending_changes")
     op.execute(
         "DROP TABLE metrics_pipeline, metrics_losses, metrics_durations, metrics_daily CASCADE"
     )

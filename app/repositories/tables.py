@@ -294,3 +294,8 @@ metrics_pending = Table(
     ),
 )
 """Deltas appended by the triggers, not yet folded into the rollups (see migration 0003)."""
+
+metrics_pending_changes = Table(
+    "metrics_pending_changes", metadata, Column("change_id", BigInteger, nullable=False)
+)
+"""Status changes whose deltas are not yet folded in (derived from the history when read)."""

@@ -2,7 +2,7 @@
 
 Status changes append their metrics deltas rather than updating shared rollup rows (which would
 make concurrent changes queue on each other's locks); readers add whatever is pending, so the
-figures are exact whenever the loop runs. It only keeps the pending tables small and reads fast:
+figures are exact whenever the loop runs. It only keeps the pending deltas few and reads fast:
 a missed round costs nothing but a little read time, and several service processes may all run
 it (a fold takes what is committed; the others find nothing left).
 """

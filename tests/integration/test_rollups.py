@@ -573,32 +573,42 @@ async def test_random_history_over_months_keeps_rollups_exact(pool: asyncpg.Pool
 
 
 async def test_several_changes_in_one_insert_statement(pool: asyncpg.Pool) -> None:
-    """A whole history appended by one multi-row INSERT (as a load without 'off' would).
+    """A history appended by multi-row INSERTs (as a load without 'off' would).
 
-    The first changes were sam's, before the lead went to alex: each change counts for the owner
-    recorded on it, the cohort for the lead's owner now.
+    The first changes were sam's, before the lead went to alex (the edit below, as a PATCH
+    would make it): each change counts for the owner recorded on it, the cohort and the
+    pipeline for the lead's owner now.
     """
     async with pool.acquire() as conn:
-        lead_id = await _insert_lead(conn, "bulk@example.com", days_ago(20), owner="alex")
+        lead_id = await _insert_lead(conn, "bulk@example.com", days_ago(20), owner="sam")
+        columns = "(lead_id, from_status, to_status, reason, reopened, owner, at)"
+        await conn.execute(
+            f"INSERT INTO lead_status_changes {columns} VALUES"
+            " ($1, 'new', 'qualified', 'need_confirmed', false, 'sam', $2),"
+            " ($1, 'qualified', 'no_decision', 'postponed', false, 'sam', $3)",
+            lead_id,
+            days_ago(18),
+            days_ago(15),
+        )
+        await conn.execute(
+            "UPDATE leads SET status = 'no_decision', version = 3 WHERE id = $1", lead_id
+        )
+        await conn.execute("UPDATE leads SET owner = 'alex' WHERE id = $1", lead_id)
+        await conn.execute(
+            f"INSERT INTO lead_status_changes {columns} VALUES"
+            " ($1, 'no_decision', 'negotiating', 'budget_approved', true, 'alex', $2),"
+            " ($1, 'negotiating', 'qualified', 'scope_changed', false, 'alex', $3),"
+            " ($1, 'qualified', 'won', 'contract_signed', false, 'alex', $4)",
+            lead_id,
+            days_ago(9),
+            days_ago(6),
+            days_ago(2),
+        )
+        # The lead's own row catches up with its history, as the service's statement does.
         await conn.execute(
             "UPDATE leads SET status = 'won', status_reason = 'contract_signed', version = 6,"
             " reopen_count = 1, closed_at = $2 WHERE id = $1",
             lead_id,
-            days_ago(2),
-        )
-        await conn.execute(
-            "INSERT INTO lead_status_changes"
-            " (lead_id, from_status, to_status, reason, reopened, owner, at) VALUES"
-            " ($1, 'new', 'qualified', 'need_confirmed', false, 'sam', $2),"
-            " ($1, 'qualified', 'no_decision', 'postponed', false, 'sam', $3),"
-            " ($1, 'no_decision', 'negotiating', 'budget_approved', true, 'alex', $4),"
-            " ($1, 'negotiating', 'qualified', 'scope_changed', false, 'alex', $5),"
-            " ($1, 'qualified', 'won', 'contract_signed', false, 'alex', $6)",
-            lead_id,
-            days_ago(18),
-            days_ago(15),
-            days_ago(9),
-            days_ago(6),
             days_ago(2),
         )
     snap = await assert_rollups_exact(pool)
