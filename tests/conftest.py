@@ -86,7 +86,8 @@ async def _empty_tables(request: pytest.FixtureRequest) -> None:
     pool: asyncpg.Pool = request.getfixturevalue("pool")
     await pool.execute(
         "TRUNCATE leads, lead_status_changes, metrics_daily, metrics_durations, metrics_losses,"
-        " metrics_pipeline, metrics_pending, metrics_pending_changes RESTART IDENTITY CASCADE"
+        " metrics_pipeline, metrics_pending, metrics_pending_changes, metrics_pending_leads"
+        " RESTART IDENTITY CASCADE"
     )
 
 

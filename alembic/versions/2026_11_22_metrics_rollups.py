@@ -285,9 +285,33 @@ def _functions() -> list[str]:
                      n)::metrics_pipeline
         $$
         """,
-        # A lead's creation counts for its current dimensions: a new lead adds itself, an edit
-        # of owner, source or segment (or creation time) moves it, a deleted lead leaves. Its
-        # standing (status, revisit month) moves with every status change.
+        # A lead's creation counts for its current dimensions: a new lead adds itself (noted
+        # as it is, its deltas derived when read or folded), an edit of owner, source or
+        # segment (or creation time) moves it, a deleted lead leaves. Its standing (status,
+        # revisit month) moves with every status change.
+        """
+        CREATE FUNCTION metrics_lead_deltas(new_lead metrics_pending_leads)
+        RETURNS metrics_pending LANGUAGE sql STABLE AS $$
+          SELECT ROW(
+            ARRAY[metrics_standing_key(new_lead.status, new_lead.owner, new_lead.source,
+                                       new_lead.segment, new_lead.revisit_at, 1)],
+            ARRAY[metrics_cohort_delta(metrics_day(new_lead.created_at), new_lead.owner,
+                                       new_lead.source, new_lead.segment, 1, 1)],
+            '{}', '{}')::metrics_pending
+        $$
+        """,
+        """
+        CREATE FUNCTION metrics_on_new_lead() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+          IF current_setting('leadstatus.rollups', true) = 'off' THEN
+            RETURN NULL;
+          END IF;
+          INSERT INTO metrics_pending_leads
+            VALUES (NEW.created_at, NEW.owner, NEW.source, NEW.segment, NEW.status,
+                    NEW.revisit_at);
+          RETURN NULL;
+        END $$
+        """,
         """
         CREATE FUNCTION metrics_on_lead() RETURNS trigger LANGUAGE plpgsql AS $$
         DECLARE
@@ -304,28 +328,23 @@ def _functions() -> list[str]:
             RAISE EXCEPTION 'the creation time of lead % cannot change once it has status changes',
               OLD.id USING ERRCODE = 'check_violation';
           END IF;
-          -- A status change moves the standing in the history's trigger; here only a new,
-          -- edited or deleted lead does.
+          -- A status change moves the standing through its own deltas; here only an edited
+          -- or deleted lead does.
           IF TG_OP = 'DELETE' OR (TG_OP = 'UPDATE' AND OLD.status IS NOT DISTINCT FROM NEW.status)
           THEN
             pipeline := pipeline || metrics_standing_key(
               OLD.status, OLD.owner, OLD.source, OLD.segment, OLD.revisit_at, -1);
           END IF;
-          IF TG_OP = 'INSERT' OR (TG_OP = 'UPDATE' AND OLD.status IS NOT DISTINCT FROM NEW.status)
-          THEN
+          IF TG_OP = 'UPDATE' AND OLD.status IS NOT DISTINCT FROM NEW.status THEN
             pipeline := pipeline || metrics_standing_key(
               NEW.status, NEW.owner, NEW.source, NEW.segment, NEW.revisit_at, 1);
           END IF;
-          IF TG_OP <> 'UPDATE' OR (OLD.owner, OLD.source, OLD.segment, OLD.created_at)
+          IF TG_OP = 'DELETE' OR (OLD.owner, OLD.source, OLD.segment, OLD.created_at)
               IS DISTINCT FROM (NEW.owner, NEW.source, NEW.segment, NEW.created_at) THEN
-            IF TG_OP = 'INSERT' THEN
-              mask := 1;
-            ELSE
-              mask := metrics_stage_mask(OLD.id);
-              daily := daily || metrics_cohort_delta(
-                metrics_day(OLD.created_at), OLD.owner, OLD.source, OLD.segment, mask, -1);
-            END IF;
-            IF TG_OP <> 'DELETE' THEN
+            mask := metrics_stage_mask(OLD.id);
+            daily := daily || metrics_cohort_delta(
+              metrics_day(OLD.created_at), OLD.owner, OLD.source, OLD.segment, mask, -1);
+            IF TG_OP = 'UPDATE' THEN
               daily := daily || metrics_cohort_delta(
                 metrics_day(NEW.created_at), NEW.owner, NEW.source, NEW.segment, mask, 1);
             END IF;
@@ -379,10 +398,15 @@ def _fold() -> str:
     CREATE FUNCTION metrics_fold() RETURNS bigint LANGUAGE sql AS $$
       WITH moved_rows AS (DELETE FROM metrics_pending RETURNING *),
       moved_changes AS (DELETE FROM metrics_pending_changes RETURNING change_id),
+      moved_leads AS (DELETE FROM metrics_pending_leads RETURNING *),
       moved AS (
         SELECT * FROM moved_rows
         UNION ALL
-        SELECT d.* FROM moved_changes c, metrics_change_deltas(c.change_id) d),{",".join(steps)}
+        SELECT d.* FROM moved_changes c, metrics_change_deltas(c.change_id) d
+        UNION ALL
+        SELECT d.* FROM moved_leads l,
+                        metrics_lead_deltas(ROW(l.*)::metrics_pending_leads) d),
+      {",".join(steps)}
       SELECT count(*) FROM moved
     $$
     """
@@ -400,7 +424,8 @@ def _rebuild() -> str:
       -- Wait for writers in flight and hold off new ones, so none holds a rollup table
       -- this needs; readers carry on until the TRUNCATE.
       LOCK TABLE leads, lead_status_changes IN SHARE ROW EXCLUSIVE MODE;
-      TRUNCATE metrics_pending, metrics_pending_changes, {", ".join(ROLLUPS)};
+      TRUNCATE metrics_pending, metrics_pending_changes, metrics_pending_leads,
+               {", ".join(ROLLUPS)};
 
       CREATE TEMP TABLE latest_closings ON COMMIT DROP AS
         SELECT DISTINCT ON (c.lead_id) c.lead_id, c.at, c.to_status, c.owner, c.source,
@@ -548,6 +573,10 @@ def upgrade() -> None:
     )
     op.execute("CREATE TABLE metrics_pending_changes (change_id bigint NOT NULL)")
     op.execute(
+        "CREATE TABLE metrics_pending_leads (created_at timestamptz NOT NULL, owner text,"
+        " source text, segment text, status text NOT NULL, revisit_at timestamptz)"
+    )
+    op.execute(
         "CREATE INDEX ix_leads_due ON leads (revisit_at) INCLUDE (owner, source, segment)"
         f" WHERE revisit_at IS NOT NULL AND status IN ({_list(CLOSING)})"
     )
@@ -556,6 +585,7 @@ def upgrade() -> None:
     op.execute(
         "CREATE VIEW metrics_pending_now AS SELECT * FROM metrics_pending UNION ALL"
         " SELECT d.* FROM metrics_pending_changes p, metrics_change_deltas(p.change_id) d"
+        " UNION ALL SELECT d.* FROM metrics_pending_leads p, metrics_lead_deltas(p) d"
     )
     for table in ROLLUPS:
         column = table.removeprefix("metrics_")
@@ -568,7 +598,11 @@ def upgrade() -> None:
         " FOR EACH ROW EXECUTE FUNCTION metrics_on_status_change()"
     )
     op.execute(
-        "CREATE TRIGGER metrics_on_lead_insert_or_delete AFTER INSERT OR DELETE ON leads"
+        "CREATE TRIGGER metrics_on_new_lead AFTER INSERT ON leads"
+        " FOR EACH ROW EXECUTE FUNCTION metrics_on_new_lead()"
+    )
+    op.execute(
+        "CREATE TRIGGER metrics_on_lead_delete AFTER DELETE ON leads"
         " FOR EACH ROW EXECUTE FUNCTION metrics_on_lead()"
     )
     op.execute(
@@ -585,13 +619,14 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.execute("DROP TRIGGER metrics_on_lead_update ON leads")
-    op.execute("DROP TRIGGER metrics_on_lead_insert_or_delete ON leads")
+    op.execute("DROP TRIGGER metrics_on_lead_delete ON leads")
+    op.execute("DROP TRIGGER metrics_on_new_lead ON leads")
     op.execute("DROP TRIGGER metrics_on_status_change ON lead_status_changes")
     op.execute("DROP INDEX ix_leads_due")
     for table in ROLLUPS:
         op.execute(f"DROP VIEW {table}_now")
     op.execute("DROP VIEW metrics_pending_now")
-    op.execute("DROP TABLE metrics_pending, metrics_pending_changes")
+    op.execute("DROP TABLE metrics_pending, metrics_pending_changes, metrics_pending_leads")
     op.execute(
         "DROP TABLE metrics_pipeline, metrics_losses, metrics_durations, metrics_daily CASCADE"
     )
@@ -599,6 +634,7 @@ def downgrade() -> None:
         "metrics_rebuild()",
         "metrics_fold()",
         "metrics_on_lead()",
+        "metrics_on_new_lead()",
         "metrics_on_status_change()",
         "metrics_stage_mask(bigint)",
         "metrics_day(timestamptz)",

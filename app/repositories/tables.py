@@ -299,3 +299,15 @@ metrics_pending_changes = Table(
     "metrics_pending_changes", metadata, Column("change_id", BigInteger, nullable=False)
 )
 """Status changes whose deltas are not yet folded in (derived from the history when read)."""
+
+metrics_pending_leads = Table(
+    "metrics_pending_leads",
+    metadata,
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("owner", Text),
+    Column("source", Text),
+    Column("segment", Text),
+    Column("status", Text, nullable=False),
+    Column("revisit_at", DateTime(timezone=True)),
+)
+"""New leads not yet folded in, as they were created."""
