@@ -111,10 +111,6 @@ class RollupRepository:
             grouped[(r["status"], r["value"] if by else None)][r["days"]] = r["n"]
         return {key: Histogram(counts) for key, counts in grouped.items()}
 
-    async def closed_by_status(self, scope: Scope) -> dict[str, int]:
-        totals = await self.totals(scope)
-        return {s.value: totals[s.value] or 0 for s in CLOSING_STATUSES}
-
     async def median_days_to_won(self, scope: Scope) -> float | None:
         won = LeadStatus.WON.value
         histograms = await self.durations("cycle", (won,), scope)
