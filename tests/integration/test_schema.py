@@ -55,3 +55,14 @@ async def test_database_allows_one_open_lead_per_email(pool: asyncpg.Pool) -> No
     await pool.execute("UPDATE leads SET status = 'lost'")
     await pool.execute("INSERT INTO leads (email) VALUES ('dup@example.com')")
     assert await pool.fetchval("SELECT count(*) FROM leads") == 2
+
+
+async def test_service_sessions_skip_jit_compilation(pool: asyncpg.Pool) -> None:
+    # Planner estimates for the metrics statements cross jit_above_cost; compiling costs more
+    # than running them.
+    assert await pool.fetchval("SHOW jit") == "off"
+
+
+async def test_metrics_fold_skips_jit_compilation_for_any_caller(pool: asyncpg.Pool) -> None:
+    settings = await pool.fetchval("SELECT proconfig FROM pg_proc WHERE proname = 'metrics_fold'")
+    assert settings == ["jit=off"]
