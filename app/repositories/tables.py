@@ -166,7 +166,7 @@ _COHORT = (
 )
 _ACTIVITY = (*(f"closed_{s.value}" for s in CLOSING_STATUSES), "reopened", "reopened_won")
 DAILY_COUNTS: tuple[str, ...] = _COHORT + _ACTIVITY
-"""Counts of a `metrics_daily` row; triggers of migration 0003 keep them (see `rollups`)."""
+"""Counts of a `metrics_daily` row; triggers of migration 0003 keep them, folded as 0004 sums them (see `rollups`)."""
 
 # The rollups are written by triggers only (migration 0003); each unique index is also the
 # covering index the metrics read, and treats a missing owner, source or segment as a value.
