@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from app.db import resolve_database_url
+from app.console import database_url as _database_url
+from app.console import say as _say
 from app.settings import get_settings
 
 if TYPE_CHECKING:
@@ -21,23 +22,6 @@ if TYPE_CHECKING:
 cli = typer.Typer(help="leadstatus: owns the status of sales leads.", no_args_is_help=True)
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _say(message: str) -> None:
-    typer.echo(message, err=True)
-
-
-def _database_url() -> str:
-    """The configured URL, or an embedded server's, which this process then keeps running."""
-    settings = get_settings()
-    if settings.database_url is None:
-        _say(
-            f"DATABASE_URL is unset: starting the embedded PostgreSQL in {settings.data_dir}/pg ..."
-        )
-    url = resolve_database_url(settings)
-    # Workers and alembic read the same URL, so they join the server this process started.
-    os.environ["DATABASE_URL"] = url
-    return url
 
 
 def _alembic_config(url: str) -> Config:
@@ -172,3 +156,10 @@ def seed(
 
 def main() -> None:
     cli()
+
+
+# Sub-commands live in their own module; they share only app.console with the ones above.
+from app.cli_intake import intake_cli, source_cli  # noqa: E402
+
+cli.add_typer(source_cli, name="source")
+cli.add_typer(intake_cli, name="intake")

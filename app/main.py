@@ -15,7 +15,7 @@ from fastapi_offline import FastAPIOffline
 
 from app import __doc__ as about
 from app.api import problems
-from app.api.routes import leads, metrics, workflow
+from app.api.routes import intake, leads, metrics, workflow
 from app.api.routes import problems as problem_routes
 from app.db import create_pool, resolve_database_url
 from app.services.rollups import fold_forever
@@ -50,6 +50,11 @@ TAGS = [
         "name": "metrics",
         "description": "Win rates, loss reasons, rep and source quality, funnel, trends; "
         "computed from the status history.",
+    },
+    {
+        "name": "intake",
+        "description": "Signed webhooks from marketing tools (Standard Webhooks, HubSpot, "
+        "Marketo, Mailchimp): each event exactly once, people deduplicated.",
     },
     {"name": "workflow", "description": "The statuses, moves and reason codes, as data."},
     {"name": "health", "description": "Liveness and readiness for orchestrators."},
@@ -111,8 +116,10 @@ def create_app(*, settings: Settings | None = None, database_url: str | None = N
         page.headers["Content-Security-Policy"] = REDOC_CSP
         return page
 
+    app.state.settings = settings
     problems.install(app)
-    for router in (leads.router, metrics.router, workflow.router, problem_routes.router):
+    routers = (leads.router, metrics.router, intake.router, workflow.router, problem_routes.router)
+    for router in routers:
         _mount(app, router)
 
     @app.get(

@@ -32,6 +32,24 @@ class Settings(BaseSettings):
         validation_alias="LEADSTATUS_FOLD_INTERVAL_S",
         description="Seconds between folds of pending metrics deltas into the rollups.",
     )
+    secret_key: SecretStr | None = Field(
+        default=None,
+        validation_alias="LEADSTATUS_SECRET_KEY",
+        description="Fernet key sealing intake sources' signing secrets at rest. Unset: one is "
+        "generated once into data_dir/secret.key (every replica must then share that file).",
+    )
+    public_url: str | None = Field(
+        default=None,
+        validation_alias="LEADSTATUS_PUBLIC_URL",
+        description="The service's URL as senders call it (https://leads.example.com), for "
+        "schemes that sign the URL (HubSpot) behind a proxy. Unset: the request's own URL.",
+    )
+    intake_retention_days: int = Field(
+        default=30,
+        ge=3,
+        validation_alias="LEADSTATUS_INTAKE_RETENTION_DAYS",
+        description="Days an intake delivery (payload, answer, exactly-once record) is kept.",
+    )
     log_level: str = Field(default="info", validation_alias="LEADSTATUS_LOG_LEVEL")
 
 

@@ -18,7 +18,9 @@ import asyncpg
 import httpx
 import pytest
 from alembic.config import Config
+from cryptography.fernet import Fernet
 from fastapi import FastAPI
+from pydantic import SecretStr
 
 from alembic import command
 from app.db import asyncpg_dsn, create_pool, start_embedded
@@ -68,7 +70,9 @@ def database_url(server_url: str) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def settings() -> Settings:
-    return Settings(pool_min_size=2, pool_max_size=20)
+    return Settings(
+        pool_min_size=2, pool_max_size=20, secret_key=SecretStr(Fernet.generate_key().decode())
+    )
 
 
 @pytest.fixture(scope="session")
@@ -86,7 +90,8 @@ async def _empty_tables(request: pytest.FixtureRequest) -> None:
     pool: asyncpg.Pool = request.getfixturevalue("pool")
     await pool.execute(
         "TRUNCATE leads, lead_status_changes, metrics_daily, metrics_durations, metrics_losses,"
-        " metrics_pipeline, metrics_pending, metrics_pending_changes, metrics_pending_leads"
+        " metrics_pipeline, metrics_pending, metrics_pending_changes, metrics_pending_leads,"
+        " intake_sources, intake_deliveries, lead_touches"
         " RESTART IDENTITY CASCADE"
     )
 

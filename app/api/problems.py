@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
 from http import HTTPStatus
-from typing import Any
+from typing import Any, ClassVar
 
 import asyncpg
 from fastapi import FastAPI, Request
@@ -47,6 +47,7 @@ class ApiError(Exception):
     """A refusal the HTTP layer itself makes (bad header, bad cursor)."""
 
     kind: ProblemType
+    headers: ClassVar[dict[str, str] | None] = None
 
     def __init__(self, detail: str, **facts: Any) -> None:
         super().__init__(detail)
@@ -129,6 +130,38 @@ INVALID_WINDOW = _t(
     "`from` must not be after `to`, and a window spans at most three years.",
 )
 
+INTAKE_SOURCE_NOT_FOUND = _t(
+    404,
+    "intake-source-not-found",
+    "Intake source not found",
+    "No intake source has this name; `leadstatus source list` shows the configured ones.",
+)
+SIGNATURE_REFUSED = _t(
+    401,
+    "signature-refused",
+    "Delivery not authenticated",
+    "The delivery's signature or secret is missing, wrong, or dated more than five minutes "
+    "from now; `detail` says which, never the expected value.",
+)
+PAYLOAD_TOO_LARGE = _t(
+    413, "payload-too-large", "Payload too large", "Intake bodies are limited to 256 KiB."
+)
+UNSUPPORTED_MEDIA_TYPE = _t(
+    415,
+    "unsupported-media-type",
+    "Unsupported content type",
+    "Each source kind takes one content type: JSON, or form-encoded for Mailchimp.",
+)
+MALFORMED_BODY = _t(
+    400, "malformed-body", "Malformed body", "The body could not be parsed as its content type."
+)
+INVALID_PAYLOAD = _t(
+    422,
+    "invalid-payload",
+    "Invalid payload",
+    "The payload lacks a field a lead needs, or a value is not valid; `field` names it.",
+)
+
 DOMAIN_PROBLEMS: Mapping[type[domain.LeadError], ProblemType] = {
     domain.LeadNotFound: LEAD_NOT_FOUND,
     domain.TransitionNotAllowed: TRANSITION_NOT_ALLOWED,
@@ -146,6 +179,12 @@ CATALOGUE: dict[str, ProblemType] = {
         *DOMAIN_PROBLEMS.values(),
         BAD_PRECONDITION,
         BAD_CURSOR,
+        INTAKE_SOURCE_NOT_FOUND,
+        SIGNATURE_REFUSED,
+        PAYLOAD_TOO_LARGE,
+        UNSUPPORTED_MEDIA_TYPE,
+        MALFORMED_BODY,
+        INVALID_PAYLOAD,
         VALIDATION,
         UNAVAILABLE,
         QUERY_TIMEOUT,
@@ -184,6 +223,32 @@ class BadCursor(ApiError):
     kind = BAD_CURSOR
 
 
+class IntakeSourceNotFound(ApiError):
+    kind = INTAKE_SOURCE_NOT_FOUND
+
+
+class SignatureRefused(ApiError):
+    kind = SIGNATURE_REFUSED
+    # A 401 names how to authenticate: here, by the sender's own signature scheme.
+    headers: ClassVar[dict[str, str] | None] = {"WWW-Authenticate": 'Signature realm="intake"'}
+
+
+class PayloadTooLarge(ApiError):
+    kind = PAYLOAD_TOO_LARGE
+
+
+class UnsupportedMediaType(ApiError):
+    kind = UNSUPPORTED_MEDIA_TYPE
+
+
+class MalformedBody(ApiError):
+    kind = MALFORMED_BODY
+
+
+class InvalidPayload(ApiError):
+    kind = INVALID_PAYLOAD
+
+
 def _plain(value: Any) -> Any:
     if isinstance(value, Enum):
         return value.value
@@ -211,7 +276,7 @@ def _domain(_eh: ExceptionHandler, _request: Request, exc: domain.LeadError) -> 
 
 
 def _api(_eh: ExceptionHandler, _request: Request, exc: ApiError) -> Problem:
-    return problem(exc.kind, exc.detail, **exc.facts)
+    return problem(exc.kind, exc.detail, headers=exc.headers, **exc.facts)
 
 
 def _validation(_eh: ExceptionHandler, _request: Request, exc: RequestValidationError) -> Problem:

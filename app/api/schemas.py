@@ -46,6 +46,7 @@ WORKFLOW_FIELDS = {
     "closed_at": "set by the status change that closes the lead",
     "created_at": "set by the service",
     "updated_at": "set by the service",
+    "previous_lead_id": "set by intake when a returning person starts a new deal",
 }
 
 
@@ -220,6 +221,10 @@ class LeadPublic(BaseModel):
     closed_at: datetime | None
     created_at: datetime
     updated_at: datetime
+    previous_lead_id: int | None = Field(
+        description="The same person's earlier lead, won, disqualified or dead, when intake "
+        "brought them back as a new deal."
+    )
 
 
 class LeadsPage(BaseModel):

@@ -7,12 +7,13 @@ plain asyncpg, and a smaller heap keeps garbage-collection pauses out of tail la
 from __future__ import annotations
 
 from collections.abc import Iterable
+from enum import StrEnum
 
 from app.domain.status import OPEN_STATUSES, LeadStatus
 
 
-def sql_list(values: Iterable[LeadStatus]) -> str:
-    """`'a', 'b'`: statuses as SQL literals (they are our own enum values, never user input)."""
+def sql_list(values: Iterable[StrEnum]) -> str:
+    """`'a', 'b'`: enum values as SQL literals (our own values, never user input)."""
     return ", ".join(f"'{v.value}'" for v in values)
 
 

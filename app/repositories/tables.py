@@ -80,6 +80,14 @@ class LeadRow(SQLModel, table=True):
             postgresql_include=["owner", "source", "segment"],
             postgresql_where=text(f"revisit_at IS NOT NULL AND status IN ({CLOSING_STATUSES_SQL})"),
         ),
+        # Intake finds a person's latest lead, open or closed, by address or by the sender's id.
+        Index("ix_leads_email", text("lower(email)"), "id"),
+        Index(
+            "ix_leads_source_external_id",
+            "source",
+            "external_id",
+            postgresql_where=text("external_id IS NOT NULL"),
+        ),
         Index(
             "ix_leads_revisit_at",
             "revisit_at",
@@ -117,6 +125,12 @@ class LeadRow(SQLModel, table=True):
     closed_at: datetime | None = _tz()
     created_at: datetime | None = _tz(nullable=False, server_default=func.now())
     updated_at: datetime | None = _tz(nullable=False, server_default=func.now())
+    previous_lead_id: int | None = Field(
+        default=None,
+        sa_column=Column(BigInteger, ForeignKey("leads.id", ondelete="SET NULL")),
+    )
+    """The same person's earlier lead, closed for good (won, disqualified, dead) when intake
+    brought them back as a new deal."""
 
 
 class StatusChangeRow(SQLModel, table=True):
@@ -166,7 +180,7 @@ _COHORT = (
 )
 _ACTIVITY = (*(f"closed_{s.value}" for s in CLOSING_STATUSES), "reopened", "reopened_won")
 DAILY_COUNTS: tuple[str, ...] = _COHORT + _ACTIVITY
-"""Counts of a `metrics_daily` row; triggers of migration 0003 keep them, folded as 0004 sums them (see `rollups`)."""
+"""Counts of a `metrics_daily` row, kept by migration 0003's triggers and 0004's fold."""
 
 # The rollups are written by triggers only (migration 0003); each unique index is also the
 # covering index the metrics read, and treats a missing owner, source or segment as a value.
@@ -311,3 +325,7 @@ metrics_pending_leads = Table(
     Column("revisit_at", DateTime(timezone=True)),
 )
 """New leads not yet folded in, as they were created."""
+
+
+# Declared on `metadata` too; imported last because it builds on the tables above.
+from app.repositories import intake_tables as intake_tables  # noqa: E402

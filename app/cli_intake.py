@@ -1,0 +1,236 @@
+"""`leadstatus source ...` and `leadstatus intake ...`: intake sources and their deliveries.
+
+They use the same database as `serve` (the embedded one when DATABASE_URL is unset) and the same
+key for sealed secrets, so a source added here verifies there at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from app.console import database_url, say
+from app.domain.intake import SourceKind
+from app.settings import get_settings
+
+source_cli = typer.Typer(help="Marketing tools allowed to post leads (intake sources).")
+intake_cli = typer.Typer(help="Deliveries received from intake sources.")
+
+T = TypeVar("T")
+NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
+
+
+def _run(work: Callable[[Any], Awaitable[T]]) -> T:
+    """Run `work(pool)` against the service's database."""
+    from app.db import create_pool
+
+    async def main() -> T:
+        pool = await create_pool(url, settings)
+        try:
+            return await work(pool)
+        finally:
+            await pool.close()
+
+    settings = get_settings()
+    url = database_url()
+    return asyncio.run(main())
+
+
+def _keeper() -> Any:
+    from app.intake.secrets import keeper_for
+
+    try:
+        return keeper_for(get_settings())
+    except ValueError:
+        raise typer.BadParameter(
+            "LEADSTATUS_SECRET_KEY is not a Fernet key (32 url-safe base64 bytes)."
+        ) from None
+
+
+def _field_map(pairs: list[str]) -> dict[str, str]:
+    from app.intake.payloads import LEAD_FIELDS
+
+    mapping = {}
+    for pair in pairs:
+        field, sep, path = pair.partition("=")
+        if not sep or not path or field not in (*LEAD_FIELDS, "external_id"):
+            raise typer.BadParameter(
+                f"--map takes FIELD=PATH with FIELD one of {', '.join(LEAD_FIELDS)}, external_id;"
+                f" got {pair!r}."
+            )
+        mapping[field] = path
+    return mapping
+
+
+@source_cli.command("add")
+def add(
+    name: Annotated[str, typer.Argument(help="Lower-case letters, digits, - and _.")],
+    kind: Annotated[SourceKind, typer.Option(help="How the tool signs its deliveries.")],
+    secret: Annotated[
+        str | None,
+        typer.Option(
+            help="Use this secret (HubSpot's app secret, a whsec_ secret). Default: generate.",
+            show_default=False,
+        ),
+    ] = None,
+    owner: Annotated[str | None, typer.Option(help="Owner of the leads it creates.")] = None,
+    segment: Annotated[str | None, typer.Option(help="Segment of the leads it creates.")] = None,
+    lead_source: Annotated[
+        str | None,
+        typer.Option(help="The leads' `source` value. Default: the source's name."),
+    ] = None,
+    reopen_returning: Annotated[
+        bool,
+        typer.Option(
+            "--reopen-returning/--report-returning",
+            help="Reopen a returning recycled, lost or no-decision lead (needs_changed), "
+            "or only report it.",
+        ),
+    ] = False,
+    field_map: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--map",
+            help="FIELD=PATH where this tool puts a lead field, e.g. company=properties.org.value"
+            " (repeatable; overrides the kind's default).",
+        ),
+    ] = None,
+) -> None:
+    """Allow a marketing tool to post leads; prints its secret once, on the last line."""
+    import re
+
+    from app.services.intake_sources import BadSecret, SourceExists, add_source
+
+    if not re.match(NAME_PATTERN, name):
+        raise typer.BadParameter("A source name is lower-case letters, digits, - and _.")
+    source = {
+        "name": name,
+        "kind": kind.value,
+        "lead_source": lead_source or name,
+        "default_owner": owner,
+        "default_segment": segment,
+        "reopen_returning": reopen_returning,
+        "field_map": _field_map(field_map or []),
+    }
+    keeper = _keeper()
+    try:
+        _, plain = _run(lambda pool: add_source(pool, keeper, source, secret))
+    except (SourceExists, BadSecret) as refused:
+        say(f"error: {refused}")
+        raise typer.Exit(1) from None
+    say(f"Added {kind.value} source {name!r}: POST /v1/intake/{name}")
+    say("Its secret follows; it is not shown again (rotate it with `source rotate-secret`).")
+    typer.echo(plain)
+
+
+@source_cli.command("list")
+def list_() -> None:
+    """The configured sources (never their secrets)."""
+    from app.services.intake_sources import list_sources
+
+    rows = _run(list_sources)
+    if not rows:
+        say("No intake sources yet: add one with `leadstatus source add NAME --kind KIND`.")
+        return
+    for row in rows:
+        last = row["last_delivery_at"]
+        extras = [
+            f"lead source {row['lead_source']}",
+            f"owner {row['default_owner'] or '-'}",
+            f"segment {row['default_segment'] or '-'}",
+            "reopens returning leads" if row["reopen_returning"] else "reports returning leads",
+            f"last delivery {last.isoformat(timespec='seconds') if last else 'never'}",
+        ]
+        if row["field_map"]:
+            extras.append("map " + ", ".join(f"{k}={v}" for k, v in row["field_map"].items()))
+        typer.echo(f"{row['name']}\t{row['kind']}\t/v1/intake/{row['name']}\t" + "; ".join(extras))
+
+
+@source_cli.command("rotate-secret")
+def rotate(
+    name: str,
+    secret: Annotated[
+        str | None, typer.Option(help="Use this secret. Default: generate.", show_default=False)
+    ] = None,
+) -> None:
+    """Replace a source's secret; the old one still verifies for 24 hours."""
+    from app.services.intake import SourceNotFound
+    from app.services.intake_sources import BadSecret, rotate_secret
+
+    keeper = _keeper()
+    try:
+        plain = _run(lambda pool: rotate_secret(pool, keeper, name, secret, now=datetime.now(UTC)))
+    except (SourceNotFound, BadSecret) as refused:
+        say(f"error: {refused}")
+        raise typer.Exit(1) from None
+    say(f"New secret for {name!r}; the previous one keeps working for 24 hours:")
+    typer.echo(plain)
+
+
+@source_cli.command("remove")
+def remove(name: str) -> None:
+    """Stop accepting a source's deliveries and forget them (leads stay)."""
+    from app.services.intake import SourceNotFound
+    from app.services.intake_sources import remove_source
+
+    try:
+        _run(lambda pool: remove_source(pool, name))
+    except SourceNotFound as missing:
+        say(f"error: {missing}")
+        raise typer.Exit(1) from None
+    say(f"Removed source {name!r}.")
+
+
+def _since(value: str) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"'{value}' is not an ISO 8601 date or timestamp.") from None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+@intake_cli.command("replay")
+def replay(
+    source: Annotated[str, typer.Option(help="The source whose deliveries to read again.")],
+    since: Annotated[str, typer.Option(help="From this ISO 8601 date or timestamp (UTC).")],
+) -> None:
+    """Read stored deliveries again with the source's current mapping (after fixing it)."""
+    from pydantic import ValidationError
+
+    from app.api.schemas import LeadCreate
+    from app.services.intake import SourceNotFound, find_source
+    from app.services.intake_sources import replay as replay_deliveries
+
+    start = _since(since)
+    keeper = _keeper()
+
+    def validate(fields: dict[str, Any]) -> dict[str, Any]:
+        try:
+            return LeadCreate.model_validate(fields).model_dump(exclude_unset=True)
+        except ValidationError as invalid:
+            raise ValueError(str(invalid.errors()[0]["msg"])) from None
+
+    def progress(done: int, total: int) -> None:
+        if done == total or done % 500 == 0:
+            say(f"  {done}/{total} deliveries")
+
+    async def work(pool: Any) -> Any:
+        now = datetime.now(UTC)
+        configured = await find_source(pool, source, keeper=keeper, now=now)
+        return await replay_deliveries(
+            pool, configured, since=start, validate=validate, now=now, progress=progress
+        )
+
+    try:
+        tally = _run(work)
+    except SourceNotFound as missing:
+        say(f"error: {missing}")
+        raise typer.Exit(1) from None
+    if not tally:
+        say(f"No deliveries from {source!r} since {start.isoformat()}.")
+        return
+    say("Replayed: " + ", ".join(f"{what} {n}" for what, n in sorted(tally.items())))

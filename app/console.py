@@ -1,0 +1,28 @@
+"""What every `leadstatus` command shares: messages on stderr, and the database to use."""
+
+from __future__ import annotations
+
+import os
+
+import typer
+
+from app.db import resolve_database_url
+from app.settings import get_settings
+
+
+def say(message: str) -> None:
+    """Progress and notes go to stderr, so stdout stays for what a script may capture."""
+    typer.echo(message, err=True)
+
+
+def database_url() -> str:
+    """The configured URL, or an embedded server's, which this process then keeps running."""
+    settings = get_settings()
+    if settings.database_url is None:
+        say(
+            f"DATABASE_URL is unset: starting the embedded PostgreSQL in {settings.data_dir}/pg ..."
+        )
+    url = resolve_database_url(settings)
+    # Workers and alembic read the same URL, so they join the server this process started.
+    os.environ["DATABASE_URL"] = url
+    return url

@@ -1,0 +1,262 @@
+"""The intake use cases: receive a marketing tool's delivery exactly once, without duplicates.
+
+Each event of a delivery is one transaction: claim its event id (a redelivery finds it claimed
+and gets the stored answer back, changing nothing), find the person's lead, let the domain decide
+(create, touch, report, reopen, or create linked), write, and store the answer. Two deliveries of
+different events for one new person race on the one-open-lead-per-email index: the loser rolls
+back and runs again, now finding the winner's lead to touch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+import asyncpg
+
+from app.domain.errors import ConcurrentChange
+from app.domain.intake import REOPEN_REASON, IntakeOutcome, SourceKind, decide, normalize_email
+from app.domain.lead import ChangeDetails
+from app.domain.status import LeadStatus
+from app.intake.payloads import Arrival
+from app.intake.secrets import SecretKeeper
+from app.repositories.intake import (
+    DeliveryRepository,
+    IntakeLeadRepository,
+    SourceRecord,
+    SourceRepository,
+)
+from app.repositories.leads import LeadRecord, LeadRepository, to_domain
+
+MAX_ATTEMPTS = 5
+ROTATION_GRACE = timedelta(hours=24)
+"""How long a rotated-out secret still verifies, while the sender is being updated."""
+
+
+class SourceNotFound(Exception):
+    def __init__(self, name: str) -> None:
+        super().__init__(f"No intake source is named {name!r}.")
+        self.name = name
+
+
+@dataclass(frozen=True, slots=True)
+class IntakeSource:
+    """A configured source as a delivery needs it: secrets opened, defaults at hand."""
+
+    name: str
+    kind: SourceKind
+    secrets: tuple[str, ...]
+    """Current first; the previous one too while its grace period lasts."""
+    lead_source: str
+    default_owner: str | None
+    default_segment: str | None
+    reopen_returning: bool
+    field_map: Mapping[str, str]
+
+
+async def find_source(
+    pool: asyncpg.Pool, name: str, *, keeper: SecretKeeper, now: datetime
+) -> IntakeSource:
+    async with pool.acquire() as conn:
+        row = await SourceRepository(conn).get(name)
+    if row is None:
+        raise SourceNotFound(name)
+    return _opened(row, keeper, now)
+
+
+def _opened(row: SourceRecord, keeper: SecretKeeper, now: datetime) -> IntakeSource:
+    secrets = [keeper.open(row["secret"])]
+    until = row["previous_secret_until"]
+    if row["previous_secret"] and until is not None and until > now:
+        secrets.append(keeper.open(row["previous_secret"]))
+    return IntakeSource(
+        name=row["name"],
+        kind=SourceKind(row["kind"]),
+        secrets=tuple(secrets),
+        lead_source=row["lead_source"],
+        default_owner=row["default_owner"],
+        default_segment=row["default_segment"],
+        reopen_returning=row["reopen_returning"],
+        field_map=dict(row["field_map"]),
+    )
+
+
+async def receive(
+    pool: asyncpg.Pool,
+    *,
+    source: IntakeSource,
+    arrivals: Sequence[tuple[Arrival, Mapping[str, Any] | None]],
+    content_type: str,
+    now: datetime,
+) -> list[dict[str, Any]]:
+    """Each arrival (with its validated lead fields, or None for a thin event) exactly once."""
+    return [
+        await _receive_one(pool, source, arrival, fields, content_type=content_type, now=now)
+        for arrival, fields in arrivals
+    ]
+
+
+class _LostRace(Exception):
+    """A concurrent delivery created this person's open lead first: run again."""
+
+
+T = TypeVar("T")
+
+
+async def _retrying(attempt: Callable[[], Awaitable[T | None]], event_id: str) -> T:
+    """Run a transaction again after a lost race (or when it asks to, returning None)."""
+    for _ in range(MAX_ATTEMPTS):
+        try:
+            result = await attempt()
+        except _LostRace:
+            continue
+        if result is not None:
+            return result
+    raise ConcurrentChange("The leads of this person", event_id=event_id)
+
+
+async def _receive_one(
+    pool: asyncpg.Pool,
+    source: IntakeSource,
+    arrival: Arrival,
+    fields: Mapping[str, Any] | None,
+    *,
+    content_type: str,
+    now: datetime,
+) -> dict[str, Any]:
+    async def attempt() -> dict[str, Any] | None:
+        async with pool.acquire() as conn, conn.transaction():
+            deliveries = DeliveryRepository(conn)
+            delivery_id = await deliveries.claim(
+                source.name,
+                arrival.event_id,
+                content_type=content_type,
+                body=arrival.body,
+                external_id=arrival.external_id,
+            )
+            if delivery_id is None:
+                # Received before: the stored answer (None if pruned meanwhile: claim afresh).
+                return await deliveries.answer_of(source.name, arrival.event_id)
+            if fields is None or arrival.outcome is not None:
+                outcome = arrival.outcome or IntakeOutcome.IGNORED
+                answer = _answer(arrival, delivery_id, outcome, None, None)
+                await deliveries.settle(delivery_id, outcome, None, answer)
+                return answer
+            return await _apply_and_settle(conn, source, arrival, fields, delivery_id, now)
+
+    return await _retrying(attempt, arrival.event_id)
+
+
+async def replay_one(
+    pool: asyncpg.Pool,
+    source: IntakeSource,
+    delivery_id: int,
+    arrival: Arrival,
+    fields: Mapping[str, Any],
+    *,
+    now: datetime,
+) -> str:
+    """One stored event read again: fill its lead's empty fields, or process it if it had none."""
+
+    async def attempt() -> str:
+        async with pool.acquire() as conn, conn.transaction():
+            lead_id = await DeliveryRepository(conn).lock(delivery_id)
+            if lead_id is not None:
+                filled = await IntakeLeadRepository(conn).fill_empty(lead_id, fields)
+                return "filled" if filled else "unchanged"
+            answer = await _apply_and_settle(conn, source, arrival, fields, delivery_id, now)
+            return str(answer["outcome"])
+
+    return await _retrying(attempt, arrival.event_id)
+
+
+def _answer(
+    arrival: Arrival,
+    delivery_id: int,
+    outcome: IntakeOutcome,
+    lead_id: int | None,
+    previous_lead_id: int | None,
+) -> dict[str, Any]:
+    return {
+        "event_id": arrival.event_id,
+        "delivery_id": delivery_id,
+        "outcome": outcome.value,
+        "lead_id": lead_id,
+        "previous_lead_id": previous_lead_id,
+    }
+
+
+async def _apply_and_settle(
+    conn: asyncpg.Connection,
+    source: IntakeSource,
+    arrival: Arrival,
+    fields: Mapping[str, Any],
+    delivery_id: int,
+    now: datetime,
+) -> dict[str, Any]:
+    outcome, lead, previous = await _apply(
+        conn, source, arrival, fields, delivery_id=delivery_id, now=now
+    )
+    deliveries = DeliveryRepository(conn)
+    if arrival.external_id is not None:
+        await deliveries.resolve_awaiting(source.name, arrival.external_id, lead)
+    answer = _answer(arrival, delivery_id, outcome, lead, previous)
+    await deliveries.settle(delivery_id, outcome, lead, answer)
+    return answer
+
+
+async def _apply(
+    conn: asyncpg.Connection,
+    source: IntakeSource,
+    arrival: Arrival,
+    fields: Mapping[str, Any],
+    *,
+    delivery_id: int,
+    now: datetime,
+) -> tuple[IntakeOutcome, int, int | None]:
+    """Create, touch or reopen; returns the outcome, the lead concerned and a linked lead."""
+    leads = IntakeLeadRepository(conn)
+    email = normalize_email(fields["email"])
+    match = await leads.person_lead(email, arrival.external_id, source.lead_source)
+    outcome = decide(
+        LeadStatus(match["status"]) if match is not None else None,
+        reopen_returning=source.reopen_returning,
+    )
+    if outcome in (IntakeOutcome.CREATED, IntakeOutcome.LINKED):
+        previous = match["id"] if match is not None else None
+        created = await leads.create(_new_lead(source, arrival, fields, email), previous)
+        if created is None:
+            raise _LostRace
+        return outcome, created["id"], previous
+    assert match is not None
+    if outcome is IntakeOutcome.REOPENED:
+        await _reopen(conn, match, source, now)
+    await leads.touch(match["id"], source.name, delivery_id)
+    return outcome, match["id"], None
+
+
+async def _reopen(
+    conn: asyncpg.Connection, match: LeadRecord, source: IntakeSource, now: datetime
+) -> None:
+    lead = to_domain(match)
+    change = lead.reopen(
+        REOPEN_REASON, now=now, details=ChangeDetails(actor=f"intake:{source.name}")
+    )
+    # The row is locked (person_lead), so the version read is the current one.
+    await LeadRepository(conn).record_change(match["id"], lead, change)
+
+
+def _new_lead(
+    source: IntakeSource, arrival: Arrival, fields: Mapping[str, Any], email: str
+) -> dict[str, Any]:
+    return {
+        **fields,
+        "email": email,
+        "external_id": arrival.external_id,
+        "source": source.lead_source,
+        "owner": source.default_owner,
+        "segment": source.default_segment,
+        "attributes": {},
+    }

@@ -1,0 +1,144 @@
+"""Each tool's payload shapes, read into the leads they announce."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+import orjson
+import pytest
+
+from app.domain.intake import IntakeOutcome, SourceKind, decide, normalize_email
+from app.domain.status import LeadStatus
+from app.intake.payloads import PayloadRefused, body_hash, read
+
+JSON = "application/json"
+FORM = "application/x-www-form-urlencoded"
+
+
+def test_standard_envelope_and_bare_lead_both_read() -> None:
+    body = orjson.dumps({"type": "lead.created", "data": {"email": "a@x.example", "company": "X"}})
+    (arrival,) = read(SourceKind.STANDARD, body, content_type=JSON, field_map={}, message_id="m1")
+    assert arrival.event_id == "m1"
+    assert arrival.fields == {"email": "a@x.example", "company": "X"}
+    bare = orjson.dumps({"email": "b@x.example", "external_id": "crm-7"})
+    (arrival,) = read(SourceKind.STANDARD, bare, content_type=JSON, field_map={}, message_id="m2")
+    assert (arrival.fields, arrival.external_id) == ({"email": "b@x.example"}, "crm-7")
+
+
+def test_hubspot_workflow_contact_with_properties_and_identity_profiles() -> None:
+    contact = {
+        "vid": 3851,
+        "properties": {
+            "firstname": {"value": "Dana"},
+            "company": {"value": "Northwind"},
+            "jobtitle": {"value": ""},
+        },
+        "identity-profiles": [
+            {
+                "identities": [
+                    {"type": "LEAD_GUID", "value": "x"},
+                    {"type": "EMAIL", "value": "d@n.example"},
+                ]
+            }
+        ],
+    }
+    body = orjson.dumps(contact)
+    (arrival,) = read(SourceKind.HUBSPOT, body, content_type=JSON, field_map={})
+    assert arrival.fields == {"email": "d@n.example", "first_name": "Dana", "company": "Northwind"}
+    assert arrival.external_id == "3851"
+    assert arrival.event_id == body_hash(body)
+
+
+def test_hubspot_batched_events_are_thin_each_with_its_own_id() -> None:
+    events = [
+        {"eventId": 11, "subscriptionType": "contact.creation", "objectId": 3851},
+        {"eventId": 12, "subscriptionType": "contact.propertyChange", "objectId": 3851},
+    ]
+    arrivals = read(SourceKind.HUBSPOT, orjson.dumps(events), content_type=JSON, field_map={})
+    assert [(a.event_id, a.outcome, a.external_id) for a in arrivals] == [
+        ("hubspot-event:11", IntakeOutcome.AWAITING_EMAIL, "3851"),
+        ("hubspot-event:12", IntakeOutcome.IGNORED, "3851"),
+    ]
+    assert orjson.loads(arrivals[0].body) == events[0]
+
+
+def test_marketo_template_empty_tokens_count_as_absent() -> None:
+    body = orjson.dumps({"email": " Ann@Y.example ", "firstName": "", "company": "Y", "id": 99})
+    (arrival,) = read(SourceKind.MARKETO, body, content_type=JSON, field_map={})
+    assert arrival.fields == {"email": "Ann@Y.example", "company": "Y"}
+    assert arrival.external_id == "99"
+
+
+def test_mailchimp_form_subscribe_and_ignored_types() -> None:
+    form = urlencode(
+        {
+            "type": "subscribe",
+            "data[id]": "8a25ff1d98",
+            "data[merges][EMAIL]": "m@z.example",
+            "data[merges][FNAME]": "Mo",
+        }
+    ).encode()
+    (arrival,) = read(SourceKind.MAILCHIMP, form, content_type=FORM, field_map={})
+    assert arrival.fields == {"email": "m@z.example", "first_name": "Mo"}
+    assert arrival.external_id == "8a25ff1d98"
+    gone = urlencode({"type": "unsubscribe", "data[email]": "m@z.example"}).encode()
+    (arrival,) = read(SourceKind.MAILCHIMP, gone, content_type=FORM, field_map={})
+    assert arrival.outcome is IntakeOutcome.IGNORED
+
+
+def test_a_sources_field_map_overrides_the_kinds_default() -> None:
+    body = orjson.dumps({"Email Address": "c@w.example", "Org": "W"})
+    mapping = {"email": "Email Address", "company": "Org"}
+    (arrival,) = read(SourceKind.MARKETO, body, content_type=JSON, field_map=mapping)
+    assert arrival.fields == {"email": "c@w.example", "company": "W"}
+
+
+@pytest.mark.parametrize(
+    ("kind", "body", "content_type", "status", "field"),
+    [
+        (SourceKind.MARKETO, b"{}", "text/plain", 415, None),
+        (SourceKind.MAILCHIMP, b"type=subscribe", JSON, 415, None),
+        (SourceKind.MARKETO, b"{not json", JSON, 400, None),
+        (SourceKind.MARKETO, b"[1, 2]", JSON, 422, "body"),
+        (SourceKind.MARKETO, b'{"firstName": "No Email"}', JSON, 422, "email"),
+        (SourceKind.HUBSPOT, b'[{"objectId": 1}]', JSON, 422, "0.eventId"),
+    ],
+)
+def test_unreadable_payloads_are_refused_with_their_status(
+    kind: SourceKind, body: bytes, content_type: str, status: int, field: str | None
+) -> None:
+    with pytest.raises(PayloadRefused) as refused:
+        read(kind, body, content_type=content_type, field_map={})
+    assert (refused.value.status, refused.value.field) == (status, field)
+
+
+def test_json_with_a_charset_parameter_is_json() -> None:
+    body = orjson.dumps({"email": "a@x.example"})
+    (arrival,) = read(
+        SourceKind.MARKETO, body, content_type="application/json; charset=utf-8", field_map={}
+    )
+    assert arrival.fields["email"] == "a@x.example"
+
+
+@pytest.mark.parametrize(
+    ("status", "reopen", "outcome"),
+    [
+        (None, False, IntakeOutcome.CREATED),
+        (LeadStatus.NEW, False, IntakeOutcome.TOUCHED),
+        (LeadStatus.NEGOTIATING, True, IntakeOutcome.TOUCHED),
+        (LeadStatus.LOST, False, IntakeOutcome.RETURNING),
+        (LeadStatus.RECYCLED, True, IntakeOutcome.REOPENED),
+        (LeadStatus.NO_DECISION, True, IntakeOutcome.REOPENED),
+        (LeadStatus.WON, True, IntakeOutcome.LINKED),
+        (LeadStatus.DISQUALIFIED, True, IntakeOutcome.LINKED),
+        (LeadStatus.DEAD, False, IntakeOutcome.LINKED),
+    ],
+)
+def test_decide_by_the_status_of_the_persons_lead(
+    status: LeadStatus | None, reopen: bool, outcome: IntakeOutcome
+) -> None:
+    assert decide(status, reopen_returning=reopen) is outcome
+
+
+def test_emails_compare_trimmed_and_lower_cased_keeping_tags_and_dots() -> None:
+    assert normalize_email("  Ann.Lee+expo@Example.COM ") == "ann.lee+expo@example.com"
