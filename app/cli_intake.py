@@ -150,6 +150,47 @@ def list_() -> None:
         typer.echo(f"{row['name']}\t{row['kind']}\t/v1/intake/{row['name']}\t" + "; ".join(extras))
 
 
+@source_cli.command("update")
+def update(
+    name: str,
+    owner: Annotated[str | None, typer.Option(help="New default owner.")] = None,
+    segment: Annotated[str | None, typer.Option(help="New default segment.")] = None,
+    reopen_returning: Annotated[
+        bool | None,
+        typer.Option(
+            "--reopen-returning/--report-returning",
+            help="Reopen returning leads, or only report them.",
+            show_default=False,
+        ),
+    ] = None,
+    field_map: Annotated[
+        list[str] | None,
+        typer.Option("--map", help="FIELD=PATH; given at all, it replaces the source's map."),
+    ] = None,
+) -> None:
+    """Change a source's defaults or field map (then `intake replay` to re-read deliveries)."""
+    from app.services.intake import SourceNotFound
+    from app.services.intake_sources import update_source
+
+    changes: dict[str, Any] = {}
+    if owner is not None:
+        changes["default_owner"] = owner
+    if segment is not None:
+        changes["default_segment"] = segment
+    if reopen_returning is not None:
+        changes["reopen_returning"] = reopen_returning
+    if field_map is not None:
+        changes["field_map"] = _field_map(field_map)
+    if not changes:
+        raise typer.BadParameter("Nothing to change: give --owner, --segment, --map or --reopen-.")
+    try:
+        _run(lambda pool: update_source(pool, name, changes))
+    except SourceNotFound as missing:
+        say(f"error: {missing}")
+        raise typer.Exit(1) from None
+    say(f"Updated source {name!r}: " + ", ".join(sorted(changes)))
+
+
 @source_cli.command("rotate-secret")
 def rotate(
     name: str,

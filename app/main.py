@@ -15,7 +15,7 @@ from fastapi_offline import FastAPIOffline
 
 from app import __doc__ as about
 from app.api import problems
-from app.api.routes import intake, leads, metrics, workflow
+from app.api.routes import batch, intake, leads, metrics, workflow
 from app.api.routes import problems as problem_routes
 from app.db import create_pool, resolve_database_url
 from app.services.rollups import fold_forever
@@ -118,7 +118,14 @@ def create_app(*, settings: Settings | None = None, database_url: str | None = N
 
     app.state.settings = settings
     problems.install(app)
-    routers = (leads.router, metrics.router, intake.router, workflow.router, problem_routes.router)
+    routers = (
+        leads.router,
+        batch.router,
+        metrics.router,
+        intake.router,
+        workflow.router,
+        problem_routes.router,
+    )
     for router in routers:
         _mount(app, router)
 

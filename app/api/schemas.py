@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import orjson
 from pydantic import (
@@ -275,3 +275,38 @@ class WorkflowPublic(BaseModel):
     statuses: list[StatusPublic]
     targets: dict[LeadStatus, TargetPublic] = Field(description="Reason codes per target status.")
     reopen: TargetPublic
+
+
+class BatchItem(BaseModel):
+    index: int = Field(description="Position of the lead in the request.")
+    result: Literal["created", "duplicate", "rejected"]
+    id: int | None = Field(default=None, description="The new lead (created).")
+    existing_lead_id: int | None = Field(
+        default=None, description="The open lead with this email (duplicate)."
+    )
+    problem: dict[str, Any] | None = Field(
+        default=None, description="Why it was refused, as a problem+json object (rejected)."
+    )
+
+
+class LeadsBatchResult(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "created": 1,
+                    "duplicates": 1,
+                    "rejected": 0,
+                    "items": [
+                        {"index": 0, "result": "created", "id": 1208},
+                        {"index": 1, "result": "duplicate", "existing_lead_id": 977},
+                    ],
+                }
+            ]
+        }
+    )
+
+    created: int
+    duplicates: int
+    rejected: int
+    items: list[BatchItem]

@@ -22,6 +22,9 @@ from app.repositories.sql import OPEN_STATUSES_SQL, sql_list
 FILLABLE = ("first_name", "last_name", "company", "title", "phone", "country")
 """Fields a replay may fill on a lead where they are still empty (never overwritten)."""
 
+UPDATABLE = ("default_owner", "default_segment", "reopen_returning", "field_map")
+"""What `source update` may change (name, kind and secret have their own commands)."""
+
 SourceRecord = Mapping[str, Any]
 """A row of `intake_sources`."""
 
@@ -66,6 +69,16 @@ class SourceRepository:
             "  FROM intake_sources s ORDER BY name"
         )
         return rows
+
+    async def update(self, name: str, changes: Mapping[str, Any]) -> bool:
+        names = [n for n in UPDATABLE if n in changes]
+        sets = ", ".join(f"{n} = ${i}" for i, n in enumerate(names, start=2))
+        status: str = await self.conn.execute(
+            f"UPDATE intake_sources SET {sets} WHERE name = $1",
+            name,
+            *(changes[n] for n in names),
+        )
+        return status.endswith(" 1")
 
     async def rotate(self, name: str, secret: str, *, previous_until: datetime) -> bool:
         """New secret; the old one still verifies until `previous_until`."""

@@ -44,6 +44,17 @@ _INSERT = (
     f"VALUES ({', '.join(f'${i}' for i in range(1, len(DESCRIPTIVE_FIELDS) + 1))}) RETURNING *"
 )
 
+_COLUMN_TYPES = {"estimated_value": "numeric", "attributes": "jsonb"}
+_INSERT_MANY = (
+    f"INSERT INTO leads ({', '.join(DESCRIPTIVE_FIELDS)}) SELECT * FROM unnest("
+    + ", ".join(
+        f"${i}::{_COLUMN_TYPES.get(name, 'text')}[]"
+        for i, name in enumerate(DESCRIPTIVE_FIELDS, start=1)
+    )
+    + f") ON CONFLICT (lower(email)) WHERE status IN ({OPEN_STATUSES_SQL}) DO NOTHING"
+    " RETURNING id, lower(email) AS email_key"
+)
+
 _CHANGE_STATUS = """
 WITH changed AS (
     UPDATE leads
@@ -108,6 +119,22 @@ class LeadRepository:
             _INSERT, *(fields.get(name) for name in DESCRIPTIVE_FIELDS)
         )
         return row
+
+    async def insert_many(self, leads: Sequence[Mapping[str, Any]]) -> dict[str, int]:
+        """Insert new leads in one statement (emails distinct); lower(email) -> id of those
+        inserted. A lead whose email has an open lead already is skipped, not an error."""
+        columns = [[lead.get(name) for lead in leads] for name in DESCRIPTIVE_FIELDS]
+        rows = await self.conn.fetch(_INSERT_MANY, *columns)
+        return {row["email_key"]: row["id"] for row in rows}
+
+    async def open_lead_ids_by_email(self, emails: Sequence[str]) -> dict[str, int]:
+        """lower(email) -> id of the open lead with that email, for those that have one."""
+        rows = await self.conn.fetch(
+            "SELECT lower(email) AS email_key, id FROM leads"
+            f" WHERE lower(email) = ANY($1::text[]) AND status IN ({OPEN_STATUSES_SQL})",
+            [email.lower() for email in emails],
+        )
+        return {row["email_key"]: row["id"] for row in rows}
 
     async def open_lead_id_by_email(self, email: str) -> int | None:
         lead_id: int | None = await self.conn.fetchval(

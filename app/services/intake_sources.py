@@ -74,6 +74,12 @@ async def rotate_secret(
     return plain
 
 
+async def update_source(pool: asyncpg.Pool, name: str, changes: Mapping[str, Any]) -> None:
+    async with pool.acquire() as conn:
+        if not await SourceRepository(conn).update(name, changes):
+            raise SourceNotFound(name)
+
+
 async def remove_source(pool: asyncpg.Pool, name: str) -> None:
     async with pool.acquire() as conn:
         if not await SourceRepository(conn).remove(name):

@@ -9,7 +9,7 @@ the fresh state, so a client sees either success or the refusal that state deser
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -144,3 +144,42 @@ async def _change_status(
             if changed is not None:
                 return changed
     raise ConcurrentChange(f"Lead {lead_id}", lead_id=lead_id)
+
+
+async def create_leads(
+    pool: asyncpg.Pool, *, leads: Sequence[Mapping[str, Any]]
+) -> list[tuple[str, int | None]]:
+    """Create many leads at once: per input, ("created", id), ("duplicate", id of the open lead
+    with that email, maybe one created earlier in the same call) or ("conflict", None).
+
+    One INSERT for all (an open lead's email skips its row rather than failing the statement),
+    then one lookup of the open leads the skipped rows ran into.
+    """
+    keys = [lead["email"].lower() for lead in leads]
+    first_of: dict[str, int] = {}
+    for index, key in enumerate(keys):
+        first_of.setdefault(key, index)
+    pending = [leads[index] for index in first_of.values()]
+    created: dict[str, int] = {}
+    existing: dict[str, int] = {}
+    async with pool.acquire() as conn:
+        repo = LeadRepository(conn)
+        for _ in range(MAX_ATTEMPTS):
+            created.update(await repo.insert_many(pending))
+            skipped = [lead for lead in pending if lead["email"].lower() not in created]
+            if not skipped:
+                break
+            existing.update(await repo.open_lead_ids_by_email([lead["email"] for lead in skipped]))
+            # An open lead that blocked a row but closed before the lookup frees its email.
+            pending = [lead for lead in skipped if lead["email"].lower() not in existing]
+            if not pending:
+                break
+    results: list[tuple[str, int | None]] = []
+    for index, key in enumerate(keys):
+        if key in created:
+            results.append(("created" if first_of[key] == index else "duplicate", created[key]))
+        elif key in existing:
+            results.append(("duplicate", existing[key]))
+        else:
+            results.append(("conflict", None))
+    return results

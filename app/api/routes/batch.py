@@ -1,0 +1,141 @@
+"""HTTP for bulk imports: up to 1,000 leads in one call, each validated and answered on its own.
+
+A bad item is rejected with its problem while the others are created: an import never fails
+whole because of one row, and never half-succeeds without saying which half.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Request, Response
+from pydantic import ValidationError
+
+from app.api import problems as p
+from app.api.deps import Pool
+from app.api.schemas import LeadCreate, LeadsBatchResult
+from app.services import leads as service
+
+MAX_BATCH = 1000
+MAX_BATCH_BYTES = 4 * 1024 * 1024
+
+router = APIRouter(
+    tags=["leads"], responses=p.responses(p.UNAVAILABLE, p.QUERY_TIMEOUT, p.INTERNAL)
+)
+
+
+def _rejected(index: int, invalid: ValidationError) -> dict[str, Any]:
+    errors = [
+        {"loc": list(e["loc"]), "msg": str(e["msg"]), "type": str(e["type"])}
+        for e in invalid.errors()
+    ]
+    first = errors[0]
+    where = ".".join(str(part) for part in first["loc"])
+    return {
+        "index": index,
+        "result": "rejected",
+        "problem": {
+            "type": p.PROBLEM_URI.format(type=p.VALIDATION.type),
+            "title": p.VALIDATION.title,
+            "status": p.VALIDATION.status,
+            "detail": f"{where}: {first['msg']}" if where else first["msg"],
+            "errors": errors,
+        },
+    }
+
+
+async def _items(request: Request) -> list[Any]:
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BATCH_BYTES:
+        raise p.PayloadTooLarge(f"A batch body is limited to {MAX_BATCH_BYTES} bytes.")
+    body = await request.body()
+    if len(body) > MAX_BATCH_BYTES:
+        raise p.PayloadTooLarge(f"A batch body is limited to {MAX_BATCH_BYTES} bytes.")
+    try:
+        document = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise p.MalformedBody("The body is not valid JSON.") from None
+    leads = document.get("leads") if isinstance(document, dict) else None
+    if not isinstance(leads, list) or not 1 <= len(leads) <= MAX_BATCH:
+        raise p.InvalidPayload(
+            f'The body must be {{"leads": [...]}} with 1 to {MAX_BATCH} leads.', field="leads"
+        )
+    return leads
+
+
+@router.post(
+    "/v1/leads:batch",
+    summary="Create up to 1,000 leads at once",
+    description="Each lead is validated on its own, exactly as `POST /v1/leads` would: valid "
+    "ones are created in one statement, the rest answered with their problem. A lead whose "
+    "email has an open lead already (in the database or earlier in the same batch) is a "
+    "`duplicate` naming that lead. `items` follow the input order.",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["leads"],
+                        "properties": {
+                            "leads": {
+                                "type": "array",
+                                "items": {"$ref": "#/components/schemas/LeadCreate"},
+                                "minItems": 1,
+                                "maxItems": MAX_BATCH,
+                            }
+                        },
+                    },
+                    "example": {
+                        "leads": [
+                            {"email": "ann@initech.example", "company": "Initech"},
+                            {"email": "raj@globex.example", "owner": "sam.okafor"},
+                        ]
+                    },
+                }
+            },
+        }
+    },
+    response_model=LeadsBatchResult,
+    responses=p.responses(p.MALFORMED_BODY, p.PAYLOAD_TOO_LARGE, p.INVALID_PAYLOAD),
+)
+async def create_leads_batch(request: Request, pool: Pool) -> Response:
+    items = await _items(request)
+    answers: list[dict[str, Any] | None] = [None] * len(items)
+    valid: list[tuple[int, dict[str, Any]]] = []
+    for index, item in enumerate(items):
+        try:
+            valid.append((index, LeadCreate.model_validate(item).model_dump()))
+        except ValidationError as invalid:
+            answers[index] = _rejected(index, invalid)
+    outcomes = await service.create_leads(pool, leads=[lead for _, lead in valid]) if valid else []
+    for (index, _), (result, lead_id) in zip(valid, outcomes, strict=True):
+        if result == "created":
+            answers[index] = {"index": index, "result": "created", "id": lead_id}
+        elif result == "duplicate":
+            answers[index] = {"index": index, "result": "duplicate", "existing_lead_id": lead_id}
+        else:
+            answers[index] = {"index": index, "result": "rejected", "problem": _conflict()}
+    tally = {"created": 0, "duplicate": 0, "rejected": 0}
+    for answer in answers:
+        assert answer is not None
+        tally[answer["result"]] += 1
+    content = {
+        "created": tally["created"],
+        "duplicates": tally["duplicate"],
+        "rejected": tally["rejected"],
+        "items": answers,
+    }
+    return Response(orjson.dumps(content), media_type="application/json")
+
+
+def _conflict() -> dict[str, Any]:
+    kind = p.CONCURRENT_CHANGE
+    return {
+        "type": p.PROBLEM_URI.format(type=kind.type),
+        "title": kind.title,
+        "status": kind.status,
+        "detail": "Open leads with this email kept changing; send this lead again.",
+    }
