@@ -7,6 +7,7 @@ import contextlib
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.openapi.docs import get_redoc_html
@@ -18,6 +19,7 @@ from app.api import problems
 from app.api.routes import batch, intake, leads, metrics, workflow
 from app.api.routes import problems as problem_routes
 from app.db import create_pool, resolve_database_url
+from app.services.intake import PRUNE_EVERY_S, prune_forever
 from app.services.rollups import fold_forever
 from app.settings import Settings, get_settings
 
@@ -83,13 +85,23 @@ def create_app(*, settings: Settings | None = None, database_url: str | None = N
         # garbage collection, so full collections stay short and off the latency tail.
         gc.collect()
         gc.freeze()
-        folding = asyncio.create_task(fold_forever(app.state.pool, settings.fold_interval_s))
+        background = [
+            asyncio.create_task(fold_forever(app.state.pool, settings.fold_interval_s)),
+            asyncio.create_task(
+                prune_forever(
+                    app.state.pool,
+                    retention=timedelta(days=settings.intake_retention_days),
+                    every_s=PRUNE_EVERY_S,
+                )
+            ),
+        ]
         try:
             yield
         finally:
-            folding.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await folding
+            for task in background:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await app.state.pool.close()
 
     app = FastAPIOffline(

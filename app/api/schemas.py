@@ -15,7 +15,6 @@ from pydantic import (
     AwareDatetime,
     BaseModel,
     ConfigDict,
-    EmailStr,
     Field,
     JsonValue,
     StringConstraints,
@@ -25,6 +24,7 @@ from pydantic import (
 from pydantic_extra_types.country import CountryAlpha2
 from pydantic_extra_types.currency_code import ISO4217
 
+from app.api.emails import Email
 from app.domain.status import (
     ALL_REASON_CODES,
     REOPEN_RULE,
@@ -108,7 +108,7 @@ class LeadCreate(_LeadFields):
         },
     )
 
-    email: EmailStr
+    email: Email
     attributes: dict[str, Any] = Field(default_factory=dict, description="Small JSON object.")
 
 
@@ -120,7 +120,7 @@ class LeadUpdate(_LeadFields):
         json_schema_extra={"examples": [{"owner": "sam.okafor", "company": "Northwind GmbH"}]},
     )
 
-    email: EmailStr | None = None
+    email: Email | None = None
     attributes: dict[str, Any] | None = None
 
     @field_validator("email", "attributes")

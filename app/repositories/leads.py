@@ -51,8 +51,11 @@ _INSERT_MANY = (
         f"${i}::{_COLUMN_TYPES.get(name, 'text')}[]"
         for i, name in enumerate(DESCRIPTIVE_FIELDS, start=1)
     )
-    + f") ON CONFLICT (lower(email)) WHERE status IN ({OPEN_STATUSES_SQL}) DO NOTHING"
-    " RETURNING id, lower(email) AS email_key"
+    + ") {conflict} RETURNING id, lower(email) AS email_key"
+)
+_INSERT_MANY_NEW = _INSERT_MANY.format(conflict="")
+_INSERT_MANY_SKIPPING = _INSERT_MANY.format(
+    conflict=f"ON CONFLICT (lower(email)) WHERE status IN ({OPEN_STATUSES_SQL}) DO NOTHING"
 )
 
 _CHANGE_STATUS = """
@@ -120,11 +123,18 @@ class LeadRepository:
         )
         return row
 
-    async def insert_many(self, leads: Sequence[Mapping[str, Any]]) -> dict[str, int]:
-        """Insert new leads in one statement (emails distinct); lower(email) -> id of those
-        inserted. A lead whose email has an open lead already is skipped, not an error."""
+    async def insert_many(
+        self, leads: Sequence[Mapping[str, Any]], *, skip_open_emails: bool
+    ) -> dict[str, int]:
+        """Insert new leads in one statement (emails distinct); lower(email) -> id of each.
+
+        With `skip_open_emails`, a lead whose email has an open lead already is skipped rather
+        than failing the statement; without, such a lead raises asyncpg.UniqueViolationError
+        (a plain insert costs PostgreSQL about a third less than a speculative one).
+        """
         columns = [[lead.get(name) for lead in leads] for name in DESCRIPTIVE_FIELDS]
-        rows = await self.conn.fetch(_INSERT_MANY, *columns)
+        sql = _INSERT_MANY_SKIPPING if skip_open_emails else _INSERT_MANY_NEW
+        rows = await self.conn.fetch(sql, *columns)
         return {row["email_key"]: row["id"] for row in rows}
 
     async def open_lead_ids_by_email(self, emails: Sequence[str]) -> dict[str, int]:

@@ -152,28 +152,34 @@ async def create_leads(
     """Create many leads at once: per input, ("created", id), ("duplicate", id of the open lead
     with that email, maybe one created earlier in the same call) or ("conflict", None).
 
-    One INSERT for all (an open lead's email skips its row rather than failing the statement),
-    then one lookup of the open leads the skipped rows ran into.
+    One lookup of the open leads with these emails, then one plain INSERT of the rest; should
+    a concurrent writer take an email in between, the insert runs again skipping such rows.
     """
     keys = [lead["email"].lower() for lead in leads]
     first_of: dict[str, int] = {}
     for index, key in enumerate(keys):
         first_of.setdefault(key, index)
-    pending = [leads[index] for index in first_of.values()]
+    unique = [leads[index] for index in first_of.values()]
     created: dict[str, int] = {}
-    existing: dict[str, int] = {}
     async with pool.acquire() as conn:
         repo = LeadRepository(conn)
+        # Usually none of them exists yet: look the duplicates up, insert the rest plainly.
+        existing = await repo.open_lead_ids_by_email([lead["email"] for lead in unique])
+        pending = [lead for lead in unique if lead["email"].lower() not in existing]
+        try:
+            if pending:
+                created = await repo.insert_many(pending, skip_open_emails=False)
+            pending = []
+        except asyncpg.UniqueViolationError:
+            pass  # a concurrent writer took one of the emails meanwhile: skip such rows
         for _ in range(MAX_ATTEMPTS):
-            created.update(await repo.insert_many(pending))
-            skipped = [lead for lead in pending if lead["email"].lower() not in created]
-            if not skipped:
+            if not pending:
                 break
+            created.update(await repo.insert_many(pending, skip_open_emails=True))
+            skipped = [lead for lead in pending if lead["email"].lower() not in created]
             existing.update(await repo.open_lead_ids_by_email([lead["email"] for lead in skipped]))
             # An open lead that blocked a row but closed before the lookup frees its email.
             pending = [lead for lead in skipped if lead["email"].lower() not in existing]
-            if not pending:
-                break
     results: list[tuple[str, int | None]] = []
     for index, key in enumerate(keys):
         if key in created:

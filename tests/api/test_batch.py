@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import asyncpg
 import httpx
 
@@ -68,3 +70,21 @@ async def test_malformed_and_empty_batches_are_refused_whole(client: httpx.Async
     assert_problem(r, 400, "malformed-body")
     assert_problem(await client.post("/v1/leads:batch", json={"leads": []}), 422)
     assert_problem(await client.post("/v1/leads:batch", json=[{"email": "x@y.example"}]), 422)
+
+
+async def test_concurrent_batches_sharing_emails_create_each_person_once(
+    client: httpx.AsyncClient, pool: asyncpg.Pool
+) -> None:
+    leads = [{"email": f"shared{i}@example.com"} for i in range(300)]
+    answers = await asyncio.gather(
+        *(client.post("/v1/leads:batch", json={"leads": leads}) for _ in range(4))
+    )
+    assert all(r.status_code == 200 for r in answers), [r.text[:200] for r in answers]
+    assert sum(r.json()["created"] for r in answers) == 300
+    ids: dict[int, set[int]] = {}
+    for r in answers:
+        for item in r.json()["items"]:
+            assert item["result"] in ("created", "duplicate")
+            ids.setdefault(item["index"], set()).add(item.get("id") or item["existing_lead_id"])
+    assert all(len(found) == 1 for found in ids.values())
+    assert await pool.fetchval("SELECT count(*) FROM leads") == 300

@@ -22,6 +22,7 @@ from standardwebhooks.webhooks import Webhook
 
 from app.intake.secrets import keeper_for
 from app.intake.signatures import hubspot_signature
+from app.services.intake import prune_deliveries
 from app.services.intake_sources import add_source, rotate_secret
 from tests.api.test_leads import assert_problem, create, move
 
@@ -306,3 +307,90 @@ async def test_every_kind_refuses_an_unsigned_delivery(
     )
     assert_problem(r, 401, "signature-refused")
     assert await counts(pool) == (0, 0, 0, 0)
+
+
+async def test_deliveries_past_retention_are_pruned_and_recent_ones_kept(
+    app: FastAPI, pool: asyncpg.Pool, client: httpx.AsyncClient
+) -> None:
+    send = _standard(client, await configure(app, pool, "forms", "standard"))
+    for i in range(3):
+        assert (await send({"data": {"email": f"p{i}@example.com"}}, msg_id=f"m{i}")).is_success
+    await pool.execute(
+        "UPDATE intake_deliveries SET received_at = now() - interval '31 days'"
+        " WHERE event_id IN ('m0', 'm1')"
+    )
+    pruned = await prune_deliveries(pool, older_than=timedelta(days=30), now=datetime.now(UTC))
+    assert pruned == 2
+    assert await pool.fetchval("SELECT array_agg(event_id) FROM intake_deliveries") == ["m2"]
+    assert await pool.fetchval("SELECT count(*) FROM leads") == 3
+
+
+def _signed_by_kind(
+    kind: str, secret: str, payload_email: str
+) -> tuple[str, bytes, dict[str, str]]:
+    """(url, body, headers) of a genuine delivery from a `kind` sender to source `src`."""
+    url = "/v1/intake/src"
+    if kind == "standard":
+        body = orjson.dumps({"data": {"email": payload_email}})
+        at = datetime.now(UTC)
+        headers = {
+            "content-type": JSON,
+            "webhook-id": "evt-1",
+            "webhook-timestamp": str(int(at.timestamp())),
+            "webhook-signature": Webhook(secret).sign("evt-1", at, body.decode()),
+        }
+    elif kind == "hubspot":
+        body = orjson.dumps({"vid": 1, "properties": {"email": {"value": payload_email}}})
+        stamp = str(int(datetime.now(UTC).timestamp() * 1000))
+        signature = hubspot_signature(secret, "POST", f"{BASE}{url}", body, stamp)
+        headers = {
+            "content-type": JSON,
+            "x-hubspot-request-timestamp": stamp,
+            "x-hubspot-signature-v3": signature,
+        }
+    elif kind == "marketo":
+        body = orjson.dumps({"email": payload_email})
+        headers = {"content-type": JSON, "x-webhook-secret": secret}
+    else:
+        body = urlencode({"type": "subscribe", "data[merges][EMAIL]": payload_email}).encode()
+        headers = {"content-type": FORM}
+        url = f"{url}?secret={secret}"
+    return url, body, headers
+
+
+@pytest.mark.parametrize("kind", ["standard", "hubspot", "marketo", "mailchimp"])
+async def test_every_kind_accepts_its_sender_once_and_refuses_tampering(
+    app: FastAPI, pool: asyncpg.Pool, client: httpx.AsyncClient, kind: str
+) -> None:
+    secret = await configure(app, pool, "src", kind)
+    url, body, headers = _signed_by_kind(kind, secret, "kind@example.com")
+    first = await client.post(url, content=body, headers=headers)
+    assert first.status_code == 200, first.text
+    assert first.json()["outcome"] == "created"
+    redelivered = await client.post(url, content=body, headers=headers)
+    assert redelivered.content == first.content
+    if kind in ("standard", "hubspot"):  # signed bodies: any change breaks the signature
+        tampered = body.replace(b"kind@", b"evil@")
+        assert_problem(await client.post(url, content=tampered, headers=headers), 401)
+    else:  # shared secrets: a wrong one is refused
+        _, _, wrong = _signed_by_kind(kind, secret[:-2] + "xx", "kind@example.com")
+        wrong_url = url.replace(secret, secret[:-2] + "xx")
+        assert_problem(await client.post(wrong_url, content=body, headers=wrong), 401)
+    assert await counts(pool) == (1, 1, 0, 0)
+
+
+async def test_a_refused_delivery_is_logged_without_any_secret(
+    app: FastAPI,
+    pool: asyncpg.Pool,
+    client: httpx.AsyncClient,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    secret = await configure(app, pool, "mkto", "marketo")
+    caplog.set_level("WARNING", logger="leadstatus.intake")
+    almost = secret[:-1] + ("a" if secret[-1] != "a" else "b")
+    r = await client.post(
+        "/v1/intake/mkto", json={"email": "x@example.com"}, headers={"x-webhook-secret": almost}
+    )
+    assert_problem(r, 401, "signature-refused")
+    assert "mkto" in caplog.text and "does not match" in caplog.text
+    assert secret not in caplog.text and almost not in caplog.text

@@ -8,6 +8,7 @@ redelivery of the same events gets the very same answer.
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -23,6 +24,8 @@ from app.intake import payloads, signatures
 from app.intake.payloads import MAX_PAYLOAD_BYTES, Arrival, PayloadRefused
 from app.intake.secrets import SecretKeeper, keeper_for
 from app.services import intake as service
+
+log = logging.getLogger("leadstatus.intake")
 
 router = APIRouter(
     prefix="/v1/intake",
@@ -122,6 +125,8 @@ def _authenticate(source: service.IntakeSource, request: Request, body: bytes) -
                     source.secrets, request.query_params.get("secret"), where="?secret="
                 )
     except signatures.SignatureRefused as refused:
+        # The reason names what was wrong, never a secret or a signature.
+        log.warning("intake delivery to %s refused: %s", source.name, refused.reason)
         raise p.SignatureRefused(refused.reason, source=source.name) from None
     return None
 
