@@ -17,11 +17,11 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 run: $(STAMP) ## serve on http://127.0.0.1:8000 (embedded PostgreSQL unless DATABASE_URL is set)
-	$(BIN)/leadstatus serve --migrate
+	$(BIN)/leadstatus serve --migrate --dev-key
 
 demo: $(STAMP) ## like `run`, with two years of demo history (50,000 leads, seeded only once)
 	$(BIN)/leadstatus seed --migrate --leads 50000 --if-fewer
-	$(BIN)/leadstatus serve --migrate
+	$(BIN)/leadstatus serve --migrate --dev-key
 
 test: $(STAMP) ## the whole suite on a real PostgreSQL (embedded unless TEST_DATABASE_URL is set)
 	$(BIN)/pytest

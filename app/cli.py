@@ -58,6 +58,14 @@ def serve(
         bool, typer.Option("--migrate/--no-migrate", help="Migrate before serving.")
     ] = False,
     access_log: Annotated[bool, typer.Option(help="Log every request.")] = False,
+    dev_key: Annotated[
+        bool,
+        typer.Option(
+            "--dev-key",
+            help="Local development: make (once) an API key with every scope, kept in the data "
+            "directory, and print it.",
+        ),
+    ] = False,
 ) -> None:
     """Serve the HTTP API (Swagger UI at /docs)."""
     import uvicorn
@@ -69,6 +77,8 @@ def serve(
     if migrate_first:
         _migrate(url)
     _say(f"Serving on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
+    if dev_key:
+        _say(f"Development API key (every scope; Authorize in /docs): {_development_key(url)}")
     uvicorn.run(
         "app.main:create_app",
         factory=True,
@@ -80,6 +90,33 @@ def serve(
         proxy_headers=False,
         timeout_graceful_shutdown=10,
     )
+
+
+def _development_key(url: str) -> str:
+    import asyncio
+    from datetime import UTC, datetime
+
+    from app.db import create_pool
+    from app.services.access import development_key
+
+    settings = get_settings()
+
+    path = settings.data_dir / "dev-key"
+    kept = path.read_text().strip() if path.exists() else None
+
+    async def ensure() -> str:
+        pool = await create_pool(url, settings)
+        try:
+            return await development_key(pool, kept, now=datetime.now(UTC))
+        finally:
+            await pool.close()
+
+    key = asyncio.run(ensure())
+    if key != kept:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(key + "\n")
+        path.chmod(0o600)
+    return key
 
 
 @cli.command()
@@ -159,7 +196,9 @@ def main() -> None:
 
 
 # Sub-commands live in their own module; they share only app.console with the ones above.
+from app.cli_access import apikey_cli  # noqa: E402
 from app.cli_intake import intake_cli, source_cli  # noqa: E402
 
+cli.add_typer(apikey_cli, name="apikey")
 cli.add_typer(source_cli, name="source")
 cli.add_typer(intake_cli, name="intake")

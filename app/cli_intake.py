@@ -6,38 +6,19 @@ key for sealed secrets, so a source added here verifies there at once.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
 
-from app.console import database_url, say
+from app.console import run_on_database, say
 from app.domain.intake import SourceKind
 from app.settings import get_settings
 
 source_cli = typer.Typer(help="Marketing tools allowed to post leads (intake sources).")
 intake_cli = typer.Typer(help="Deliveries received from intake sources.")
 
-T = TypeVar("T")
 NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
-
-
-def _run(work: Callable[[Any], Awaitable[T]]) -> T:
-    """Run `work(pool)` against the service's database."""
-    from app.db import create_pool
-
-    async def main() -> T:
-        pool = await create_pool(url, settings)
-        try:
-            return await work(pool)
-        finally:
-            await pool.close()
-
-    settings = get_settings()
-    url = database_url()
-    return asyncio.run(main())
 
 
 def _keeper() -> Any:
@@ -118,7 +99,7 @@ def add(
     }
     keeper = _keeper()
     try:
-        _, plain = _run(lambda pool: add_source(pool, keeper, source, secret))
+        _, plain = run_on_database(lambda pool: add_source(pool, keeper, source, secret))
     except (SourceExists, BadSecret) as refused:
         say(f"error: {refused}")
         raise typer.Exit(1) from None
@@ -132,7 +113,7 @@ def list_() -> None:
     """The configured sources (never their secrets)."""
     from app.services.intake_sources import list_sources
 
-    rows = _run(list_sources)
+    rows = run_on_database(list_sources)
     if not rows:
         say("No intake sources yet: add one with `leadstatus source add NAME --kind KIND`.")
         return
@@ -184,7 +165,7 @@ def update(
     if not changes:
         raise typer.BadParameter("Nothing to change: give --owner, --segment, --map or --reopen-.")
     try:
-        _run(lambda pool: update_source(pool, name, changes))
+        run_on_database(lambda pool: update_source(pool, name, changes))
     except SourceNotFound as missing:
         say(f"error: {missing}")
         raise typer.Exit(1) from None
@@ -204,7 +185,9 @@ def rotate(
 
     keeper = _keeper()
     try:
-        plain = _run(lambda pool: rotate_secret(pool, keeper, name, secret, now=datetime.now(UTC)))
+        plain = run_on_database(
+            lambda pool: rotate_secret(pool, keeper, name, secret, now=datetime.now(UTC))
+        )
     except (SourceNotFound, BadSecret) as refused:
         say(f"error: {refused}")
         raise typer.Exit(1) from None
@@ -219,7 +202,7 @@ def remove(name: str) -> None:
     from app.services.intake_sources import remove_source
 
     try:
-        _run(lambda pool: remove_source(pool, name))
+        run_on_database(lambda pool: remove_source(pool, name))
     except SourceNotFound as missing:
         say(f"error: {missing}")
         raise typer.Exit(1) from None
@@ -267,7 +250,7 @@ def replay(
         )
 
     try:
-        tally = _run(work)
+        tally = run_on_database(work)
     except SourceNotFound as missing:
         say(f"error: {missing}")
         raise typer.Exit(1) from None

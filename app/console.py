@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import typer
 
@@ -26,3 +29,22 @@ def database_url() -> str:
     # Workers and alembic read the same URL, so they join the server this process started.
     os.environ["DATABASE_URL"] = url
     return url
+
+
+T = TypeVar("T")
+
+
+def run_on_database(work: Callable[[Any], Awaitable[T]]) -> T:
+    """Run `work(pool)` against the service's database."""
+    from app.db import create_pool
+
+    async def main() -> T:
+        pool = await create_pool(url, settings)
+        try:
+            return await work(pool)
+        finally:
+            await pool.close()
+
+    settings = get_settings()
+    url = database_url()
+    return asyncio.run(main())

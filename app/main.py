@@ -8,7 +8,9 @@ import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from typing import Any
 
+import asyncpg
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.openapi.docs import get_redoc_html
 from fastapi.responses import HTMLResponse, JSONResponse
@@ -16,9 +18,11 @@ from fastapi_offline import FastAPIOffline
 
 from app import __doc__ as about
 from app.api import problems
+from app.api.auth import document_security
 from app.api.routes import batch, intake, leads, metrics, workflow
 from app.api.routes import problems as problem_routes
 from app.db import create_pool, resolve_database_url
+from app.services.access import KeyRing
 from app.services.intake import PRUNE_EVERY_S, prune_forever
 from app.services.rollups import fold_forever
 from app.settings import Settings, get_settings
@@ -31,6 +35,8 @@ be counted. Closed-lost, no-decision and recycled deals can be **reopened**; the
 every change.
 
 * Create leads with `POST /v1/leads`; move them with `POST /v1/leads/{id}/transitions`.
+* Every `/v1` call needs an API key (`Authorization: Bearer lsk_...` or `X-API-Key`) with the
+  scope it names; use **Authorize** above. `make run` prints a development key.
 * Errors are [RFC 9457](https://www.rfc-editor.org/rfc/rfc9457) `application/problem+json`;
   each `type` resolves under `/problems/{type}`.
 * Reads return an `ETag` (the lead's version); send it as `If-Match` to change a lead only if
@@ -81,12 +87,14 @@ def create_app(*, settings: Settings | None = None, database_url: str | None = N
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         url = database_url or resolve_database_url(settings)
         app.state.pool = await create_pool(url, settings)
+        app.state.keyring = KeyRing(app.state.pool)
         # Everything built so far lives as long as the process: keep it out of every future
         # garbage collection, so full collections stay short and off the latency tail.
         gc.collect()
         gc.freeze()
         background = [
             asyncio.create_task(fold_forever(app.state.pool, settings.fold_interval_s)),
+            asyncio.create_task(app.state.keyring.flush_forever()),
             asyncio.create_task(
                 prune_forever(
                     app.state.pool,
@@ -102,6 +110,8 @@ def create_app(*, settings: Settings | None = None, database_url: str | None = N
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            with contextlib.suppress(OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+                await app.state.keyring.flush_uses()
             await app.state.pool.close()
 
     app = FastAPIOffline(
@@ -129,6 +139,14 @@ def create_app(*, settings: Settings | None = None, database_url: str | None = N
         return page
 
     app.state.settings = settings
+    plain_openapi = app.openapi
+
+    def openapi_with_keys() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = document_security(plain_openapi())
+        return app.openapi_schema
+
+    app.openapi = openapi_with_keys  # type: ignore[method-assign]
     problems.install(app)
     routers = (
         leads.router,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
 import sys
 import time
@@ -62,7 +63,9 @@ def _bodies(run: str, count: int) -> list[bytes]:
     ]
 
 
-async def measure_batch(url: str, run: str, seconds: float, concurrency: int = 3) -> BatchResult:
+async def measure_batch(
+    url: str, run: str, seconds: float, concurrency: int = 3, *, key: str
+) -> BatchResult:
     """Post prepared batches from `concurrency` clients for `seconds`; count created leads."""
     bodies = _bodies(run, int(seconds * 40))  # more than 40,000 leads/s would run out
     cursor = iter(bodies)
@@ -72,7 +75,8 @@ async def measure_batch(url: str, run: str, seconds: float, concurrency: int = 3
 
     async def client_loop() -> None:
         nonlocal created, failures
-        async with httpx.AsyncClient(base_url=url, timeout=60.0) as client:
+        headers = {"Authorization": f"Bearer {key}"}
+        async with httpx.AsyncClient(base_url=url, timeout=60.0, headers=headers) as client:
             while time.monotonic() < deadline:
                 body = next(cursor, None)
                 if body is None:
@@ -106,8 +110,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--concurrency", type=int, default=3, help="calls in flight")
     args = parser.parse_args(argv)
+    key = os.environ.get("LEADSTATUS_BENCH_KEY")
+    if not key:
+        parser.error("set LEADSTATUS_BENCH_KEY to an API key with the leads:write scope")
     result = asyncio.run(
-        measure_batch(args.url.rstrip("/"), str(int(time.time())), args.seconds, args.concurrency)
+        measure_batch(
+            args.url.rstrip("/"), str(int(time.time())), args.seconds, args.concurrency, key=key
+        )
     )
     print(result.line(), flush=True)
     return 1 if result.failures else 0

@@ -18,6 +18,9 @@ function setup(thread)
 end
 
 local headers = { ["Content-Type"] = "application/json" }
+-- LEADSTATUS_BENCH_KEY: the API key every request carries (bench/load.py passes one).
+local key = os.getenv("LEADSTATUS_BENCH_KEY")
+if key ~= nil and key ~= "" then headers["Authorization"] = "Bearer " .. key end
 local owners = { "alex.romero", "dana.whitfield", "sam.okafor", "lee.chen" }
 local sources = { "web", "webinar", "referral", "event" }
 

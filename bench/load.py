@@ -128,6 +128,7 @@ def start_service(workdir: Path, workers: int) -> Service:
                 str(LEADSTATUS),
                 "serve",
                 "--migrate",
+                "--dev-key",
                 "--host",
                 "127.0.0.1",
                 "--port",
@@ -256,7 +257,7 @@ async def wait_healthy(url: str, service: Service | None, within_s: float) -> No
 # Seeding
 
 
-async def seed_leads(url: str, count: int, run: str) -> list[int]:
+async def seed_leads(url: str, count: int, run: str, key: str) -> list[int]:
     """Create `count` leads and move each to `qualified`, where transition.lua expects them.
 
     Done over HTTP rather than SQL so the seed goes through the same rules as real traffic and
@@ -281,7 +282,10 @@ async def seed_leads(url: str, count: int, run: str) -> list[int]:
     async def worker() -> None:
         # A client (one keep-alive connection) per worker: httpcore's shared pool rescans all its
         # connections on every request, which here cost as much CPU as the rest of the request.
-        async with httpx.AsyncClient(base_url=url, timeout=30.0, limits=one) as client:
+        headers = {"Authorization": f"Bearer {key}"}
+        async with httpx.AsyncClient(
+            base_url=url, timeout=30.0, limits=one, headers=headers
+        ) as client:
             for n in numbers:
                 await seed_one(client, n)
 
@@ -422,18 +426,23 @@ def run_wrk(
 
 
 @contextlib.contextmanager
-def service_under_test(args: argparse.Namespace, workdir: Path) -> Iterator[str]:
-    """The base URL to benchmark: `--url` as given, or a service started (and stopped) here."""
+def service_under_test(args: argparse.Namespace, workdir: Path) -> Iterator[tuple[str, str]]:
+    """The base URL to benchmark and an API key for it: `--url` with LEADSTATUS_BENCH_KEY, or a
+    service started (and stopped) here with its development key."""
     if args.url:
         url = str(args.url).rstrip("/")
+        key = os.environ.get("LEADSTATUS_BENCH_KEY")
+        if not key:
+            raise SystemExit("--url needs LEADSTATUS_BENCH_KEY: an API key with every scope")
         asyncio.run(wait_healthy(url, None, 10.0))
-        yield url
+        yield url, key
         return
     service = start_service(workdir, args.workers)
     try:
         asyncio.run(wait_healthy(service.url, service, STARTUP_TIMEOUT_S))
         say(f"leadstatus answers on {service.url}.")
-        yield service.url
+        data_dir = service.data_dir or ROOT / os.environ.get("LEADSTATUS_DATA_DIR", ".leadstatus")
+        yield service.url, (data_dir / "dev-key").read_text().strip()
     finally:
         say("Stopping leadstatus ...")
         stop_service(service)
@@ -450,13 +459,14 @@ def main(argv: list[str] | None = None) -> int:
     results: list[WrkResult] = []
     with (
         tempfile.TemporaryDirectory(prefix="leadstatus-bench-") as tmp,
-        service_under_test(args, Path(tmp)) as url,
+        service_under_test(args, Path(tmp)) as (url, key),
     ):
-        ids = asyncio.run(seed_leads(url, args.leads, run))
+        ids = asyncio.run(seed_leads(url, args.leads, run, key))
         ids_file = Path(tmp) / "lead-ids.txt"
         ids_file.write_text("".join(f"{i}\n" for i in ids))
         env = {
             "LEADSTATUS_BENCH_RUN": run,
+            "LEADSTATUS_BENCH_KEY": key,
             "LEADSTATUS_BENCH_IDS": str(ids_file),
             "LEADSTATUS_BENCH_THREADS": str(args.threads),
         }
@@ -465,7 +475,7 @@ def main(argv: list[str] | None = None) -> int:
             results.append(result)
             print(result.line(), flush=True)
         say(f"Posting batches of 1,000 leads for {args.seconds}s ...")
-        batch = asyncio.run(measure_batch(url, run, args.seconds))
+        batch = asyncio.run(measure_batch(url, run, args.seconds, key=key))
         print(batch.line(), flush=True)
     failed = [r for r in results if r.non_2xx or r.socket_errors]
     if batch.failures:

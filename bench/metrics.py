@@ -73,9 +73,10 @@ async def vacuum(url: str) -> None:
         await conn.close()
 
 
-async def time_endpoints(base: str, requests: int) -> dict[str, list[float]]:
+async def time_endpoints(base: str, requests: int, key: str) -> dict[str, list[float]]:
     timings: dict[str, list[float]] = {}
-    async with httpx.AsyncClient(base_url=base, timeout=60) as client:
+    headers = {"Authorization": f"Bearer {key}"}
+    async with httpx.AsyncClient(base_url=base, timeout=60, headers=headers) as client:
         for path in ENDPOINTS:
             for _ in range(3):  # warm-up: plans and caches
                 (await client.get(path)).raise_for_status()
@@ -122,6 +123,22 @@ def main() -> int:
     else:
         say(f"{have:,} leads present: reusing them.")
 
+    made = subprocess.run(
+        [
+            str(BIN / "leadstatus"),
+            "apikey",
+            "create",
+            "--name",
+            f"bench-metrics-{int(time.time())}",
+            "--scopes",
+            "metrics:read",
+        ],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    key = made.stdout.strip().splitlines()[-1]
     port = free_port()
     server = subprocess.Popen(
         [str(BIN / "leadstatus"), "serve", "--port", str(port)],
@@ -141,7 +158,7 @@ def main() -> int:
                     say("the service did not start")
                     return 1
                 time.sleep(0.3)
-        timings = asyncio.run(time_endpoints(base, args.requests))
+        timings = asyncio.run(time_endpoints(base, args.requests, key))
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(30)

@@ -24,7 +24,9 @@ from pydantic import SecretStr
 
 from alembic import command
 from app.db import asyncpg_dsn, create_pool, start_embedded
+from app.domain.access import Scope
 from app.main import create_app
+from app.services.access import create_key
 from app.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -103,8 +105,29 @@ def app(database_url: str, settings: Settings, pool: asyncpg.Pool) -> FastAPI:
     return application
 
 
+@pytest.fixture(scope="session")
+async def admin_key(pool: asyncpg.Pool) -> str:
+    """A key with every scope, made once: API key tables are not emptied between tests."""
+    _, key = await create_key(pool, name="suite-admin", scopes={Scope.ADMIN}, expires_at=None)
+    return key
+
+
 @pytest.fixture
-async def client(app: FastAPI, pool: asyncpg.Pool) -> AsyncIterator[httpx.AsyncClient]:
+async def client(
+    app: FastAPI, pool: asyncpg.Pool, admin_key: str
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The API as an internal app with an all-scopes key calls it."""
+    transport = httpx.ASGITransport(app=app)
+    headers = {"Authorization": f"Bearer {admin_key}"}
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://leadstatus.test", headers=headers
+    ) as c:
+        yield c
+
+
+@pytest.fixture
+async def anonymous(app: FastAPI, pool: asyncpg.Pool) -> AsyncIterator[httpx.AsyncClient]:
+    """The API as anything that can reach the port, without a key."""
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://leadstatus.test") as c:
         yield c

@@ -130,6 +130,18 @@ INVALID_WINDOW = _t(
     "`from` must not be after `to`, and a window spans at most three years.",
 )
 
+UNAUTHENTICATED = _t(
+    401,
+    "unauthenticated",
+    "API key required",
+    "The call carries no API key, or one that is unknown, revoked or expired.",
+)
+MISSING_SCOPE = _t(
+    403,
+    "missing-scope",
+    "Scope missing",
+    "The API key is valid but lacks the scope this call needs; `missing_scope` names it.",
+)
 INTAKE_SOURCE_NOT_FOUND = _t(
     404,
     "intake-source-not-found",
@@ -179,6 +191,8 @@ CATALOGUE: dict[str, ProblemType] = {
         *DOMAIN_PROBLEMS.values(),
         BAD_PRECONDITION,
         BAD_CURSOR,
+        UNAUTHENTICATED,
+        MISSING_SCOPE,
         INTAKE_SOURCE_NOT_FOUND,
         SIGNATURE_REFUSED,
         PAYLOAD_TOO_LARGE,
@@ -221,6 +235,15 @@ class BadIfMatch(ApiError):
 
 class BadCursor(ApiError):
     kind = BAD_CURSOR
+
+
+class Unauthenticated(ApiError):
+    kind = UNAUTHENTICATED
+    headers: ClassVar[dict[str, str] | None] = {"WWW-Authenticate": 'Bearer realm="leadstatus"'}
+
+
+class MissingScope(ApiError):
+    kind = MISSING_SCOPE
 
 
 class IntakeSourceNotFound(ApiError):

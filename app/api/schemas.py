@@ -245,6 +245,9 @@ class StatusChangePublic(BaseModel):
     revisit_at: datetime | None
     future_opportunity: bool | None
     actor: str | None
+    api_key: str | None = Field(
+        default=None, description="The name of the API key the change was made with."
+    )
     owner: str | None = Field(description="The lead's owner when the change was made.")
     source: str | None = Field(description="The lead's source when the change was made.")
     segment: str | None = Field(description="The lead's segment when the change was made.")

@@ -70,8 +70,8 @@ WITH changed AS (
 ), recorded AS (
     INSERT INTO lead_status_changes
            (lead_id, from_status, to_status, reason, reopened, note, competitor, revisit_at,
-            future_opportunity, actor, owner, source, segment, at)
-    SELECT id, $9, $3, $4, $5::int = 1, $10, $11, $7, $12, $13, owner, source, segment, $8
+            future_opportunity, actor, owner, source, segment, at, api_key)
+    SELECT id, $9, $3, $4, $5::int = 1, $10, $11, $7, $12, $13, owner, source, segment, $8, $15
       FROM changed
 )
 SELECT * FROM changed
@@ -171,7 +171,7 @@ class LeadRepository:
         return row
 
     async def record_change(
-        self, lead_id: int, lead: Lead, change: StatusChange
+        self, lead_id: int, lead: Lead, change: StatusChange, *, api_key: str | None = None
     ) -> LeadRecord | None:
         """Move the lead and append the history row at once; None if `lead.version` is stale."""
         after = lead.apply(change)
@@ -192,12 +192,20 @@ class LeadRepository:
             d.future_opportunity,
             d.actor,
             after.closed_at,
+            api_key,
         )
         return row
 
-    async def history(self, lead_id: int) -> list[LeadRecord]:
+    async def history(
+        self, lead_id: int, *, api_key: str | None = None, actor: str | None = None
+    ) -> list[LeadRecord]:
         rows: list[LeadRecord] = await self.conn.fetch(
-            "SELECT * FROM lead_status_changes WHERE lead_id = $1 ORDER BY id", lead_id
+            "SELECT * FROM lead_status_changes WHERE lead_id = $1"
+            " AND ($2::text IS NULL OR api_key = $2) AND ($3::text IS NULL OR actor = $3)"
+            " ORDER BY id",
+            lead_id,
+            api_key,
+            actor,
         )
         return rows
 

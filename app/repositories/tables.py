@@ -164,6 +164,8 @@ class StatusChangeRow(SQLModel, table=True):
     """The lead's source when the change was made (change-based metrics use it)."""
     segment: str | None = Field(default=None, sa_column=Column(Text))
     """The lead's segment when the change was made."""
+    api_key: str | None = Field(default=None, sa_column=Column(Text))
+    """The name of the API key the change was made with (`actor` is the person behind it)."""
     at: datetime | None = _tz(nullable=False, server_default=func.now())
 
 
@@ -328,4 +330,5 @@ metrics_pending_leads = Table(
 
 
 # Declared on `metadata` too; imported last because it builds on the tables above.
+from app.repositories import access_tables as access_tables  # noqa: E402
 from app.repositories import intake_tables as intake_tables  # noqa: E402

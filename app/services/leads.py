@@ -85,10 +85,12 @@ async def update_lead(
     return current
 
 
-async def lead_history(pool: asyncpg.Pool, *, lead_id: int) -> list[LeadRecord]:
+async def lead_history(
+    pool: asyncpg.Pool, *, lead_id: int, api_key: str | None = None, actor: str | None = None
+) -> list[LeadRecord]:
     async with pool.acquire() as conn:
         repo = LeadRepository(conn)
-        rows = await repo.history(lead_id)
+        rows = await repo.history(lead_id, api_key=api_key, actor=actor)
         if not rows and not await repo.exists(lead_id):
             raise LeadNotFound(lead_id)
     return rows
@@ -102,11 +104,14 @@ async def transition_lead(
     reason: str,
     details: ChangeDetails,
     if_match: int | None = None,
+    api_key: str | None = None,
 ) -> LeadRecord:
     def decide(lead: Lead) -> StatusChange:
         return lead.transition(to, reason, now=utc_now(), details=details)
 
-    return await _change_status(pool, lead_id=lead_id, decide=decide, if_match=if_match)
+    return await _change_status(
+        pool, lead_id=lead_id, decide=decide, if_match=if_match, api_key=api_key
+    )
 
 
 async def reopen_lead(
@@ -117,11 +122,14 @@ async def reopen_lead(
     to: LeadStatus | None,
     details: ChangeDetails,
     if_match: int | None = None,
+    api_key: str | None = None,
 ) -> LeadRecord:
     def decide(lead: Lead) -> StatusChange:
         return lead.reopen(reason, now=utc_now(), to=to, details=details)
 
-    return await _change_status(pool, lead_id=lead_id, decide=decide, if_match=if_match)
+    return await _change_status(
+        pool, lead_id=lead_id, decide=decide, if_match=if_match, api_key=api_key
+    )
 
 
 async def _change_status(
@@ -130,6 +138,7 @@ async def _change_status(
     lead_id: int,
     decide: Callable[[Lead], StatusChange],
     if_match: int | None,
+    api_key: str | None,
 ) -> LeadRecord:
     async with pool.acquire() as conn:
         repo = LeadRepository(conn)
@@ -140,7 +149,7 @@ async def _change_status(
             if if_match is not None and row["version"] != if_match:
                 raise StaleVersion(lead_id, if_match, row["version"])
             lead = to_domain(row)
-            changed = await repo.record_change(lead_id, lead, decide(lead))
+            changed = await repo.record_change(lead_id, lead, decide(lead), api_key=api_key)
             if changed is not None:
                 return changed
     raise ConcurrentChange(f"Lead {lead_id}", lead_id=lead_id)

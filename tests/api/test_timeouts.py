@@ -14,14 +14,20 @@ from app.settings import Settings
 
 
 @pytest.fixture
-async def impatient(database_url: str, pool: asyncpg.Pool) -> AsyncIterator[httpx.AsyncClient]:
+async def impatient(
+    database_url: str, pool: asyncpg.Pool, admin_key: str
+) -> AsyncIterator[httpx.AsyncClient]:
     """The app on a pool whose statement timeout is 200 ms."""
     settings = Settings(pool_min_size=1, pool_max_size=2, statement_timeout_ms=200)
     app = create_app(settings=settings, database_url=database_url)
     app.state.pool = await create_pool(database_url, settings)
     try:
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://leadstatus.test") as c:
+        async with httpx.AsyncClient(
+            transport=transport,
+            base_url="http://leadstatus.test",
+            headers={"Authorization": f"Bearer {admin_key}"},
+        ) as c:
             yield c
     finally:
         await app.state.pool.close()

@@ -109,6 +109,8 @@ def _tail(path: Path, lines: int = 40) -> str:
 class Service:
     base_url: str
     stderr_log: Path
+    key: str
+    """The development key `--dev-key` made: what a developer pastes into Authorize."""
 
 
 @pytest.fixture(scope="module")
@@ -126,12 +128,22 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     env["LEADSTATUS_DATA_DIR"] = str(data_dir)
     # The working directory is the scratch dir so that no developer's `.env` (which could set
     # DATABASE_URL) is read; alembic.ini is found next to the (editable) package.
-    cmd = [*_leadstatus_command(), "serve", "--host", HOST, "--port", str(port), "--migrate"]
+    cmd = [
+        *_leadstatus_command(),
+        "serve",
+        "--host",
+        HOST,
+        "--port",
+        str(port),
+        "--migrate",
+        "--dev-key",
+    ]
     with stdout_log.open("wb") as out, stderr_log.open("wb") as err:
         proc = subprocess.Popen(cmd, cwd=workdir, env=env, stdout=out, stderr=err)
     try:
         _wait_healthy(proc, base_url, stderr_log)
-        yield Service(base_url=base_url, stderr_log=stderr_log)
+        key = (data_dir / "dev-key").read_text().strip()
+        yield Service(base_url=base_url, stderr_log=stderr_log, key=key)
     finally:
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
@@ -335,8 +347,21 @@ def test_docs_lists_operations_and_loads_nothing_offsite(visit: Visit, service: 
     _assert_nothing_offsite(visit, "/docs")
 
 
+def _authorize(page: sync_api.Page, key: str) -> None:
+    """Paste the key into Swagger UI's Authorize dialog, as a developer would."""
+    page.locator(".auth-wrapper button.authorize").first.click()
+    bearer = page.locator(".auth-container").filter(has_text="ApiKeyBearer")
+    try:
+        bearer.locator("input").first.fill(key)
+    except sync_api.TimeoutError:
+        pytest.fail("the Authorize dialog offers no ApiKeyBearer field", pytrace=False)
+    bearer.locator("button.authorize").first.click()
+    page.locator(".modal-ux button.btn-done").first.click()
+
+
 def test_docs_try_it_out_get_workflow(visit: Visit, service: Service) -> None:
     page = _open_swagger(visit, service)
+    _authorize(page, service.key)
 
     block = page.locator(".opblock.opblock-get").filter(
         has=page.locator('.opblock-summary-path[data-path="/v1/workflow"]')

@@ -9,19 +9,25 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from pydantic import ValidationError
 
 from app.api import problems as p
+from app.api.auth import require
 from app.api.deps import Pool
 from app.api.schemas import LeadCreate, LeadsBatchResult
+from app.domain.access import Scope
 from app.services import leads as service
 
 MAX_BATCH = 1000
 MAX_BATCH_BYTES = 4 * 1024 * 1024
 
 router = APIRouter(
-    tags=["leads"], responses=p.responses(p.UNAVAILABLE, p.QUERY_TIMEOUT, p.INTERNAL)
+    tags=["leads"],
+    dependencies=[Depends(require(Scope.LEADS_WRITE))],
+    responses=p.responses(
+        p.UNAUTHENTICATED, p.MISSING_SCOPE, p.UNAVAILABLE, p.QUERY_TIMEOUT, p.INTERNAL
+    ),
 )
 
 

@@ -13,6 +13,7 @@ import orjson
 from fastapi import APIRouter, Body, Query, Response
 
 from app.api import problems as p
+from app.api.auth import LeadsReader, LeadsReopener, LeadsWriter
 from app.api.deps import IfMatch, LeadId, Pool, etag
 from app.api.problems import BadCursor
 from app.api.schemas import (
@@ -32,7 +33,9 @@ from app.services import leads as service
 router = APIRouter(
     prefix="/v1/leads",
     tags=["leads"],
-    responses=p.responses(p.UNAVAILABLE, p.QUERY_TIMEOUT, p.INTERNAL),
+    responses=p.responses(
+        p.UNAUTHENTICATED, p.MISSING_SCOPE, p.UNAVAILABLE, p.QUERY_TIMEOUT, p.INTERNAL
+    ),
 )
 
 JSON = "application/json"
@@ -85,7 +88,7 @@ def _details(body: TransitionRequest | ReopenRequest) -> ChangeDetails:
     "cannot be set. Answers with the lead, its `Location` and its `ETag`.",
     responses=p.responses(p.DUPLICATE_OPEN_LEAD, p.VALIDATION),
 )
-async def create_lead(pool: Pool, body: LeadCreate) -> Response:
+async def create_lead(pool: Pool, body: LeadCreate, key: LeadsWriter) -> Response:
     row = await service.create_lead(pool, fields=body.model_dump(mode="python"))
     return _lead_response(row, 201, Location=f"/v1/leads/{row['id']}")
 
@@ -101,6 +104,7 @@ async def create_lead(pool: Pool, body: LeadCreate) -> Response:
 )
 async def list_leads(
     pool: Pool,
+    key: LeadsReader,
     status: Annotated[
         list[LeadStatus] | None, Query(description="Repeat for several.", examples=[["qualified"]])
     ] = None,
@@ -138,7 +142,7 @@ async def list_leads(
     description="The lead with its current status; the `ETag` header carries its version.",
     responses=p.responses(p.LEAD_NOT_FOUND, p.VALIDATION),
 )
-async def get_lead(pool: Pool, lead_id: LeadId) -> Response:
+async def get_lead(pool: Pool, lead_id: LeadId, key: LeadsReader) -> Response:
     return _lead_response(await service.get_lead(pool, lead_id=lead_id))
 
 
@@ -152,7 +156,9 @@ async def get_lead(pool: Pool, lead_id: LeadId) -> Response:
         p.LEAD_NOT_FOUND, p.DUPLICATE_OPEN_LEAD, p.STALE_VERSION, p.BAD_PRECONDITION, p.VALIDATION
     ),
 )
-async def update_lead(pool: Pool, lead_id: LeadId, body: LeadUpdate, if_match: IfMatch) -> Response:
+async def update_lead(
+    pool: Pool, lead_id: LeadId, body: LeadUpdate, if_match: IfMatch, key: LeadsWriter
+) -> Response:
     changes = body.model_dump(mode="python", exclude_unset=True)
     row = await service.update_lead(pool, lead_id=lead_id, changes=changes, if_match=if_match)
     return _lead_response(row)
@@ -177,7 +183,7 @@ async def update_lead(pool: Pool, lead_id: LeadId, body: LeadUpdate, if_match: I
     ),
 )
 async def transition_lead(
-    pool: Pool, lead_id: LeadId, body: TransitionRequest, if_match: IfMatch
+    pool: Pool, lead_id: LeadId, body: TransitionRequest, if_match: IfMatch, key: LeadsWriter
 ) -> Response:
     row = await service.transition_lead(
         pool,
@@ -186,6 +192,7 @@ async def transition_lead(
         reason=body.reason,
         details=_details(body),
         if_match=if_match,
+        api_key=key.name,
     )
     return _lead_response(row)
 
@@ -209,7 +216,11 @@ async def transition_lead(
     ),
 )
 async def reopen_lead(
-    pool: Pool, lead_id: LeadId, body: Annotated[ReopenRequest, Body()], if_match: IfMatch
+    pool: Pool,
+    lead_id: LeadId,
+    body: Annotated[ReopenRequest, Body()],
+    if_match: IfMatch,
+    key: LeadsReopener,
 ) -> Response:
     row = await service.reopen_lead(
         pool,
@@ -218,6 +229,7 @@ async def reopen_lead(
         to=body.to,
         details=_details(body),
         if_match=if_match,
+        api_key=key.name,
     )
     return _lead_response(row)
 
@@ -230,6 +242,17 @@ async def reopen_lead(
     "gives the current status.",
     responses=p.responses(p.LEAD_NOT_FOUND, p.VALIDATION),
 )
-async def lead_history(pool: Pool, lead_id: LeadId) -> list[StatusChangePublic]:
-    rows = await service.lead_history(pool, lead_id=lead_id)
+async def lead_history(
+    pool: Pool,
+    lead_id: LeadId,
+    key: LeadsReader,
+    api_key: Annotated[
+        str | None,
+        Query(max_length=200, description="Only changes made with this API key (its name)."),
+    ] = None,
+    actor: Annotated[
+        str | None, Query(max_length=200, description="Only changes made on behalf of this actor.")
+    ] = None,
+) -> list[StatusChangePublic]:
+    rows = await service.lead_history(pool, lead_id=lead_id, api_key=api_key, actor=actor)
     return [StatusChangePublic.model_validate(dict(r)) for r in rows]

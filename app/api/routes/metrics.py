@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BeforeValidator
 
 from app.api import problems as p
+from app.api.auth import require
 from app.api.deps import Pool
 from app.api.metrics_schemas import (
     FunnelPublic,
@@ -18,6 +19,7 @@ from app.api.metrics_schemas import (
     SourcesPublic,
     SummaryPublic,
 )
+from app.domain.access import Scope as KeyScope
 from app.repositories.metrics import Scope
 from app.services import metrics as service
 from app.services.leads import utc_now
@@ -25,8 +27,15 @@ from app.services.leads import utc_now
 router = APIRouter(
     prefix="/v1/metrics",
     tags=["metrics"],
+    dependencies=[Depends(require(KeyScope.METRICS_READ))],
     responses=p.responses(
-        p.INVALID_WINDOW, p.VALIDATION, p.UNAVAILABLE, p.QUERY_TIMEOUT, p.INTERNAL
+        p.INVALID_WINDOW,
+        p.VALIDATION,
+        p.UNAUTHENTICATED,
+        p.MISSING_SCOPE,
+        p.UNAVAILABLE,
+        p.QUERY_TIMEOUT,
+        p.INTERNAL,
     ),
 )
 

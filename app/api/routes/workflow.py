@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
-from app.api.problems import INTERNAL, responses
+from app.api.auth import require
+from app.api.problems import INTERNAL, MISSING_SCOPE, UNAUTHENTICATED, responses
 from app.api.schemas import ReasonPublic, StatusPublic, TargetPublic, WorkflowPublic
+from app.domain.access import Scope
 from app.domain.status import (
     CATEGORY,
     DESCRIPTION,
@@ -18,7 +20,11 @@ from app.domain.status import (
     TargetRule,
 )
 
-router = APIRouter(tags=["workflow"], responses=responses(INTERNAL))
+router = APIRouter(
+    tags=["workflow"],
+    dependencies=[Depends(require(Scope.LEADS_READ))],
+    responses=responses(UNAUTHENTICATED, MISSING_SCOPE, INTERNAL),
+)
 
 
 def _target(rule: TargetRule) -> TargetPublic:

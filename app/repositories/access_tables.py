@@ -1,0 +1,37 @@
+"""API keys: who may call the API, with which scopes (only each key's hash is stored)."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Column,
+    DateTime,
+    Identity,
+    LargeBinary,
+    Table,
+    Text,
+    func,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
+
+from app.domain.access import Scope
+from app.repositories.sql import sql_list
+from app.repositories.tables import metadata
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", BigInteger, Identity(always=False), primary_key=True),
+    Column("name", Text, nullable=False, unique=True),
+    Column("key_hash", LargeBinary, nullable=False, unique=True),
+    Column("hint", Text, nullable=False),
+    Column("scopes", ARRAY(Text), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("last_used_at", DateTime(timezone=True)),
+    Column("expires_at", DateTime(timezone=True)),
+    Column("revoked_at", DateTime(timezone=True)),
+    CheckConstraint(f"scopes <@ ARRAY[{sql_list(Scope)}]::text[]", name="scopes_known"),
+    CheckConstraint("cardinality(scopes) > 0", name="scopes_given"),
+    CheckConstraint("octet_length(key_hash) = 32", name="hash_is_sha256"),
+)

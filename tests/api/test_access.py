@@ -1,0 +1,205 @@
+"""API keys over HTTP: every `/v1` route needs a usable key with its scope; keys are hashed."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+
+from app.domain.access import Scope
+from app.services.access import create_key, revoke_key
+from tests.api.test_leads import assert_problem, create
+
+# (method, path template, scope it needs, a body that passes validation where one is needed)
+ROUTES: list[tuple[str, str, Scope, Any]] = [
+    ("POST", "/v1/leads", Scope.LEADS_WRITE, {"email": "scope@example.com"}),
+    ("GET", "/v1/leads", Scope.LEADS_READ, None),
+    ("POST", "/v1/leads:batch", Scope.LEADS_WRITE, {"leads": [{"email": "b@example.com"}]}),
+    ("GET", "/v1/leads/{lead_id}", Scope.LEADS_READ, None),
+    ("PATCH", "/v1/leads/{lead_id}", Scope.LEADS_WRITE, {"company": "X"}),
+    (
+        "POST",
+        "/v1/leads/{lead_id}/transitions",
+        Scope.LEADS_WRITE,
+        {"to": "contacted", "reason": "call_connected"},
+    ),
+    ("POST", "/v1/leads/{lead_id}/reopen", Scope.LEADS_REOPEN, {"reason": "needs_changed"}),
+    ("GET", "/v1/leads/{lead_id}/history", Scope.LEADS_READ, None),
+    ("GET", "/v1/workflow", Scope.LEADS_READ, None),
+    *(
+        ("GET", f"/v1/metrics/{name}", Scope.METRICS_READ, None)
+        for name in ("summary", "loss-reasons", "owners", "sources", "funnel")
+    ),
+    ("GET", "/v1/metrics/timeseries?metric=won&interval=day", Scope.METRICS_READ, None),
+]
+
+
+def test_the_table_covers_every_keyed_route(app: FastAPI) -> None:
+    served = {
+        (method, route.path)
+        for route in app.routes
+        if isinstance(route, APIRoute) and route.path.startswith("/v1/")
+        for method in route.methods
+        if not route.path.startswith("/v1/intake/")
+    }
+    listed = {(method, path.split("?")[0]) for method, path, _, _ in ROUTES}
+    assert served == listed
+
+
+async def _key(pool: asyncpg.Pool, name: str, *scopes: Scope, **extra: Any) -> str:
+    _, key = await create_key(pool, name=name, scopes=scopes, expires_at=extra.get("expires_at"))
+    return key
+
+
+async def _call(
+    c: httpx.AsyncClient, method: str, path: str, body: Any, lead_id: int, **headers: str
+) -> httpx.Response:
+    return await c.request(method, path.format(lead_id=lead_id), json=body, headers=headers or None)
+
+
+@pytest.mark.parametrize(("method", "path", "scope", "body"), ROUTES)
+async def test_no_key_or_a_bad_one_is_401_with_a_challenge(
+    anonymous: httpx.AsyncClient, method: str, path: str, scope: Scope, body: Any
+) -> None:
+    for headers in ({}, {"Authorization": "Bearer lsk_unknown"}, {"X-API-Key": "nonsense"}):
+        r = await _call(anonymous, method, path, body, 1, **headers)
+        assert_problem(r, 401, "unauthenticated")
+        assert r.headers["www-authenticate"].startswith("Bearer")
+
+
+@pytest.mark.parametrize(("method", "path", "scope", "body"), ROUTES)
+async def test_each_route_needs_its_scope_and_names_the_missing_one(
+    client: httpx.AsyncClient,
+    anonymous: httpx.AsyncClient,
+    pool: asyncpg.Pool,
+    method: str,
+    path: str,
+    scope: Scope,
+    body: Any,
+) -> None:
+    lead = await create(client, "target@example.com")
+    others = [s for s in Scope if s not in (scope, Scope.ADMIN)]
+    lacking = await _key(pool, f"lacks-{scope.value}-{path}-{method}", *others)
+    r = await _call(anonymous, method, path, body, lead["id"], Authorization=f"Bearer {lacking}")
+    assert assert_problem(r, 403, "missing-scope")["missing_scope"] == scope.value
+    enough = await _key(pool, f"has-{scope.value}-{path}-{method}", scope)
+    r = await _call(anonymous, method, path, body, lead["id"], **{"X-API-Key": enough})
+    assert r.status_code not in (401, 403), r.text
+
+
+async def test_revoked_and_expired_keys_are_refused(
+    anonymous: httpx.AsyncClient, pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("app.services.access.CACHE_SECONDS", 0.0)
+    key = await _key(pool, "soon-revoked", Scope.LEADS_READ)
+    assert (await anonymous.get("/v1/workflow", headers={"X-API-Key": key})).status_code == 200
+    await revoke_key(pool, "soon-revoked", now=datetime.now(UTC))
+    assert_problem(await anonymous.get("/v1/workflow", headers={"X-API-Key": key}), 401)
+    expired = await _key(pool, "expired", Scope.LEADS_READ)
+    await pool.execute(
+        "UPDATE api_keys SET expires_at = $1 WHERE name = 'expired'",
+        datetime.now(UTC) - timedelta(seconds=1),
+    )
+    assert_problem(await anonymous.get("/v1/workflow", headers={"X-API-Key": expired}), 401)
+
+
+async def test_open_endpoints_need_no_key(anonymous: httpx.AsyncClient) -> None:
+    for path in ("/healthz", "/readyz", "/docs", "/openapi.json", "/problems/unauthenticated"):
+        assert (await anonymous.get(path)).status_code == 200, path
+
+
+async def test_api_keys_never_open_intake(
+    client: httpx.AsyncClient, app: FastAPI, pool: asyncpg.Pool
+) -> None:
+    from tests.api.test_intake import configure
+
+    await configure(app, pool, "forms", "standard")
+    r = await client.post("/v1/intake/forms", json={"data": {"email": "k@example.com"}})
+    assert_problem(r, 401, "signature-refused")
+
+
+async def test_only_a_hash_of_a_key_is_stored_or_logged(
+    anonymous: httpx.AsyncClient, pool: asyncpg.Pool, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    key = await _key(pool, "hashed", Scope.LEADS_READ)
+    assert (await anonymous.get("/v1/leads", headers={"X-API-Key": key})).status_code == 200
+    assert_problem(await anonymous.get("/v1/metrics/summary", headers={"X-API-Key": key}), 403)
+    stored = await pool.fetchval("SELECT string_agg(k::text, ' ') FROM api_keys k")
+    assert key not in stored and key[4:] not in stored
+    assert key not in caplog.text
+
+
+async def test_history_records_the_key_beside_the_actor_and_filters_on_both(
+    client: httpx.AsyncClient, anonymous: httpx.AsyncClient, pool: asyncpg.Pool
+) -> None:
+    crm = await _key(pool, "crm-app", Scope.LEADS_WRITE, Scope.LEADS_READ)
+    lead = await create(client, "attrib@example.com")
+    moves = [
+        ("contacted", "call_connected", "ana", client),
+        ("qualified", "need_confirmed", "bo", anonymous),
+    ]
+    for to, reason, actor, via in moves:
+        headers = {"X-API-Key": crm} if via is anonymous else None
+        r = await via.post(
+            f"/v1/leads/{lead['id']}/transitions",
+            json={"to": to, "reason": reason, "actor": actor},
+            headers=headers,
+        )
+        assert r.status_code == 200, r.text
+    history = (await client.get(f"/v1/leads/{lead['id']}/history")).json()
+    assert [(h["actor"], h["api_key"]) for h in history] == [
+        ("ana", "suite-admin"),
+        ("bo", "crm-app"),
+    ]
+    by_key = await client.get(f"/v1/leads/{lead['id']}/history", params={"api_key": "crm-app"})
+    assert [h["to"] for h in by_key.json()] == ["qualified"]
+    by_actor = await client.get(f"/v1/leads/{lead['id']}/history", params={"actor": "ana"})
+    assert [h["to"] for h in by_actor.json()] == ["contacted"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("POST", "/v1/leads", {"email": "m@example.com", "api_key": "admin"}),
+        ("POST", "/v1/leads", {"email": "m@example.com", "previous_lead_id": 1}),
+        ("PATCH", "/v1/leads/{lead_id}", {"version": 9}),
+        ("PATCH", "/v1/leads/{lead_id}", {"status": "won"}),
+        (
+            "POST",
+            "/v1/leads/{lead_id}/transitions",
+            {"to": "contacted", "reason": "call_connected", "api_key": "x"},
+        ),
+        (
+            "POST",
+            "/v1/leads/{lead_id}/transitions",
+            {"to": "contacted", "reason": "call_connected", "version": 1},
+        ),
+        ("POST", "/v1/leads/{lead_id}/reopen", {"reason": "needs_changed", "reopen_count": 0}),
+    ],
+)
+async def test_mass_assignment_is_refused_on_every_write(
+    client: httpx.AsyncClient, pool: asyncpg.Pool, method: str, path: str, body: Any
+) -> None:
+    lead = await create(client, "mass@example.com")
+    before = await pool.fetchrow("SELECT * FROM leads WHERE id = $1", lead["id"])
+    r = await client.request(method, path.format(lead_id=lead["id"]), json=body)
+    assert_problem(r, 422)
+    assert await pool.fetchrow("SELECT * FROM leads WHERE id = $1", lead["id"]) == before
+    assert await pool.fetchval("SELECT count(*) FROM leads") == 1
+
+
+async def test_mass_assignment_in_a_batch_rejects_that_item_only(
+    client: httpx.AsyncClient,
+) -> None:
+    r = await client.post(
+        "/v1/leads:batch",
+        json={"leads": [{"email": "ok@example.com"}, {"email": "no@example.com", "id": 5}]},
+    )
+    assert [i["result"] for i in r.json()["items"]] == ["created", "rejected"]
