@@ -23,7 +23,7 @@ from app.api.routes import batch, intake, leads, metrics, workflow
 from app.api.routes import problems as problem_routes
 from app.db import create_pool, resolve_database_url
 from app.services.access import KeyRing
-from app.services.intake import PRUNE_EVERY_S, prune_forever
+from app.services.retention import prune_forever
 from app.services.rollups import fold_forever
 from app.settings import Settings, get_settings
 
@@ -98,8 +98,7 @@ def create_app(*, settings: Settings | None = None, database_url: str | None = N
             asyncio.create_task(
                 prune_forever(
                     app.state.pool,
-                    retention=timedelta(days=settings.intake_retention_days),
-                    every_s=PRUNE_EVERY_S,
+                    intake_retention=timedelta(days=settings.intake_retention_days),
                 )
             ),
         ]

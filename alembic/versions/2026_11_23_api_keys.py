@@ -2,7 +2,8 @@
 
 Only a SHA-256 of each key is stored (`key_hash`, unique: the lookup on every request), with a
 short hint to recognize it by in `apikey list`. `lead_status_changes.api_key` records the key's
-name beside `actor` (the person on whose behalf the app acted).
+name beside `actor` (the person on whose behalf the app acted). `idempotency_records` keeps the
+answer each Idempotency-Key got, per API key, for retries.
 
 Revision ID: 0006
 Revises: 0005
@@ -50,8 +51,29 @@ def upgrade() -> None:
         sa.UniqueConstraint("name", name=op.f("uq_api_keys_name")),
     )
     op.add_column("lead_status_changes", sa.Column("api_key", sa.Text(), nullable=True))
+    op.create_table(
+        "idempotency_records",
+        sa.Column("api_key", sa.Text(), nullable=False),
+        sa.Column("key", sa.Text(), nullable=False),
+        sa.Column("fingerprint", sa.LargeBinary(), nullable=False),
+        sa.Column("status", sa.SmallInteger(), nullable=False),
+        sa.Column("headers", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
+        sa.Column("body", sa.LargeBinary(), nullable=False),
+        sa.Column(
+            "created_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
+        ),
+        sa.PrimaryKeyConstraint("api_key", "key", name=op.f("pk_idempotency_records")),
+    )
+    op.create_index(
+        "ix_idempotency_records_created_at", "idempotency_records", ["created_at"], unique=False
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_idempotency_records_created_at", table_name="idempotency_records")
+    op.drop_table("idempotency_records")
     op.drop_column("lead_status_changes", "api_key")
     op.drop_table("api_keys")

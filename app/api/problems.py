@@ -142,6 +142,26 @@ MISSING_SCOPE = _t(
     "Scope missing",
     "The API key is valid but lacks the scope this call needs; `missing_scope` names it.",
 )
+BAD_IDEMPOTENCY_KEY = _t(
+    400,
+    "invalid-idempotency-key",
+    "Malformed Idempotency-Key",
+    "An Idempotency-Key is 1 to 255 characters, e.g. a UUID.",
+)
+IDEMPOTENCY_IN_FLIGHT = _t(
+    409,
+    "idempotency-key-in-use",
+    "Request still in progress",
+    "A request with this Idempotency-Key is still running; retry after Retry-After seconds.",
+)
+IDEMPOTENCY_MISMATCH = _t(
+    422,
+    "idempotency-key-reused",
+    "Idempotency-Key reused",
+    "This Idempotency-Key was already used for a different request (method, path or body).",
+)
+IDEMPOTENCY = (BAD_IDEMPOTENCY_KEY, IDEMPOTENCY_IN_FLIGHT, IDEMPOTENCY_MISMATCH)
+"""What a route taking Idempotency-Key may answer because of it."""
 INTAKE_SOURCE_NOT_FOUND = _t(
     404,
     "intake-source-not-found",
@@ -193,6 +213,9 @@ CATALOGUE: dict[str, ProblemType] = {
         BAD_CURSOR,
         UNAUTHENTICATED,
         MISSING_SCOPE,
+        BAD_IDEMPOTENCY_KEY,
+        IDEMPOTENCY_IN_FLIGHT,
+        IDEMPOTENCY_MISMATCH,
         INTAKE_SOURCE_NOT_FOUND,
         SIGNATURE_REFUSED,
         PAYLOAD_TOO_LARGE,
@@ -244,6 +267,19 @@ class Unauthenticated(ApiError):
 
 class MissingScope(ApiError):
     kind = MISSING_SCOPE
+
+
+class BadIdempotencyKey(ApiError):
+    kind = BAD_IDEMPOTENCY_KEY
+
+
+class IdempotencyInFlight(ApiError):
+    kind = IDEMPOTENCY_IN_FLIGHT
+    headers: ClassVar[dict[str, str] | None] = {"Retry-After": "1"}
+
+
+class IdempotencyMismatch(ApiError):
+    kind = IDEMPOTENCY_MISMATCH
 
 
 class IntakeSourceNotFound(ApiError):

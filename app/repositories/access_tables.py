@@ -8,12 +8,14 @@ from sqlalchemy import (
     Column,
     DateTime,
     Identity,
+    Index,
     LargeBinary,
+    SmallInteger,
     Table,
     Text,
     func,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 from app.domain.access import Scope
 from app.repositories.sql import sql_list
@@ -35,3 +37,18 @@ api_keys = Table(
     CheckConstraint("cardinality(scopes) > 0", name="scopes_given"),
     CheckConstraint("octet_length(key_hash) = 32", name="hash_is_sha256"),
 )
+
+idempotency_records = Table(
+    "idempotency_records",
+    metadata,
+    Column("api_key", Text, primary_key=True),
+    Column("key", Text, primary_key=True),
+    Column("fingerprint", LargeBinary, nullable=False),
+    Column("status", SmallInteger, nullable=False),
+    Column("headers", JSONB, nullable=False),
+    Column("body", LargeBinary, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Index("ix_idempotency_records_created_at", "created_at"),
+)
+"""The answer each Idempotency-Key got, per API key, for a retry to get again (see
+`app.api.idempotency`)."""

@@ -8,6 +8,7 @@ costs one round trip.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -103,6 +104,16 @@ def to_domain(row: LeadRecord) -> Lead:
     )
 
 
+def _failing_alone(conn: asyncpg.Connection) -> AbstractAsyncContextManager[Any]:
+    """Let a statement that may fail (a taken email) fail without aborting the caller's
+    transaction: a savepoint inside one (the Idempotency-Key path), nothing outside (no
+    extra round trip on the hot path)."""
+    if conn.is_in_transaction():
+        savepoint: AbstractAsyncContextManager[Any] = conn.transaction()
+        return savepoint
+    return nullcontext()
+
+
 class LeadRepository:
     """Leads and their history on one asyncpg connection (the caller owns any transaction)."""
 
@@ -118,9 +129,10 @@ class LeadRepository:
 
     async def insert(self, fields: Mapping[str, Any]) -> LeadRecord:
         """Insert a new lead at `new`; raises asyncpg.UniqueViolationError on a duplicate email."""
-        row: LeadRecord = await self.conn.fetchrow(
-            _INSERT, *(fields.get(name) for name in DESCRIPTIVE_FIELDS)
-        )
+        async with _failing_alone(self.conn):
+            row: LeadRecord = await self.conn.fetchrow(
+                _INSERT, *(fields.get(name) for name in DESCRIPTIVE_FIELDS)
+            )
         return row
 
     async def insert_many(
@@ -134,7 +146,8 @@ class LeadRepository:
         """
         columns = [[lead.get(name) for lead in leads] for name in DESCRIPTIVE_FIELDS]
         sql = _INSERT_MANY_SKIPPING if skip_open_emails else _INSERT_MANY_NEW
-        rows = await self.conn.fetch(sql, *columns)
+        async with _failing_alone(self.conn):
+            rows = await self.conn.fetch(sql, *columns)
         return {row["email_key"]: row["id"] for row in rows}
 
     async def open_lead_ids_by_email(self, emails: Sequence[str]) -> dict[str, int]:
@@ -161,13 +174,14 @@ class LeadRepository:
         names = [n for n in changes if n in DESCRIPTIVE_FIELDS]
         sets = ", ".join(f"{n} = ${i}" for i, n in enumerate(names, start=3))
         sets = f"{sets}, " if sets else ""
-        row: LeadRecord | None = await self.conn.fetchrow(
-            f"UPDATE leads SET {sets}version = version + 1, updated_at = now() "
-            "WHERE id = $1 AND ($2::int IS NULL OR version = $2) RETURNING *",
-            lead_id,
-            expected_version,
-            *(changes[n] for n in names),
-        )
+        async with _failing_alone(self.conn):
+            row: LeadRecord | None = await self.conn.fetchrow(
+                f"UPDATE leads SET {sets}version = version + 1, updated_at = now() "
+                "WHERE id = $1 AND ($2::int IS NULL OR version = $2) RETURNING *",
+                lead_id,
+                expected_version,
+                *(changes[n] for n in names),
+            )
         return row
 
     async def record_change(

@@ -9,11 +9,9 @@ back and runs again, now finding the winner's lead to touch.
 
 from __future__ import annotations
 
-import asyncio
-import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 import asyncpg
@@ -32,10 +30,7 @@ from app.repositories.intake import (
 )
 from app.repositories.leads import LeadRecord, LeadRepository, to_domain
 
-log = logging.getLogger("leadstatus.intake")
-
 MAX_ATTEMPTS = 5
-PRUNE_EVERY_S = 3600.0
 ROTATION_GRACE = timedelta(hours=24)
 """How long a rotated-out secret still verifies, while the sender is being updated."""
 
@@ -271,15 +266,3 @@ async def prune_deliveries(pool: asyncpg.Pool, *, older_than: timedelta, now: da
     """Forget deliveries past retention: their payloads, answers and exactly-once records."""
     async with pool.acquire() as conn:
         return await DeliveryRepository(conn).prune(now - older_than)
-
-
-async def prune_forever(pool: asyncpg.Pool, *, retention: timedelta, every_s: float) -> None:
-    """Keep the delivery record bounded; a failed round is retried at the next one."""
-    while True:
-        try:
-            pruned = await prune_deliveries(pool, older_than=retention, now=datetime.now(UTC))
-            if pruned:
-                log.info("pruned %d intake deliveries older than %s", pruned, retention)
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
-            log.warning("pruning intake deliveries failed (%s); retrying", type(error).__name__)
-        await asyncio.sleep(every_s)

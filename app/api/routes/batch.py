@@ -9,14 +9,14 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Request, Response
 from pydantic import ValidationError
 
 from app.api import problems as p
-from app.api.auth import require
+from app.api.auth import LeadsWriter
 from app.api.deps import Pool
+from app.api.idempotency import IdempotencyKey, idempotent
 from app.api.schemas import LeadCreate, LeadsBatchResult
-from app.domain.access import Scope
 from app.services import leads as service
 
 MAX_BATCH = 1000
@@ -24,7 +24,6 @@ MAX_BATCH_BYTES = 4 * 1024 * 1024
 
 router = APIRouter(
     tags=["leads"],
-    dependencies=[Depends(require(Scope.LEADS_WRITE))],
     responses=p.responses(
         p.UNAUTHENTICATED, p.MISSING_SCOPE, p.UNAVAILABLE, p.QUERY_TIMEOUT, p.INTERNAL
     ),
@@ -105,9 +104,11 @@ async def _items(request: Request) -> list[Any]:
         }
     },
     response_model=LeadsBatchResult,
-    responses=p.responses(p.MALFORMED_BODY, p.PAYLOAD_TOO_LARGE, p.INVALID_PAYLOAD),
+    responses=p.responses(p.MALFORMED_BODY, p.PAYLOAD_TOO_LARGE, p.INVALID_PAYLOAD, *p.IDEMPOTENCY),
 )
-async def create_leads_batch(request: Request, pool: Pool) -> Response:
+async def create_leads_batch(
+    request: Request, pool: Pool, key: LeadsWriter, idempotency_key: IdempotencyKey = None
+) -> Response:
     items = await _items(request)
     answers: list[dict[str, Any] | None] = [None] * len(items)
     valid: list[tuple[int, dict[str, Any]]] = []
@@ -116,7 +117,21 @@ async def create_leads_batch(request: Request, pool: Pool) -> Response:
             valid.append((index, LeadCreate.model_validate(item).model_dump()))
         except ValidationError as invalid:
             answers[index] = _rejected(index, invalid)
-    outcomes = await service.create_leads(pool, leads=[lead for _, lead in valid]) if valid else []
+
+    async def work(db: Pool) -> Response:
+        leads = [lead for _, lead in valid]
+        outcomes = await service.create_leads(db, leads=leads) if valid else []
+        return _answer(answers, valid, outcomes)
+
+    return await idempotent(request, pool, key.name, idempotency_key, work)
+
+
+def _answer(
+    answers: list[dict[str, Any] | None],
+    valid: list[tuple[int, dict[str, Any]]],
+    outcomes: list[tuple[str, int | None]],
+) -> Response:
+    answers = list(answers)
     for (index, _), (result, lead_id) in zip(valid, outcomes, strict=True):
         if result == "created":
             answers[index] = {"index": index, "result": "created", "id": lead_id}

@@ -10,11 +10,12 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Body, Query, Response
+from fastapi import APIRouter, Body, Query, Request, Response
 
 from app.api import problems as p
 from app.api.auth import LeadsReader, LeadsReopener, LeadsWriter
 from app.api.deps import IfMatch, LeadId, Pool, etag
+from app.api.idempotency import IdempotencyKey, idempotent
 from app.api.problems import BadCursor
 from app.api.schemas import (
     LeadCreate,
@@ -86,11 +87,20 @@ def _details(body: TransitionRequest | ReopenRequest) -> ChangeDetails:
     description="Creates a lead at status `new`. The email must not belong to another *open* "
     "lead (case-insensitive); closed leads do not block it. `status`, `version` and `id` "
     "cannot be set. Answers with the lead, its `Location` and its `ETag`.",
-    responses=p.responses(p.DUPLICATE_OPEN_LEAD, p.VALIDATION),
+    responses=p.responses(p.DUPLICATE_OPEN_LEAD, p.VALIDATION, *p.IDEMPOTENCY),
 )
-async def create_lead(pool: Pool, body: LeadCreate, key: LeadsWriter) -> Response:
-    row = await service.create_lead(pool, fields=body.model_dump(mode="python"))
-    return _lead_response(row, 201, Location=f"/v1/leads/{row['id']}")
+async def create_lead(
+    request: Request,
+    pool: Pool,
+    body: LeadCreate,
+    key: LeadsWriter,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    async def work(db: Pool) -> Response:
+        row = await service.create_lead(db, fields=body.model_dump(mode="python"))
+        return _lead_response(row, 201, Location=f"/v1/leads/{row['id']}")
+
+    return await idempotent(request, pool, key.name, idempotency_key, work)
 
 
 @router.get(
@@ -180,21 +190,31 @@ async def update_lead(
         p.BAD_PRECONDITION,
         p.INVALID_STATUS_CHANGE,
         p.VALIDATION,
+        *p.IDEMPOTENCY,
     ),
 )
 async def transition_lead(
-    pool: Pool, lead_id: LeadId, body: TransitionRequest, if_match: IfMatch, key: LeadsWriter
+    request: Request,
+    pool: Pool,
+    lead_id: LeadId,
+    body: TransitionRequest,
+    if_match: IfMatch,
+    key: LeadsWriter,
+    idempotency_key: IdempotencyKey = None,
 ) -> Response:
-    row = await service.transition_lead(
-        pool,
-        lead_id=lead_id,
-        to=body.to,
-        reason=body.reason,
-        details=_details(body),
-        if_match=if_match,
-        api_key=key.name,
-    )
-    return _lead_response(row)
+    async def work(db: Pool) -> Response:
+        row = await service.transition_lead(
+            db,
+            lead_id=lead_id,
+            to=body.to,
+            reason=body.reason,
+            details=_details(body),
+            if_match=if_match,
+            api_key=key.name,
+        )
+        return _lead_response(row)
+
+    return await idempotent(request, pool, key.name, idempotency_key, work)
 
 
 @router.post(
@@ -213,6 +233,7 @@ async def transition_lead(
         p.BAD_PRECONDITION,
         p.INVALID_STATUS_CHANGE,
         p.VALIDATION,
+        *p.IDEMPOTENCY,
     ),
 )
 async def reopen_lead(
@@ -221,17 +242,22 @@ async def reopen_lead(
     body: Annotated[ReopenRequest, Body()],
     if_match: IfMatch,
     key: LeadsReopener,
+    request: Request,
+    idempotency_key: IdempotencyKey = None,
 ) -> Response:
-    row = await service.reopen_lead(
-        pool,
-        lead_id=lead_id,
-        reason=body.reason,
-        to=body.to,
-        details=_details(body),
-        if_match=if_match,
-        api_key=key.name,
-    )
-    return _lead_response(row)
+    async def work(db: Pool) -> Response:
+        row = await service.reopen_lead(
+            db,
+            lead_id=lead_id,
+            reason=body.reason,
+            to=body.to,
+            details=_details(body),
+            if_match=if_match,
+            api_key=key.name,
+        )
+        return _lead_response(row)
+
+    return await idempotent(request, pool, key.name, idempotency_key, work)
 
 
 @router.get(
