@@ -19,6 +19,7 @@ from fastapi_offline import FastAPIOffline
 from app import __doc__ as about
 from app.api import problems
 from app.api.auth import document_security
+from app.api.limits import RequestLimits
 from app.api.routes import batch, intake, leads, metrics, workflow
 from app.api.routes import problems as problem_routes
 from app.db import create_pool, resolve_database_url
@@ -147,6 +148,12 @@ def create_app(*, settings: Settings | None = None, database_url: str | None = N
 
     app.openapi = openapi_with_keys  # type: ignore[method-assign]
     problems.install(app)
+    # Outermost: a refused body never reaches a route, a late request is cancelled wherever it is.
+    app.add_middleware(
+        RequestLimits,
+        max_body_bytes=settings.max_body_bytes,
+        timeout_s=settings.request_timeout_s,
+    )
     routers = (
         leads.router,
         batch.router,

@@ -50,6 +50,31 @@ class Settings(BaseSettings):
         validation_alias="LEADSTATUS_INTAKE_RETENTION_DAYS",
         description="Days an intake delivery (payload, answer, exactly-once record) is kept.",
     )
+    rate_limit_per_s: float = Field(
+        default=2000.0,
+        gt=0,
+        validation_alias="LEADSTATUS_RATE_LIMIT_PER_S",
+        description="Requests per second each API key may make, per service process.",
+    )
+    rate_burst: int = Field(
+        default=4000,
+        ge=1,
+        validation_alias="LEADSTATUS_RATE_BURST",
+        description="Requests an API key may make at once after a quiet spell.",
+    )
+    max_body_bytes: int = Field(
+        default=1024 * 1024,
+        ge=1024,
+        validation_alias="LEADSTATUS_MAX_BODY_BYTES",
+        description="Largest request body accepted (batch imports: four times this).",
+    )
+    request_timeout_s: float = Field(
+        default=30.0,
+        gt=0,
+        validation_alias="LEADSTATUS_REQUEST_TIMEOUT_S",
+        description="A request still running after this is cancelled (its transaction rolls "
+        "back) and answered 503.",
+    )
     log_level: str = Field(default="info", validation_alias="LEADSTATUS_LOG_LEVEL")
 
 

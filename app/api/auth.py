@@ -7,6 +7,7 @@ Authorize button. Intake routes take no key: their sources' own secrets authenti
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -15,6 +16,7 @@ from fastapi import Depends, Request
 
 from app.api import problems as p
 from app.domain.access import ApiKey, Scope
+from app.domain.limits import TokenBucket, retry_after_seconds
 from app.services.access import KeyRing
 
 SECURITY_SCHEMES = {
@@ -65,6 +67,33 @@ def _keyring(request: Request) -> KeyRing:
     return ring
 
 
+class RateLimiter:
+    """A token bucket per API key name, in this process."""
+
+    def __init__(self, rate: float, burst: int) -> None:
+        self.rate = rate
+        self.burst = burst
+        self._buckets: dict[str, TokenBucket] = {}
+
+    def wait(self, name: str) -> int:
+        """0 when the key may go on now, else whole seconds to wait."""
+        now = time.monotonic()
+        bucket = self._buckets.get(name)
+        if bucket is None:
+            bucket = self._buckets[name] = TokenBucket.full(self.rate, self.burst, now)
+        left = bucket.take(now)
+        return retry_after_seconds(left) if left else 0
+
+
+def _limiter(request: Request) -> RateLimiter:
+    state = request.app.state
+    limiter: RateLimiter | None = getattr(state, "limiter", None)
+    if limiter is None:
+        settings = state.settings
+        limiter = state.limiter = RateLimiter(settings.rate_limit_per_s, settings.rate_burst)
+    return limiter
+
+
 def require(scope: Scope) -> Callable[..., Awaitable[ApiKey]]:
     async def principal(request: Request) -> ApiKey:
         presented = _presented(request)
@@ -75,6 +104,12 @@ def require(scope: Scope) -> Callable[..., Awaitable[ApiKey]]:
         key = await _keyring(request).recognize(presented, datetime.now(UTC))
         if key is None:
             raise p.Unauthenticated("The API key is unknown, revoked or expired.")
+        wait = _limiter(request).wait(key.name)
+        if wait:
+            raise p.RateLimited(
+                f"The key {key.name!r} is over its rate of requests; retry in {wait} s.",
+                extra_headers={"Retry-After": str(wait)},
+            )
         if not key.allows(scope):
             raise p.MissingScope(
                 f"The key {key.name!r} lacks the {scope.value} scope this call needs.",

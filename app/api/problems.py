@@ -49,10 +49,13 @@ class ApiError(Exception):
     kind: ProblemType
     headers: ClassVar[dict[str, str] | None] = None
 
-    def __init__(self, detail: str, **facts: Any) -> None:
+    def __init__(
+        self, detail: str, *, extra_headers: dict[str, str] | None = None, **facts: Any
+    ) -> None:
         super().__init__(detail)
         self.detail = detail
         self.facts = facts
+        self.extra_headers = extra_headers or {}
 
 
 def _t(status: int, type_: str, title: str, about: str) -> ProblemType:
@@ -142,6 +145,26 @@ MISSING_SCOPE = _t(
     "Scope missing",
     "The API key is valid but lacks the scope this call needs; `missing_scope` names it.",
 )
+RATE_LIMITED = _t(
+    429,
+    "rate-limited",
+    "Too many requests",
+    "This API key sent more requests than its rate allows; retry after Retry-After seconds.",
+)
+BODY_TOO_LARGE = _t(
+    413,
+    "body-too-large",
+    "Request body too large",
+    "The request body is larger than this service accepts; `limit_bytes` says how large.",
+)
+REQUEST_TIMEOUT = _t(
+    503,
+    "request-timeout",
+    "Request took too long",
+    "The request ran past the service's time limit and was cancelled; nothing was changed.",
+)
+KEYED = (UNAUTHENTICATED, MISSING_SCOPE, RATE_LIMITED, BODY_TOO_LARGE, REQUEST_TIMEOUT)
+"""What any keyed `/v1` route may answer before its own work: key, scope, rate, size, time."""
 BAD_IDEMPOTENCY_KEY = _t(
     400,
     "invalid-idempotency-key",
@@ -213,6 +236,9 @@ CATALOGUE: dict[str, ProblemType] = {
         BAD_CURSOR,
         UNAUTHENTICATED,
         MISSING_SCOPE,
+        RATE_LIMITED,
+        BODY_TOO_LARGE,
+        REQUEST_TIMEOUT,
         BAD_IDEMPOTENCY_KEY,
         IDEMPOTENCY_IN_FLIGHT,
         IDEMPOTENCY_MISMATCH,
@@ -267,6 +293,10 @@ class Unauthenticated(ApiError):
 
 class MissingScope(ApiError):
     kind = MISSING_SCOPE
+
+
+class RateLimited(ApiError):
+    kind = RATE_LIMITED
 
 
 class BadIdempotencyKey(ApiError):
@@ -335,7 +365,8 @@ def _domain(_eh: ExceptionHandler, _request: Request, exc: domain.LeadError) -> 
 
 
 def _api(_eh: ExceptionHandler, _request: Request, exc: ApiError) -> Problem:
-    return problem(exc.kind, exc.detail, headers=exc.headers, **exc.facts)
+    headers = {**(exc.headers or {}), **exc.extra_headers}
+    return problem(exc.kind, exc.detail, headers=headers or None, **exc.facts)
 
 
 def _validation(_eh: ExceptionHandler, _request: Request, exc: RequestValidationError) -> Problem:
@@ -405,6 +436,19 @@ def install(app: FastAPI) -> ExceptionHandler:
     return eh
 
 
+class ResponseStart:
+    """`send`, noting whether the response has begun (after which no problem can replace it)."""
+
+    def __init__(self, send: Send) -> None:
+        self.send = send
+        self.started = False
+
+    async def __call__(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.started = True
+        await self.send(message)
+
+
 class _LastResort:
     """Turns an exception nobody handled into the 500 problem, logged as one line."""
 
@@ -416,20 +460,13 @@ class _LastResort:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        started = False
-
-        async def watch(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
+        watch = ResponseStart(send)
         try:
             await self.app(scope, receive, watch)
         except Exception as exc:
             request = Request(scope)
             response = self.handler(request, exc)
-            if started:
+            if watch.started:
                 log.error(
                     "%s after the response started on %s", type(exc).__name__, request.url.path
                 )

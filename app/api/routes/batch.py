@@ -24,9 +24,7 @@ MAX_BATCH_BYTES = 4 * 1024 * 1024
 
 router = APIRouter(
     tags=["leads"],
-    responses=p.responses(
-        p.UNAUTHENTICATED, p.MISSING_SCOPE, p.UNAVAILABLE, p.QUERY_TIMEOUT, p.INTERNAL
-    ),
+    responses=p.responses(*p.KEYED, p.UNAVAILABLE, p.QUERY_TIMEOUT, p.INTERNAL),
 )
 
 

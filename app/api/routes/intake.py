@@ -193,7 +193,8 @@ async def receive_delivery(source: SourceName, request: Request, pool: Pool) -> 
         kind = {400: p.MalformedBody, 415: p.UnsupportedMediaType}.get(
             refused.status, p.InvalidPayload
         )
-        raise kind(refused.detail, **({"field": refused.field} if refused.field else {})) from None
+        facts: dict[str, Any] = {"field": refused.field} if refused.field else {}
+        raise kind(refused.detail, **facts) from None
     validated = [(arrival, _lead_fields(arrival)) for arrival in arrivals]
     answers = await service.receive(
         pool,

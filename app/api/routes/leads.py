@@ -34,9 +34,7 @@ from app.services import leads as service
 router = APIRouter(
     prefix="/v1/leads",
     tags=["leads"],
-    responses=p.responses(
-        p.UNAUTHENTICATED, p.MISSING_SCOPE, p.UNAVAILABLE, p.QUERY_TIMEOUT, p.INTERNAL
-    ),
+    responses=p.responses(*p.KEYED, p.UNAVAILABLE, p.QUERY_TIMEOUT, p.INTERNAL),
 )
 
 JSON = "application/json"

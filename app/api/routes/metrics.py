@@ -31,8 +31,7 @@ router = APIRouter(
     responses=p.responses(
         p.INVALID_WINDOW,
         p.VALIDATION,
-        p.UNAUTHENTICATED,
-        p.MISSING_SCOPE,
+        *p.KEYED,
         p.UNAVAILABLE,
         p.QUERY_TIMEOUT,
         p.INTERNAL,

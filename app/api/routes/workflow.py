@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 
 from app.api.auth import require
-from app.api.problems import INTERNAL, MISSING_SCOPE, UNAUTHENTICATED, responses
+from app.api.problems import INTERNAL, KEYED, responses
 from app.api.schemas import ReasonPublic, StatusPublic, TargetPublic, WorkflowPublic
 from app.domain.access import Scope
 from app.domain.status import (
@@ -23,7 +23,7 @@ from app.domain.status import (
 router = APIRouter(
     tags=["workflow"],
     dependencies=[Depends(require(Scope.LEADS_READ))],
-    responses=responses(UNAUTHENTICATED, MISSING_SCOPE, INTERNAL),
+    responses=responses(*KEYED, INTERNAL),
 )
 
 
