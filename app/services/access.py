@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -137,6 +138,6 @@ async def development_key(pool: asyncpg.Pool, kept: str | None, *, now: datetime
             row = await ApiKeyRepository(conn).by_hash(key_hash(kept))
         if row is not None and row["revoked_at"] is None and row["expires_at"] is None:
             return kept
-    name = f"development-{now:%Y%m%dT%H%M%S}"
+    name = f"development-{now:%Y%m%dT%H%M%S}-{secrets.token_hex(2)}"
     _, key = await create_key(pool, name=name, scopes=DEVELOPMENT_SCOPES, expires_at=None)
     return key

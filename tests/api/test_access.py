@@ -203,3 +203,16 @@ async def test_mass_assignment_in_a_batch_rejects_that_item_only(
         json={"leads": [{"email": "ok@example.com"}, {"email": "no@example.com", "id": 5}]},
     )
     assert [i["result"] for i in r.json()["items"]] == ["created", "rejected"]
+
+
+async def test_intake_payloads_cannot_set_workflow_or_owner_fields(
+    app: FastAPI, pool: asyncpg.Pool, client: httpx.AsyncClient
+) -> None:
+    from tests.api.test_intake import configure
+
+    secret = await configure(app, pool, "mkto", "marketo", default_owner="alex")
+    body = {"email": "sneak@example.com", "status": "won", "owner": "mallory", "id": "7"}
+    r = await client.post("/v1/intake/mkto", json=body, headers={"x-webhook-secret": secret})
+    assert r.status_code == 200, r.text
+    lead = (await client.get(f"/v1/leads/{r.json()['lead_id']}")).json()
+    assert (lead["status"], lead["owner"], lead["version"]) == ("new", "alex", 1)

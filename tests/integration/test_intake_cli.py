@@ -2,36 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Iterator
-
 import asyncpg
 import httpx
-import pytest
-from typer.testing import CliRunner, Result
 
-from app.cli import cli
-from app.settings import Settings, get_settings
-
-runner = CliRunner()
-
-
-@pytest.fixture
-def cli_env(
-    database_url: str, settings: Settings, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[None]:
-    """The commands use the suite's database and the key its app seals secrets with."""
-    assert settings.secret_key is not None
-    monkeypatch.setenv("DATABASE_URL", database_url)
-    monkeypatch.setenv("LEADSTATUS_SECRET_KEY", settings.secret_key.get_secret_value())
-    get_settings.cache_clear()
-    yield
-    get_settings.cache_clear()
-
-
-async def leadstatus(*args: str) -> Result:
-    # The commands run their own event loop; give them a thread of their own.
-    return await asyncio.to_thread(runner.invoke, cli, list(args))
+from tests.integration.cli_runner import leadstatus
 
 
 async def test_sources_are_added_listed_rotated_and_removed(
