@@ -34,7 +34,12 @@ from sqlalchemy.types import UserDefinedType
 from sqlmodel import Field, SQLModel
 
 from app.domain.status import CLOSING_STATUSES
-from app.repositories.sql import ALL_STATUSES_SQL, OPEN_STATUSES_SQL, sql_list
+from app.repositories.sql import (
+    ALL_STATUSES_SQL,
+    OPEN_STATUSES_SQL,
+    REASON_MATCHES_TARGET_SQL,
+    sql_list,
+)
 
 CLOSING_STATUSES_SQL = sql_list(CLOSING_STATUSES)
 
@@ -139,6 +144,7 @@ class StatusChangeRow(SQLModel, table=True):
         CheckConstraint(f"to_status IN ({ALL_STATUSES_SQL})", name="to_status_known"),
         CheckConstraint(f"from_status IN ({ALL_STATUSES_SQL})", name="from_status_known"),
         CheckConstraint("length(reason) > 0", name="reason_not_empty"),
+        CheckConstraint(REASON_MATCHES_TARGET_SQL, name="reason_of_target"),
         Index("ix_lead_status_changes_lead_id_id", "lead_id", "id"),
     )
 

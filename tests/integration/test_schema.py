@@ -13,6 +13,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.db import sqlalchemy_url
+from app.domain.status import REASONS, REOPEN_RULE
 from app.repositories.tables import metadata
 
 
@@ -66,3 +67,46 @@ async def test_service_sessions_skip_jit_compilation(pool: asyncpg.Pool) -> None
 async def test_metrics_fold_skips_jit_compilation_for_any_caller(pool: asyncpg.Pool) -> None:
     settings = await pool.fetchval("SELECT proconfig FROM pg_proc WHERE proname = 'metrics_fold'")
     assert settings == ["jit=off"]
+
+
+async def test_the_history_is_append_only(pool: asyncpg.Pool) -> None:
+    lead_id = await pool.fetchval("INSERT INTO leads (email) VALUES ('h@example.com') RETURNING id")
+    await pool.execute(
+        "INSERT INTO lead_status_changes (lead_id, from_status, to_status, reason)"
+        " VALUES ($1, 'new', 'contacted', 'call_connected')",
+        lead_id,
+    )
+    with pytest.raises(asyncpg.RestrictViolationError, match="append-only"):
+        await pool.execute("UPDATE lead_status_changes SET reason = 'meeting_booked'")
+    with pytest.raises(asyncpg.RestrictViolationError, match="append-only"):
+        await pool.execute("DELETE FROM lead_status_changes")
+    assert await pool.fetchval("SELECT reason FROM lead_status_changes") == "call_connected"
+
+
+@pytest.mark.parametrize(
+    ("to_status", "reason", "reopened", "accepted"),
+    [
+        *((t.value, r.code, False, True) for t, rule in REASONS.items() for r in rule.reasons),
+        *(("qualified", r.code, True, True) for r in REOPEN_RULE.reasons),
+        ("lost", "call_connected", False, False),
+        ("won", "price", False, False),
+        ("qualified", "price", True, False),
+    ],
+)
+async def test_a_history_reason_must_be_one_of_its_targets_codes(
+    pool: asyncpg.Pool, to_status: str, reason: str, reopened: bool, accepted: bool
+) -> None:
+    lead_id = await pool.fetchval("INSERT INTO leads (email) VALUES ('r@example.com') RETURNING id")
+    insert = pool.execute(
+        "INSERT INTO lead_status_changes (lead_id, from_status, to_status, reason, reopened)"
+        " VALUES ($1, 'new', $2, $3, $4)",
+        lead_id,
+        to_status,
+        reason,
+        reopened,
+    )
+    if accepted:
+        await insert
+    else:
+        with pytest.raises(asyncpg.CheckViolationError):
+            await insert
