@@ -29,6 +29,8 @@ from app.services.rollups import fold_forever
 from app.settings import Settings, get_settings
 
 VERSION = "0.1.0"
+SCHEMA_REVISION = "0007"
+"""The alembic head this code is written against (a test keeps it in step with alembic/)."""
 DESCRIPTION = """
 Owns the status of sales leads. Every lead moves through one workflow (see `GET /v1/workflow`),
 and every status change carries a **standardized reason code**, so win rates and loss reasons can
@@ -178,12 +180,20 @@ def create_app(*, settings: Settings | None = None, database_url: str | None = N
         "/readyz",
         tags=["health"],
         summary="Readiness",
-        description="The database answers. 503 (problem+json) when it does not.",
-        responses=problems.responses(problems.UNAVAILABLE),
+        description="The database answers and its schema is the one this code expects (the "
+        "migrations are at head). 503 (problem+json) when either is not so.",
+        responses=problems.responses(problems.UNAVAILABLE, problems.SCHEMA_NOT_CURRENT),
     )
     async def readyz() -> JSONResponse:
         async with app.state.pool.acquire() as conn:
-            await conn.fetchval("SELECT 1")
-        return JSONResponse({"status": "ready"})
+            revision = await conn.fetchval("SELECT max(version_num) FROM alembic_version")
+        if revision != SCHEMA_REVISION:
+            raise problems.SchemaNotCurrent(
+                f"The database schema is at {revision or 'no revision'}; this code needs "
+                f"{SCHEMA_REVISION}: run `leadstatus migrate`.",
+                schema_revision=revision,
+                required_revision=SCHEMA_REVISION,
+            )
+        return JSONResponse({"status": "ready", "schema_revision": revision})
 
     return app

@@ -145,6 +145,12 @@ MISSING_SCOPE = _t(
     "Scope missing",
     "The API key is valid but lacks the scope this call needs; `missing_scope` names it.",
 )
+SCHEMA_NOT_CURRENT = _t(
+    503,
+    "schema-not-current",
+    "Database schema not current",
+    "The database's migrations are not at the revision this code needs; run `leadstatus migrate`.",
+)
 RATE_LIMITED = _t(
     429,
     "rate-limited",
@@ -236,6 +242,7 @@ CATALOGUE: dict[str, ProblemType] = {
         BAD_CURSOR,
         UNAUTHENTICATED,
         MISSING_SCOPE,
+        SCHEMA_NOT_CURRENT,
         RATE_LIMITED,
         BODY_TOO_LARGE,
         REQUEST_TIMEOUT,
@@ -293,6 +300,11 @@ class Unauthenticated(ApiError):
 
 class MissingScope(ApiError):
     kind = MISSING_SCOPE
+
+
+class SchemaNotCurrent(ApiError):
+    kind = SCHEMA_NOT_CURRENT
+    headers: ClassVar[dict[str, str] | None] = {"Retry-After": str(RETRY_AFTER_SECONDS)}
 
 
 class RateLimited(ApiError):

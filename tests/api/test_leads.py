@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 
@@ -227,7 +228,7 @@ async def test_unknown_route_and_method_are_problems(client: httpx.AsyncClient) 
 
 async def test_health_endpoints(client: httpx.AsyncClient) -> None:
     assert (await client.get("/healthz")).json() == {"status": "ok"}
-    assert (await client.get("/readyz")).json() == {"status": "ready"}
+    assert (await client.get("/readyz")).json()["status"] == "ready"
 
 
 async def test_problem_types_resolve(client: httpx.AsyncClient) -> None:
@@ -252,3 +253,17 @@ async def test_empty_patch_changes_nothing(client: httpx.AsyncClient) -> None:
     assert r.status_code == 200 and r.json() == lead
     assert_problem(await client.patch(url, json={}, headers={"If-Match": '"9"'}), 412)
     assert_problem(await client.patch("/v1/leads/999999", json={}), 404, "lead-not-found")
+
+
+async def test_readyz_is_503_when_the_schema_is_not_at_head(
+    client: httpx.AsyncClient, pool: asyncpg.Pool
+) -> None:
+    from app.main import SCHEMA_REVISION
+
+    assert (await client.get("/readyz")).json()["schema_revision"] == SCHEMA_REVISION
+    await pool.execute("UPDATE alembic_version SET version_num = '0006'")
+    try:
+        body = assert_problem(await client.get("/readyz"), 503, "schema-not-current")
+        assert (body["schema_revision"], body["required_revision"]) == ("0006", SCHEMA_REVISION)
+    finally:
+        await pool.execute("UPDATE alembic_version SET version_num = $1", SCHEMA_REVISION)

@@ -110,3 +110,14 @@ async def test_a_history_reason_must_be_one_of_its_targets_codes(
     else:
         with pytest.raises(asyncpg.CheckViolationError):
             await insert
+
+
+def test_the_code_names_the_head_revision_of_the_migrations() -> None:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from app.main import SCHEMA_REVISION
+    from tests.conftest import ROOT
+
+    heads = ScriptDirectory.from_config(Config(str(ROOT / "alembic.ini"))).get_heads()
+    assert heads == [SCHEMA_REVISION]
