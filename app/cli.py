@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from app.console import database_url as _database_url
+from app.console import run_on_database, utc_timestamp
 from app.console import say as _say
 from app.settings import get_settings
 
@@ -93,25 +94,11 @@ def serve(
 
 
 def _development_key(url: str) -> str:
-    import asyncio
-    from datetime import UTC, datetime
-
-    from app.db import create_pool
     from app.services.access import development_key
 
-    settings = get_settings()
-
-    path = settings.data_dir / "dev-key"
+    path = get_settings().data_dir / "dev-key"
     kept = path.read_text().strip() if path.exists() else None
-
-    async def ensure() -> str:
-        pool = await create_pool(url, settings)
-        try:
-            return await development_key(pool, kept, now=datetime.now(UTC))
-        finally:
-            await pool.close()
-
-    key = asyncio.run(ensure())
+    key = run_on_database(lambda pool: development_key(pool, kept, now=datetime.now(UTC)), url=url)
     if key != kept:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(key + "\n")
@@ -139,13 +126,7 @@ def render_openapi(schema: dict[str, object]) -> str:
 
 def _seed_now(value: str | None) -> datetime:
     """--now as an aware datetime: ISO 8601, UTC when it names no offset, default the clock."""
-    if value is None:
-        return datetime.now(UTC)
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise typer.BadParameter(f"'{value}' is not an ISO 8601 timestamp.") from None
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+    return datetime.now(UTC) if value is None else utc_timestamp(value)
 
 
 @cli.command()

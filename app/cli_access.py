@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from app.console import run_on_database, say
+from app.console import run_on_database, say, utc_timestamp
 from app.domain.access import Scope
 
 apikey_cli = typer.Typer(help="API keys for internal apps (only their hashes are stored).")
@@ -24,11 +24,7 @@ def _scopes(value: str) -> list[Scope]:
 def _expiry(value: str | None) -> datetime | None:
     if value is None:
         return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise typer.BadParameter(f"'{value}' is not an ISO 8601 date or timestamp.") from None
-    parsed = parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+    parsed = utc_timestamp(value)
     if parsed <= datetime.now(UTC):
         raise typer.BadParameter("--expires must be in the future.")
     return parsed

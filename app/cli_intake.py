@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from app.console import run_on_database, say
+from app.console import run_on_database, say, utc_timestamp
 from app.domain.intake import SourceKind
 from app.settings import get_settings
 
@@ -209,14 +209,6 @@ def remove(name: str) -> None:
     say(f"Removed source {name!r}.")
 
 
-def _since(value: str) -> datetime:
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise typer.BadParameter(f"'{value}' is not an ISO 8601 date or timestamp.") from None
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
-
-
 @intake_cli.command("replay")
 def replay(
     source: Annotated[str, typer.Option(help="The source whose deliveries to read again.")],
@@ -229,7 +221,7 @@ def replay(
     from app.services.intake import SourceNotFound, find_source
     from app.services.intake_sources import replay as replay_deliveries
 
-    start = _since(since)
+    start = utc_timestamp(since)
     keeper = _keeper()
 
     def validate(fields: dict[str, Any]) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import typer
@@ -31,20 +32,29 @@ def database_url() -> str:
     return url
 
 
+def utc_timestamp(value: str) -> datetime:
+    """An option's ISO 8601 date or timestamp, in UTC when it names no offset."""
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"'{value}' is not an ISO 8601 date or timestamp.") from None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
 T = TypeVar("T")
 
 
-def run_on_database(work: Callable[[Any], Awaitable[T]]) -> T:
-    """Run `work(pool)` against the service's database."""
+def run_on_database(work: Callable[[Any], Awaitable[T]], url: str | None = None) -> T:
+    """Run `work(pool)` against the service's database (`url` when this process has it)."""
     from app.db import create_pool
 
     async def main() -> T:
-        pool = await create_pool(url, settings)
+        pool = await create_pool(target, settings)
         try:
             return await work(pool)
         finally:
             await pool.close()
 
     settings = get_settings()
-    url = database_url()
+    target = url or database_url()
     return asyncio.run(main())

@@ -22,18 +22,6 @@ BATCH_FACTOR = 4
 """A batch of 1,000 leads needs more room than one lead."""
 
 
-def _problem(kind: p.ProblemType, detail: str, **facts: object) -> bytes:
-    return orjson.dumps(
-        {
-            "type": p.PROBLEM_URI.format(type=kind.type),
-            "title": kind.title,
-            "status": kind.status,
-            "detail": detail,
-            **facts,
-        }
-    )
-
-
 class RequestLimits:
     def __init__(self, app: ASGIApp, *, max_body_bytes: int, timeout_s: float) -> None:
         self.app = app
@@ -53,7 +41,9 @@ class RequestLimits:
             return
         limit = self._limit(scope["path"])
         if limit is not None:
-            declared = dict(scope["headers"]).get(b"content-length")
+            declared = next(
+                (value for name, value in scope["headers"] if name == b"content-length"), None
+            )
             if declared is None and scope["method"] in ("POST", "PUT", "PATCH"):
                 # Sent in chunks, its size unknown: read it here, up to the limit.
                 buffered = await self._buffered(receive, limit)
@@ -130,4 +120,9 @@ class RequestLimits:
         if retry_after is not None:
             headers.append((b"retry-after", retry_after.encode()))
         await send({"type": "http.response.start", "status": kind.status, "headers": headers})
-        await send({"type": "http.response.body", "body": _problem(kind, detail, **facts)})
+        await send(
+            {
+                "type": "http.response.body",
+                "body": orjson.dumps(p.problem_body(kind, detail, **facts)),
+            }
+        )

@@ -8,7 +8,7 @@ the error class and the request: never a stack trace, SQL or a connection string
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from http import HTTPStatus
@@ -381,18 +381,35 @@ def _api(_eh: ExceptionHandler, _request: Request, exc: ApiError) -> Problem:
     return problem(exc.kind, exc.detail, headers=headers or None, **exc.facts)
 
 
-def _validation(_eh: ExceptionHandler, _request: Request, exc: RequestValidationError) -> Problem:
+def validation_errors(raw: Sequence[Any]) -> tuple[str, list[dict[str, Any]]]:
+    """Pydantic's errors as the problem body lists them, and a detail naming the first."""
     errors = [
         {
             "loc": list(e.get("loc", ())),
             "msg": str(e.get("msg", "")),
             "type": str(e.get("type", "")),
         }
-        for e in exc.errors()
+        for e in raw
     ]
     first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
     where = ".".join(str(p) for p in first["loc"])
-    detail = f"{where}: {first['msg']}" if where else str(first["msg"])
+    return (f"{where}: {first['msg']}" if where else str(first["msg"])), errors
+
+
+def problem_body(kind: ProblemType, detail: str, **facts: Any) -> dict[str, Any]:
+    """A problem as a plain JSON object, for answers that carry several (a batch's items) or
+    are sent below the framework (the request-limits layer)."""
+    return {
+        "type": PROBLEM_URI.format(type=kind.type),
+        "title": kind.title,
+        "status": kind.status,
+        "detail": detail,
+        **{k: _plain(v) for k, v in facts.items()},
+    }
+
+
+def _validation(_eh: ExceptionHandler, _request: Request, exc: RequestValidationError) -> Problem:
+    detail, errors = validation_errors(exc.errors())
     return problem(VALIDATION, detail, errors=errors)
 
 

@@ -43,12 +43,6 @@ class ApiKeyRepository:
         )
         return row
 
-    async def by_name(self, name: str) -> ApiKeyRecord | None:
-        row: ApiKeyRecord | None = await self.conn.fetchrow(
-            "SELECT * FROM api_keys WHERE name = $1", name
-        )
-        return row
-
     async def all(self) -> list[ApiKeyRecord]:
         rows: list[ApiKeyRecord] = await self.conn.fetch(
             "SELECT name, hint, scopes, created_at, last_used_at, expires_at, revoked_at"

@@ -7,7 +7,7 @@ commits, then reads the answer it stored.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -223,9 +223,3 @@ class IntakeLeadRepository:
             source,
             delivery_id,
         )
-
-    async def touches(self, lead_id: int) -> Sequence[Mapping[str, Any]]:
-        rows: Sequence[Mapping[str, Any]] = await self.conn.fetch(
-            "SELECT * FROM lead_touches WHERE lead_id = $1 ORDER BY id", lead_id
-        )
-        return rows

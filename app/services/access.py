@@ -13,7 +13,7 @@ import logging
 import secrets
 import time
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 
 import asyncpg
 
@@ -118,10 +118,6 @@ class KeyRing:
                 await self.flush_uses()
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
                 log.warning("recording API key use failed (%s); retrying", type(error).__name__)
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 DEVELOPMENT_SCOPES = frozenset(Scope)

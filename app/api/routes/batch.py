@@ -20,7 +20,6 @@ from app.api.schemas import LeadCreate, LeadsBatchResult
 from app.services import leads as service
 
 MAX_BATCH = 1000
-MAX_BATCH_BYTES = 4 * 1024 * 1024
 
 router = APIRouter(
     tags=["leads"],
@@ -29,32 +28,14 @@ router = APIRouter(
 
 
 def _rejected(index: int, invalid: ValidationError) -> dict[str, Any]:
-    errors = [
-        {"loc": list(e["loc"]), "msg": str(e["msg"]), "type": str(e["type"])}
-        for e in invalid.errors()
-    ]
-    first = errors[0]
-    where = ".".join(str(part) for part in first["loc"])
-    return {
-        "index": index,
-        "result": "rejected",
-        "problem": {
-            "type": p.PROBLEM_URI.format(type=p.VALIDATION.type),
-            "title": p.VALIDATION.title,
-            "status": p.VALIDATION.status,
-            "detail": f"{where}: {first['msg']}" if where else first["msg"],
-            "errors": errors,
-        },
-    }
+    detail, errors = p.validation_errors(invalid.errors())
+    problem = p.problem_body(p.VALIDATION, detail, errors=errors)
+    return {"index": index, "result": "rejected", "problem": problem}
 
 
 async def _items(request: Request) -> list[Any]:
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BATCH_BYTES:
-        raise p.PayloadTooLarge(f"A batch body is limited to {MAX_BATCH_BYTES} bytes.")
+    # The body's size is bounded before it gets here (app.api.limits: four times the usual).
     body = await request.body()
-    if len(body) > MAX_BATCH_BYTES:
-        raise p.PayloadTooLarge(f"A batch body is limited to {MAX_BATCH_BYTES} bytes.")
     try:
         document = orjson.loads(body)
     except orjson.JSONDecodeError:
@@ -102,7 +83,7 @@ async def _items(request: Request) -> list[Any]:
         }
     },
     response_model=LeadsBatchResult,
-    responses=p.responses(p.MALFORMED_BODY, p.PAYLOAD_TOO_LARGE, p.INVALID_PAYLOAD, *p.IDEMPOTENCY),
+    responses=p.responses(p.MALFORMED_BODY, p.INVALID_PAYLOAD, *p.IDEMPOTENCY),
 )
 async def create_leads_batch(
     request: Request, pool: Pool, key: LeadsWriter, idempotency_key: IdempotencyKey = None
@@ -151,10 +132,6 @@ def _answer(
 
 
 def _conflict() -> dict[str, Any]:
-    kind = p.CONCURRENT_CHANGE
-    return {
-        "type": p.PROBLEM_URI.format(type=kind.type),
-        "title": kind.title,
-        "status": kind.status,
-        "detail": "Open leads with this email kept changing; send this lead again.",
-    }
+    return p.problem_body(
+        p.CONCURRENT_CHANGE, "Open leads with this email kept changing; send this lead again."
+    )
