@@ -29,7 +29,7 @@ from app.services.rollups import fold_forever
 from app.settings import Settings, get_settings
 
 VERSION = "0.1.0"
-SCHEMA_REVISION = "0007"
+SCHEMA_REVISION = "0008"
 """The alembic head this code is written against (a test keeps it in step with alembic/)."""
 DESCRIPTION = """
 Owns the status of sales leads. Every lead moves through one workflow (see `GET /v1/workflow`),
