@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
 
-.PHONY: install run demo test test-browser lint format openapi bench bench-metrics clean
+.PHONY: install run demo test test-browser fuzz lint format openapi bench bench-metrics clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "leadstatus needs Python 3.11 or newer; set PYTHON=python3.11 (or newer)")'
@@ -29,6 +29,9 @@ test: $(STAMP) ## the whole suite on a real PostgreSQL (embedded unless TEST_DAT
 test-browser: $(STAMP) ## /docs in headless Chromium (needs Debian's chromium)
 	@$(BIN)/python -c 'import playwright' 2>/dev/null || $(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[browser]'
 	$(BIN)/pytest -m browser tests/browser -p no:cacheprovider
+
+fuzz: $(STAMP) ## Schemathesis against a served process: every operation, fixed seed (a few minutes)
+	$(BIN)/pytest -m fuzz tests/fuzz -p no:cacheprovider
 
 lint: $(STAMP)
 	$(BIN)/ruff check app tests bench

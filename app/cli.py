@@ -58,7 +58,12 @@ def serve(
     migrate_first: Annotated[
         bool, typer.Option("--migrate/--no-migrate", help="Migrate before serving.")
     ] = False,
-    access_log: Annotated[bool, typer.Option(help="Log every request.")] = False,
+    access_log: Annotated[
+        bool,
+        typer.Option(
+            help="Also write uvicorn's own access line (the service logs every request already)."
+        ),
+    ] = False,
     dev_key: Annotated[
         bool,
         typer.Option(
@@ -71,9 +76,12 @@ def serve(
     """Serve the HTTP API (Swagger UI at /docs)."""
     import uvicorn
 
+    from app.observability.logs import logging_config
+
     # uvicorn re-raises SIGTERM after its graceful shutdown; with the default handler that kills
     # the process before atexit runs, orphaning the embedded PostgreSQL. Exit normally instead.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    settings = get_settings()
     url = _database_url()
     if migrate_first:
         _migrate(url)
@@ -87,7 +95,11 @@ def serve(
         port=port,
         workers=workers,
         access_log=access_log,
-        log_level=get_settings().log_level,
+        log_level=settings.log_level,
+        # Applied by uvicorn in every worker: JSON lines unless stderr is a terminal.
+        log_config=logging_config(
+            wanted=settings.log_format, level=settings.log_level, stream=sys.stderr
+        ),
         proxy_headers=False,
         timeout_graceful_shutdown=10,
     )

@@ -72,6 +72,25 @@ async def _keep_session(conn: asyncpg.Connection) -> None:
     """
 
 
+class _OneLineErrors(logging.Filter):
+    """asyncpg logs a failed reconnect with its stack trace; keep the error's class alone.
+
+    During a database outage the pool retries in the background and would print a trace per
+    attempt; a log line names what failed, never a trace (which could carry a host name).
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and record.exc_info[1] is not None:
+            record.msg = f"{record.getMessage()} ({type(record.exc_info[1]).__name__})"
+            record.args = None
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
+logging.getLogger("asyncpg.pool").addFilter(_OneLineErrors())
+
+
 async def create_pool(url: str, settings: Settings) -> asyncpg.Pool:
     pool: asyncpg.Pool = await asyncpg.create_pool(
         asyncpg_dsn(url),
@@ -79,6 +98,7 @@ async def create_pool(url: str, settings: Settings) -> asyncpg.Pool:
         max_size=settings.pool_max_size,
         init=_init_connection,
         reset=_keep_session,
+        timeout=settings.connect_timeout_s,
         server_settings={
             "application_name": "leadstatus",
             "statement_timeout": str(settings.statement_timeout_ms),

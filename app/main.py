@@ -13,7 +13,7 @@ from typing import Any
 import asyncpg
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.openapi.docs import get_redoc_html
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from fastapi_offline import FastAPIOffline
 
 from app import __doc__ as about
@@ -23,6 +23,8 @@ from app.api.limits import RequestLimits
 from app.api.routes import batch, intake, leads, metrics, workflow
 from app.api.routes import problems as problem_routes
 from app.db import create_pool, resolve_database_url
+from app.observability.metrics import Instruments
+from app.observability.middleware import RequestObserver
 from app.services.access import KeyRing
 from app.services.retention import prune_forever
 from app.services.rollups import fold_forever
@@ -68,7 +70,10 @@ TAGS = [
         "Marketo, Mailchimp): each event exactly once, people deduplicated.",
     },
     {"name": "workflow", "description": "The statuses, moves and reason codes, as data."},
-    {"name": "health", "description": "Liveness and readiness for orchestrators."},
+    {
+        "name": "health",
+        "description": "Liveness and readiness for orchestrators; metrics for Prometheus.",
+    },
     {"name": "problems", "description": "What each error `type` means."},
 ]
 
@@ -90,6 +95,10 @@ def create_app(*, settings: Settings | None = None, database_url: str | None = N
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         url = database_url or resolve_database_url(settings)
         app.state.pool = await create_pool(url, settings)
+        read_url = settings.database_read_url
+        app.state.read_pool = (
+            await create_pool(read_url.get_secret_value(), settings) if read_url else app.state.pool
+        )
         app.state.keyring = KeyRing(app.state.pool)
         # Everything built so far lives as long as the process: keep it out of every future
         # garbage collection, so full collections stay short and off the latency tail.
@@ -114,6 +123,8 @@ def create_app(*, settings: Settings | None = None, database_url: str | None = N
                     await task
             with contextlib.suppress(OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
                 await app.state.keyring.flush_uses()
+            if app.state.read_pool is not app.state.pool:
+                await app.state.read_pool.close()
             await app.state.pool.close()
 
     app = FastAPIOffline(
@@ -141,6 +152,7 @@ def create_app(*, settings: Settings | None = None, database_url: str | None = N
         return page
 
     app.state.settings = settings
+    instruments = app.state.instruments = Instruments(app.state)
     plain_openapi = app.openapi
 
     def openapi_with_keys() -> dict[str, Any]:
@@ -156,6 +168,8 @@ def create_app(*, settings: Settings | None = None, database_url: str | None = N
         max_body_bytes=settings.max_body_bytes,
         timeout_s=settings.request_timeout_s,
     )
+    # Outside even that: a refusal by the limits layer gets a request id, a count and a line.
+    app.add_middleware(RequestObserver, instruments=instruments)
     routers = (
         leads.router,
         batch.router,
@@ -195,5 +209,28 @@ def create_app(*, settings: Settings | None = None, database_url: str | None = N
                 required_revision=SCHEMA_REVISION,
             )
         return JSONResponse({"status": "ready", "schema_revision": revision})
+
+    @app.get(
+        "/metrics",
+        tags=["health"],
+        summary="Prometheus metrics",
+        description="Requests by route template, method and status (count and latency), the "
+        "database pool's connections, status changes by from, to and reason, intake events by "
+        "source and outcome, in the Prometheus text format (OpenMetrics when the `Accept` header "
+        "asks for it). Needs no API key, like `/healthz` and `/readyz`: the scraper runs inside "
+        "the network; do not expose this path publicly.",
+        response_class=PlainTextResponse,
+        responses={
+            200: {
+                "content": {
+                    "text/plain": {"schema": {"type": "string"}},
+                    "application/openmetrics-text": {"schema": {"type": "string"}},
+                }
+            }
+        },
+    )
+    async def metrics_exposition(request: Request) -> Response:
+        body, content_type = instruments.exposition(request.headers.get("accept"))
+        return Response(body, media_type=content_type)
 
     return app

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -16,10 +17,22 @@ class Settings(BaseSettings):
         default=None,
         description="postgresql:// URL. Unset: an embedded PostgreSQL is started under data_dir.",
     )
+    database_read_url: SecretStr | None = Field(
+        default=None,
+        description="postgresql:// URL of a read replica for reads that tolerate a little lag "
+        "(lead lists and metrics). Unset: those reads use DATABASE_URL too.",
+    )
     data_dir: Path = Field(
         default=Path(".leadstatus"),
         validation_alias="LEADSTATUS_DATA_DIR",
         description="Where the embedded PostgreSQL keeps its files.",
+    )
+    connect_timeout_s: float = Field(
+        default=3.0,
+        gt=0,
+        validation_alias="LEADSTATUS_CONNECT_TIMEOUT_S",
+        description="How long opening a database connection may take before the request is "
+        "answered 503: an unreachable host must not hold requests until their own timeout.",
     )
     pool_min_size: int = Field(default=4, ge=1, validation_alias="LEADSTATUS_POOL_MIN")
     pool_max_size: int = Field(default=10, ge=1, validation_alias="LEADSTATUS_POOL_MAX")
@@ -76,6 +89,12 @@ class Settings(BaseSettings):
         "back) and answered 503.",
     )
     log_level: str = Field(default="info", validation_alias="LEADSTATUS_LOG_LEVEL")
+    log_format: Literal["auto", "json", "text"] = Field(
+        default="auto",
+        validation_alias="LEADSTATUS_LOG_FORMAT",
+        description="`json`: one JSON object per line, for log collectors; `text`: lines for "
+        "people; `auto`: text when stderr is a terminal, JSON otherwise.",
+    )
 
 
 @lru_cache

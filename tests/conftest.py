@@ -48,26 +48,36 @@ def server_url() -> Iterator[str]:
         yield start_embedded(Path(tmp))
 
 
-@pytest.fixture(scope="session")
-def database_url(server_url: str) -> Iterator[str]:
-    """A fresh database, migrated to head, dropped at the end of the run."""
-    name = f"leadstatus_test_{uuid.uuid4().hex[:10]}"
+async def _admin(server_url: str, sql: str) -> None:
+    conn = await asyncpg.connect(server_url)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
 
-    async def admin(sql: str) -> None:
-        conn = await asyncpg.connect(server_url)
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
 
-    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+def migrated_database(server_url: str, name: str) -> str:
+    """Create database `name` on the server, build it with the migrations; returns its URL."""
+    asyncio.run(_admin(server_url, f'CREATE DATABASE "{name}"'))
     url = _with_database(server_url, name)
     cfg = Config(str(ROOT / "alembic.ini"))
     cfg.attributes["database_url"] = url
     command.upgrade(cfg, "head")
+    return url
+
+
+def drop_database(server_url: str, name: str) -> None:
+    asyncio.run(_admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def database_url(server_url: str) -> Iterator[str]:
+    """A fresh database, migrated to head, dropped at the end of the run."""
+    name = f"leadstatus_test_{uuid.uuid4().hex[:10]}"
+    url = migrated_database(server_url, name)
     os.environ["LEADSTATUS_TEST_DATABASE"] = url
     yield url
-    asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    drop_database(server_url, name)
 
 
 @pytest.fixture(scope="session")
@@ -102,6 +112,7 @@ async def _empty_tables(request: pytest.FixtureRequest) -> None:
 def app(database_url: str, settings: Settings, pool: asyncpg.Pool) -> FastAPI:
     application = create_app(settings=settings, database_url=database_url)
     application.state.pool = pool
+    application.state.read_pool = pool
     return application
 
 

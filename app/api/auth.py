@@ -104,6 +104,8 @@ def require(scope: Scope) -> Callable[..., Awaitable[ApiKey]]:
         key = await _keyring(request).recognize(presented, datetime.now(UTC))
         if key is None:
             raise p.Unauthenticated("The API key is unknown, revoked or expired.")
+        # Its name (never the key) for the request's log line, refused or not from here on.
+        request.state.api_key = key.name
         wait = _limiter(request).wait(key.name)
         if wait:
             raise p.RateLimited(
@@ -115,7 +117,6 @@ def require(scope: Scope) -> Callable[..., Awaitable[ApiKey]]:
                 f"The key {key.name!r} lacks the {scope.value} scope this call needs.",
                 missing_scope=scope.value,
             )
-        request.state.api_key = key.name
         return key
 
     principal.__name__ = f"requires_{scope.name.lower()}"

@@ -130,7 +130,8 @@ INVALID_WINDOW = _t(
     422,
     "invalid-window",
     "Invalid metrics window",
-    "`from` must not be after `to`, and a window spans at most three years.",
+    "`from` must not be after `to`, a window spans at most three years, and it lies between "
+    "1970-01-01 and 3000-01-01.",
 )
 
 UNAUTHENTICATED = _t(
@@ -279,6 +280,12 @@ DATABASE_DOWN: tuple[type[Exception], ...] = (
     TimeoutError,
     asyncpg.PostgresConnectionError,
     asyncpg.CannotConnectNowError,
+    # A server shutting down or restarting ends the sessions it serves (57P01, 57P02).
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+    # asyncpg's pool, reconnecting from two places at once after an outage, can trip over its
+    # own bookkeeping; it happens while taking a connection, before any statement ran.
+    asyncpg.InternalClientError,
     asyncpg.TooManyConnectionsError,
     asyncpg.InterfaceError,
 )

@@ -6,12 +6,13 @@ pointer to the call that does change it, never silently dropped or used.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 import orjson
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     ConfigDict,
@@ -25,6 +26,7 @@ from pydantic_extra_types.country import CountryAlpha2
 from pydantic_extra_types.currency_code import ISO4217
 
 from app.api.emails import Email
+from app.domain.lead import EARLIEST, LATEST
 from app.domain.status import (
     ALL_REASON_CODES,
     REOPEN_RULE,
@@ -34,9 +36,28 @@ from app.domain.status import (
     LeadStatus,
 )
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Note = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+NO_NUL = r"^[^\x00]*$"
+"""PostgreSQL's text and jsonb cannot hold U+0000: a value with one is refused as invalid (422,
+the rule stated in the OpenAPI document) instead of failing in the database (500)."""
+Text = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=NO_NUL)
+]
+Note = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000, pattern=NO_NUL)
+]
+Phone = Annotated[str, StringConstraints(strip_whitespace=True, max_length=40, pattern=NO_NUL)]
 MAX_ATTRIBUTES_BYTES = 4096
+
+
+def _held_within_records(value: datetime) -> datetime:
+    """A filter's instant (UTC when it names no offset), moved inside the dates the service
+    records: the same leads match, and no instant reaches the driver as -infinity or past what
+    it can convert to UTC."""
+    aware = value if value.tzinfo else value.replace(tzinfo=UTC)
+    return min(max(aware, EARLIEST), LATEST)
+
+
+FilterInstant = Annotated[datetime, AfterValidator(_held_within_records)]
 WORKFLOW_FIELDS = {
     "status": "the status changes only through POST /v1/leads/{id}/transitions or /reopen",
     "status_reason": "the reason is given with each status change",
@@ -63,12 +84,23 @@ class _Input(BaseModel):
         return data
 
 
+def _holds_nul(value: Any) -> bool:
+    """Whether U+0000 is in any string of a JSON value, keys included."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(v) for v in value)
+    return False
+
+
 class _LeadFields(_Input):
     first_name: Text | None = None
     last_name: Text | None = None
     company: Text | None = None
     title: Text | None = None
-    phone: Annotated[str, StringConstraints(strip_whitespace=True, max_length=40)] | None = None
+    phone: Phone | None = None
     source: Text | None = Field(default=None, description="Where the lead came from, e.g. `web`.")
     owner: Text | None = Field(default=None, description="The sales rep who works the lead.")
     segment: Text | None = None
@@ -80,8 +112,18 @@ class _LeadFields(_Input):
     @field_validator("attributes", check_fields=False)
     @classmethod
     def _small(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
-        if value is not None and len(orjson.dumps(value)) > MAX_ATTRIBUTES_BYTES:
+        if value is None:
+            return value
+        try:
+            document = orjson.dumps(value)
+        except orjson.JSONEncodeError as unstorable:
+            # An integer past 64 bits, or nesting deeper than the jsonb codec writes.
+            raise ValueError(f"attributes cannot be stored as JSON: {unstorable}") from None
+        if len(document) > MAX_ATTRIBUTES_BYTES:
             raise ValueError(f"attributes must stay under {MAX_ATTRIBUTES_BYTES} bytes of JSON")
+        # orjson writes U+0000 as \u0000: only a document with that text needs a closer look.
+        if b"\\u0000" in document and _holds_nul(value):
+            raise ValueError("attributes cannot hold the character U+0000, in a key or a value")
         return value
 
 

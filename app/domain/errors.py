@@ -98,7 +98,8 @@ class DuplicateOpenLead(LeadError):
 
 
 class InvalidWindow(LeadError):
-    """A metrics window that ends before it starts, or spans more than the allowed years."""
+    """A metrics window that ends before it starts, spans more than the allowed years, or lies
+    outside the years metrics cover."""
 
     def __init__(self, detail: str) -> None:
         super().__init__(detail, field="from")

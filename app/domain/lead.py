@@ -8,7 +8,7 @@ change is the repository's work; `Lead.apply()` shows what the row looks like af
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime
 
 from app.domain.errors import InvalidChange, NotReopenable, TransitionNotAllowed
 from app.domain.status import (
@@ -23,6 +23,12 @@ from app.domain.status import (
     TargetRule,
     is_open,
 )
+
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(3000, 1, 1, tzinfo=UTC)
+"""The instants the service records and counts: a revisit date and a metrics window lie within
+them. Nothing happened outside them, and near the first and last dates Python has, the database
+driver sends those dates as -infinity and infinity and a day's arithmetic overflows."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,3 +166,5 @@ def _check_reason(
             raise InvalidChange("'revisit_at' needs a time zone offset.", field="revisit_at")
         if details.revisit_at <= now:
             raise InvalidChange("'revisit_at' must be in the future.", field="revisit_at")
+        if details.revisit_at >= LATEST:
+            raise InvalidChange(f"'revisit_at' must be before {LATEST.date()}.", field="revisit_at")

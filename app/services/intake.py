@@ -33,6 +33,9 @@ from app.repositories.leads import LeadRecord, LeadRepository, to_domain
 MAX_ATTEMPTS = 5
 ROTATION_GRACE = timedelta(hours=24)
 """How long a rotated-out secret still verifies, while the sender is being updated."""
+OnSettled = Callable[[IntakeOutcome | None], object]
+"""Told each event's outcome once its transaction has committed; None: the event was received
+before and its stored answer was given again."""
 
 
 class SourceNotFound(Exception):
@@ -90,10 +93,19 @@ async def receive(
     arrivals: Sequence[tuple[Arrival, Mapping[str, Any] | None]],
     content_type: str,
     now: datetime,
+    on_settled: OnSettled | None = None,
 ) -> list[dict[str, Any]]:
     """Each arrival (with its validated lead fields, or None for a thin event) exactly once."""
     return [
-        await _receive_one(pool, source, arrival, fields, content_type=content_type, now=now)
+        await _receive_one(
+            pool,
+            source,
+            arrival,
+            fields,
+            content_type=content_type,
+            now=now,
+            on_settled=on_settled,
+        )
         for arrival, fields in arrivals
     ]
 
@@ -125,8 +137,12 @@ async def _receive_one(
     *,
     content_type: str,
     now: datetime,
+    on_settled: OnSettled | None,
 ) -> dict[str, Any]:
+    redelivered = False
+
     async def attempt() -> dict[str, Any] | None:
+        nonlocal redelivered
         async with pool.acquire() as conn, conn.transaction():
             deliveries = DeliveryRepository(conn)
             delivery_id = await deliveries.claim(
@@ -136,6 +152,7 @@ async def _receive_one(
                 body=arrival.body,
                 external_id=arrival.external_id,
             )
+            redelivered = delivery_id is None
             if delivery_id is None:
                 # Received before: the stored answer (None if pruned meanwhile: claim afresh).
                 return await deliveries.answer_of(source.name, arrival.event_id)
@@ -146,7 +163,10 @@ async def _receive_one(
                 return answer
             return await _apply_and_settle(conn, source, arrival, fields, delivery_id, now)
 
-    return await _retrying(attempt, arrival.event_id)
+    answer = await _retrying(attempt, arrival.event_id)
+    if on_settled is not None:
+        on_settled(None if redelivered else IntakeOutcome(answer["outcome"]))
+    return answer
 
 
 async def replay_one(

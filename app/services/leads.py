@@ -23,6 +23,10 @@ from app.repositories.leads import LeadFilter, LeadRecord, LeadRepository, to_do
 MAX_ATTEMPTS = 5
 """Lost optimistic races retried before answering 409; each retry re-checks the workflow."""
 
+OnRecorded = Callable[[StatusChange], object]
+"""Told the change a status-changing use case recorded, once, when it is written: inside the
+caller's transaction, if the pool lent one (Idempotency-Key), so count it after that commits."""
+
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
@@ -105,12 +109,18 @@ async def transition_lead(
     details: ChangeDetails,
     if_match: int | None = None,
     api_key: str | None = None,
+    on_recorded: OnRecorded | None = None,
 ) -> LeadRecord:
     def decide(lead: Lead) -> StatusChange:
         return lead.transition(to, reason, now=utc_now(), details=details)
 
     return await _change_status(
-        pool, lead_id=lead_id, decide=decide, if_match=if_match, api_key=api_key
+        pool,
+        lead_id=lead_id,
+        decide=decide,
+        if_match=if_match,
+        api_key=api_key,
+        on_recorded=on_recorded,
     )
 
 
@@ -123,12 +133,18 @@ async def reopen_lead(
     details: ChangeDetails,
     if_match: int | None = None,
     api_key: str | None = None,
+    on_recorded: OnRecorded | None = None,
 ) -> LeadRecord:
     def decide(lead: Lead) -> StatusChange:
         return lead.reopen(reason, now=utc_now(), to=to, details=details)
 
     return await _change_status(
-        pool, lead_id=lead_id, decide=decide, if_match=if_match, api_key=api_key
+        pool,
+        lead_id=lead_id,
+        decide=decide,
+        if_match=if_match,
+        api_key=api_key,
+        on_recorded=on_recorded,
     )
 
 
@@ -139,6 +155,7 @@ async def _change_status(
     decide: Callable[[Lead], StatusChange],
     if_match: int | None,
     api_key: str | None,
+    on_recorded: OnRecorded | None,
 ) -> LeadRecord:
     async with pool.acquire() as conn:
         repo = LeadRepository(conn)
@@ -149,8 +166,11 @@ async def _change_status(
             if if_match is not None and row["version"] != if_match:
                 raise StaleVersion(lead_id, if_match, row["version"])
             lead = to_domain(row)
-            changed = await repo.record_change(lead_id, lead, decide(lead), api_key=api_key)
+            change = decide(lead)
+            changed = await repo.record_change(lead_id, lead, change, api_key=api_key)
             if changed is not None:
+                if on_recorded is not None:
+                    on_recorded(change)
                 return changed
     raise ConcurrentChange(f"Lead {lead_id}", lead_id=lead_id)
 

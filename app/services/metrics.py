@@ -13,6 +13,7 @@ from typing import Any, Literal
 import asyncpg
 
 from app.domain.errors import InvalidWindow
+from app.domain.lead import EARLIEST, LATEST
 from app.domain.status import CLOSING_STATUSES, OPEN_STATUSES, LeadStatus
 from app.repositories.metrics import FUNNEL, MetricsRepository, Scope
 from app.repositories.rollups import PipelineRepository, RollupRepository, whole_days
@@ -44,8 +45,15 @@ def window(
     start: date | datetime | None, end: date | datetime | None, *, now: datetime
 ) -> tuple[datetime, datetime]:
     """The window [start, end): by default the 90 days up to the end of today (UTC)."""
-    stop = _instant(end if end is not None else now.astimezone(UTC).date(), end=True)
-    begin = _instant(start, end=False) if start is not None else stop - DEFAULT_WINDOW
+    # Outside these bounds a series of buckets could start at -infinity and never end.
+    outside = f"A window lies between {EARLIEST.date()} and {LATEST.date()}."
+    try:
+        stop = _instant(end if end is not None else now.astimezone(UTC).date(), end=True)
+        begin = _instant(start, end=False) if start is not None else stop - DEFAULT_WINDOW
+    except OverflowError:
+        raise InvalidWindow(outside) from None
+    if begin < EARLIEST or stop > LATEST:
+        raise InvalidWindow(outside)
     if begin > stop:
         raise InvalidWindow(f"'from' ({begin.isoformat()}) is after 'to' ({stop.isoformat()}).")
     if stop - begin > MAX_WINDOW:

@@ -31,6 +31,7 @@ async def strict(
     )
     app = create_app(settings=tight, database_url=database_url)
     app.state.pool = await create_pool(database_url, tight)
+    app.state.read_pool = app.state.pool
     try:
         async with httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app),

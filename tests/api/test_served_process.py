@@ -2,57 +2,21 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
-BIN = Path(sys.executable).parent
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+from tests.served import ServedProcess
 
 
 @pytest.fixture
 def served(database_url: str) -> Iterator[str]:
-    port = _free_port()
-    env = dict(os.environ, DATABASE_URL=database_url)
-    proc = subprocess.Popen(
-        [str(BIN / "leadstatus"), "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    url = f"http://127.0.0.1:{port}"
+    process = ServedProcess(database_url).start()
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            if proc.poll() is not None:
-                raise AssertionError(
-                    f"serve exited: {proc.stderr.read().decode()[-2000:] if proc.stderr else ''}"
-                )
-            try:
-                httpx.get(f"{url}/healthz", timeout=1)
-                break
-            except httpx.TransportError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
-        yield url
+        yield process.url
     finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=15)
+        process.stop()
 
 
 def test_served_process_creates_and_moves_a_lead(served: str, admin_key: str) -> None:

@@ -21,6 +21,7 @@ async def impatient(
     settings = Settings(pool_min_size=1, pool_max_size=2, statement_timeout_ms=200)
     app = create_app(settings=settings, database_url=database_url)
     app.state.pool = await create_pool(database_url, settings)
+    app.state.read_pool = app.state.pool
     try:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(

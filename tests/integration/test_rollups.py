@@ -1036,3 +1036,28 @@ async def test_creation_time_is_fixed_once_a_lead_has_history(pool: asyncpg.Pool
         created = await conn.fetchval("SELECT created_at FROM leads WHERE id = $1", lead_id)
     assert created == days_ago(10)
     await assert_rollups_exact(pool)
+
+
+async def test_folds_running_at_once_move_each_pending_row_once(pool: asyncpg.Pool) -> None:
+    """Every service process folds on its own timer: folds that meet must not double count."""
+    for i in range(12):
+        await _lead_at(pool, f"fold{i}@example.com", [(S.QUALIFIED, "need_confirmed")])
+    for i in range(6):
+        await _lead_at(
+            pool, f"lost{i}@example.com", [(S.QUALIFIED, "budget_confirmed"), (S.LOST, "price")]
+        )
+    pending = await pool.fetchval(
+        "SELECT (SELECT count(*) FROM metrics_pending_changes)"
+        " + (SELECT count(*) FROM metrics_pending_leads) + (SELECT count(*) FROM metrics_pending)"
+    )
+    assert pending >= 18 + 24
+
+    async def fold() -> int:
+        async with pool.acquire() as conn:
+            moved: int = await conn.fetchval("SELECT metrics_fold()")
+            return moved
+
+    moved = await asyncio.gather(*(fold() for _ in range(6)))
+    assert sum(moved) == pending
+    snap = await assert_rollups_exact(pool)
+    assert total(snap, "metrics_daily", "closed_lost") == 6

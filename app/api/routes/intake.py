@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
+from functools import partial
 from typing import Annotated, Any
 
 import orjson
@@ -23,6 +24,7 @@ from app.domain.intake import SourceKind
 from app.intake import payloads, signatures
 from app.intake.payloads import MAX_PAYLOAD_BYTES, Arrival, PayloadRefused
 from app.intake.secrets import SecretKeeper, keeper_for
+from app.observability.metrics import instruments_of
 from app.services import intake as service
 
 log = logging.getLogger("leadstatus.intake")
@@ -202,6 +204,7 @@ async def receive_delivery(source: SourceName, request: Request, pool: Pool) -> 
         arrivals=validated,
         content_type=payloads.media_type(content_type),
         now=datetime.now(UTC),
+        on_settled=partial(instruments_of(request).count_delivery, configured.name),
     )
     batched = configured.kind is SourceKind.HUBSPOT and body.lstrip().startswith(b"[")
     content = {"events": answers} if batched else answers[0]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Mapping
-from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -14,10 +13,12 @@ from fastapi import APIRouter, Body, Query, Request, Response
 
 from app.api import problems as p
 from app.api.auth import LeadsReader, LeadsReopener, LeadsWriter
-from app.api.deps import IfMatch, LeadId, Pool, etag
+from app.api.deps import IfMatch, LeadId, Pool, ReadPool, etag
 from app.api.idempotency import IdempotencyKey, idempotent
 from app.api.problems import BadCursor
 from app.api.schemas import (
+    NO_NUL,
+    FilterInstant,
     LeadCreate,
     LeadPublic,
     LeadsPage,
@@ -26,8 +27,9 @@ from app.api.schemas import (
     StatusChangePublic,
     TransitionRequest,
 )
-from app.domain.lead import ChangeDetails
+from app.domain.lead import ChangeDetails, StatusChange
 from app.domain.status import LeadStatus
+from app.observability.metrics import instruments_of
 from app.repositories.leads import LeadFilter, LeadRecord
 from app.services import leads as service
 
@@ -77,6 +79,13 @@ def _details(body: TransitionRequest | ReopenRequest) -> ChangeDetails:
     return ChangeDetails(**data)
 
 
+def _count(request: Request, recorded: list[StatusChange]) -> None:
+    """Count the changes a request recorded, once `idempotent` returned: committed by then."""
+    instruments = instruments_of(request)
+    for change in recorded:
+        instruments.count_status_change(change)
+
+
 @router.post(
     "",
     status_code=201,
@@ -111,16 +120,18 @@ async def create_lead(
     responses=p.responses(p.BAD_CURSOR, p.VALIDATION),
 )
 async def list_leads(
-    pool: Pool,
+    pool: ReadPool,
     key: LeadsReader,
     status: Annotated[
         list[LeadStatus] | None, Query(description="Repeat for several.", examples=[["qualified"]])
     ] = None,
-    owner: Annotated[str | None, Query(max_length=200, examples=["alex.romero"])] = None,
-    source: Annotated[str | None, Query(max_length=200)] = None,
-    segment: Annotated[str | None, Query(max_length=200)] = None,
-    created_after: Annotated[datetime | None, Query(description="Inclusive.")] = None,
-    created_before: Annotated[datetime | None, Query(description="Exclusive.")] = None,
+    owner: Annotated[
+        str | None, Query(max_length=200, pattern=NO_NUL, examples=["alex.romero"])
+    ] = None,
+    source: Annotated[str | None, Query(max_length=200, pattern=NO_NUL)] = None,
+    segment: Annotated[str | None, Query(max_length=200, pattern=NO_NUL)] = None,
+    created_after: Annotated[FilterInstant | None, Query(description="Inclusive.")] = None,
+    created_before: Annotated[FilterInstant | None, Query(description="Exclusive.")] = None,
     revisit_due: Annotated[bool, Query(description="Only the nurture queue.")] = False,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
     cursor: Annotated[str | None, Query(max_length=100)] = None,
@@ -200,6 +211,8 @@ async def transition_lead(
     key: LeadsWriter,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
+    recorded: list[StatusChange] = []
+
     async def work(db: Pool) -> Response:
         row = await service.transition_lead(
             db,
@@ -209,10 +222,13 @@ async def transition_lead(
             details=_details(body),
             if_match=if_match,
             api_key=key.name,
+            on_recorded=recorded.append,
         )
         return _lead_response(row)
 
-    return await idempotent(request, pool, key.name, idempotency_key, work)
+    response = await idempotent(request, pool, key.name, idempotency_key, work)
+    _count(request, recorded)
+    return response
 
 
 @router.post(
@@ -243,6 +259,8 @@ async def reopen_lead(
     request: Request,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
+    recorded: list[StatusChange] = []
+
     async def work(db: Pool) -> Response:
         row = await service.reopen_lead(
             db,
@@ -252,10 +270,13 @@ async def reopen_lead(
             details=_details(body),
             if_match=if_match,
             api_key=key.name,
+            on_recorded=recorded.append,
         )
         return _lead_response(row)
 
-    return await idempotent(request, pool, key.name, idempotency_key, work)
+    response = await idempotent(request, pool, key.name, idempotency_key, work)
+    _count(request, recorded)
+    return response
 
 
 @router.get(
@@ -272,10 +293,17 @@ async def lead_history(
     key: LeadsReader,
     api_key: Annotated[
         str | None,
-        Query(max_length=200, description="Only changes made with this API key (its name)."),
+        Query(
+            max_length=200,
+            pattern=NO_NUL,
+            description="Only changes made with this API key (its name).",
+        ),
     ] = None,
     actor: Annotated[
-        str | None, Query(max_length=200, description="Only changes made on behalf of this actor.")
+        str | None,
+        Query(
+            max_length=200, pattern=NO_NUL, description="Only changes made on behalf of this actor."
+        ),
     ] = None,
 ) -> list[StatusChangePublic]:
     rows = await service.lead_history(pool, lead_id=lead_id, api_key=api_key, actor=actor)

@@ -10,7 +10,7 @@ from pydantic import BeforeValidator
 
 from app.api import problems as p
 from app.api.auth import require
-from app.api.deps import Pool
+from app.api.deps import ReadPool
 from app.api.metrics_schemas import (
     FunnelPublic,
     LossReasonsPublic,
@@ -19,6 +19,7 @@ from app.api.metrics_schemas import (
     SourcesPublic,
     SummaryPublic,
 )
+from app.api.schemas import NO_NUL
 from app.domain.access import Scope as KeyScope
 from app.repositories.metrics import Scope
 from app.services import metrics as service
@@ -47,7 +48,7 @@ def _date_or_instant(value: Any) -> Any:
 
 
 When = Annotated[datetime | date, BeforeValidator(_date_or_instant)]
-Filter = Annotated[str | None, Query(max_length=200)]
+Filter = Annotated[str | None, Query(max_length=200, pattern=NO_NUL)]
 
 
 def scope(
@@ -96,7 +97,7 @@ def _window(s: Scope) -> dict[str, Any]:
     description="Created, closed by status, win / no-decision / conversion / disqualified / "
     "dead / recycle rates, reopenings, cycle time, the open pipeline and the nurture queue.",
 )
-async def summary(pool: Pool, where: Window) -> dict[str, Any]:
+async def summary(pool: ReadPool, where: Window) -> dict[str, Any]:
     return {"window": _window(where), **await service.summary(pool, where, now=utc_now())}
 
 
@@ -107,7 +108,7 @@ async def summary(pool: Pool, where: Window) -> dict[str, Any]:
     description="Every loss in the window by reason code, competitor and the open status it "
     "was lost from; no-decision reasons alongside.",
 )
-async def loss_reasons(pool: Pool, where: Window) -> dict[str, Any]:
+async def loss_reasons(pool: ReadPool, where: Window) -> dict[str, Any]:
     return {"window": _window(where), **await service.loss_reasons(pool, where)}
 
 
@@ -118,7 +119,7 @@ async def loss_reasons(pool: Pool, where: Window) -> dict[str, Any]:
     description="Per owner: leads, won, lost, win rate and median cycle days; sortable, paged.",
 )
 async def owners(
-    pool: Pool,
+    pool: ReadPool,
     where: Window,
     sort: Annotated[service.OwnerSort, Query(description="Field to sort by.")] = "won",
     order: Annotated[str, Query(pattern="^(asc|desc)$")] = "desc",
@@ -137,7 +138,7 @@ async def owners(
     summary="Lead-source quality",
     description="Per source: leads, conversion rate, disqualified and dead rates.",
 )
-async def sources(pool: Pool, where: Window) -> dict[str, Any]:
+async def sources(pool: ReadPool, where: Window) -> dict[str, Any]:
     return {"window": _window(where), "items": await service.sources(pool, where)}
 
 
@@ -148,7 +149,7 @@ async def sources(pool: Pool, where: Window) -> dict[str, Any]:
     description="For the leads created in the window: how many reached each stage and went on; "
     "and the median and p90 days spent in each open status, over stays that ended in the window.",
 )
-async def funnel(pool: Pool, where: Window) -> dict[str, Any]:
+async def funnel(pool: ReadPool, where: Window) -> dict[str, Any]:
     return {"window": _window(where), **await service.funnel(pool, where)}
 
 
@@ -160,7 +161,7 @@ async def funnel(pool: Pool, where: Window) -> dict[str, Any]:
     "are included (counts 0, rates null).",
 )
 async def timeseries(
-    pool: Pool,
+    pool: ReadPool,
     where: Window,
     metric: service.SeriesMetric,
     interval: service.Interval = "week",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from pydantic import BaseModel
 
-from app.api.problems import CATALOGUE, NOT_FOUND, problem
+from app.api.problems import CATALOGUE, NOT_FOUND, problem, responses
 
 router = APIRouter(tags=["problems"])
 
@@ -22,6 +22,7 @@ class ProblemTypePublic(BaseModel):
     response_model=ProblemTypePublic,
     summary="Describe a problem type",
     description="What a problem `type` in an error body means and when it is answered.",
+    responses=responses(NOT_FOUND),
 )
 async def describe_problem(problem_type: str) -> ProblemTypePublic:
     kind = CATALOGUE.get(problem_type)

@@ -1,0 +1,137 @@
+"""Log lines a machine can read (JSON) or a developer can (text), and never a secret.
+
+Every line carries its time, level, logger and message; a line logged while a request is being
+served also carries that request's id, so an error line can be joined to its request line. Extra
+facts travel in a record's `fields` mapping (`log.info(..., extra={"fields": {...}})`).
+
+Neither format prints a stack trace, only the exception's class: a trace can quote SQL, a
+connection string or a request's data, and the request id is enough to find the request.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping
+from contextvars import ContextVar
+from datetime import datetime
+from typing import Any, Literal, TextIO
+
+import orjson
+
+LogFormat = Literal["auto", "json", "text"]
+
+REQUEST_ID: ContextVar[str | None] = ContextVar("leadstatus_request_id", default=None)
+"""The id of the request being served in this context; set by the request middleware."""
+
+REQUEST_LOGGER = "leadstatus.requests"
+
+
+def _facts(record: logging.LogRecord) -> dict[str, Any]:
+    """What a line says beyond its message: request id, the record's fields, the error class."""
+    facts: dict[str, Any] = {}
+    request_id = REQUEST_ID.get()
+    if request_id is not None:
+        facts["request_id"] = request_id
+    fields = getattr(record, "fields", None)
+    if isinstance(fields, Mapping):
+        facts.update(fields)
+    if record.exc_info and record.exc_info[0] is not None:
+        facts["error"] = record.exc_info[0].__name__
+    return facts
+
+
+class JsonLines(logging.Formatter):
+    """One JSON object per line, for log collectors; times in UTC, to the millisecond."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._second: tuple[int, str] = (-1, "")
+
+    def _time(self, created: float) -> str:
+        # Every request writes a line: format the date and time once a second, not per line.
+        whole = int(created)
+        second, prefix = self._second
+        if whole != second:
+            prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole))
+            self._second = (whole, prefix)
+        return f"{prefix}.{int((created - whole) * 1000):03d}Z"
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = {
+            "time": self._time(record.created),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+            **_facts(record),
+        }
+        return orjson.dumps(line, default=str).decode()
+
+
+class TextLines(logging.Formatter):
+    """`time LEVEL logger: message key=value ...`, for a developer's terminal.
+
+    Facts the message already says (a request line's method, route and status) and empty ones
+    are left out, so a line stays short enough to read.
+    """
+
+    SAID = frozenset({"method", "route", "status"})
+
+    def format(self, record: logging.LogRecord) -> str:
+        at = datetime.fromtimestamp(record.created).isoformat(sep=" ", timespec="milliseconds")
+        facts = " ".join(
+            f"{name}={value}"
+            for name, value in _facts(record).items()
+            if value is not None and name not in self.SAID
+        )
+        head = f"{at} {record.levelname:<7} {record.name}: {record.getMessage()}"
+        return f"{head} {facts}" if facts else head
+
+
+def chosen_format(wanted: LogFormat, stream: TextIO) -> Literal["json", "text"]:
+    """`auto` is text on a terminal (development) and JSON anywhere else (a deployment)."""
+    if wanted != "auto":
+        return wanted
+    isatty = getattr(stream, "isatty", None)
+    return "text" if isatty is not None and isatty() else "json"
+
+
+def formatter(kind: Literal["json", "text"]) -> logging.Formatter:
+    """The formatter of a served process, which also stops each record from gathering what no
+    line prints: thread, process and caller (a stack walk per line), as the logging HOWTO's
+    "Optimization" section suggests; most of all, every request's line pays for them."""
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
+    logging._srcfile = None
+    return JsonLines() if kind == "json" else TextLines()
+
+
+def logging_config(*, wanted: LogFormat, level: str, stream: TextIO) -> dict[str, Any]:
+    """A `logging.config.dictConfig` dictionary: every line on stderr in the chosen format.
+
+    Handed to uvicorn as its `log_config`, so each worker process applies it too; its own
+    loggers (`uvicorn.error`, `uvicorn.access`) then write through the same formatter.
+    """
+    level = level.upper()
+    return {
+        "version": 1,
+        # Loggers made at import time (leadstatus.*) must keep working.
+        "disable_existing_loggers": False,
+        "formatters": {
+            "leadstatus": {"()": f"{__name__}.formatter", "kind": chosen_format(wanted, stream)}
+        },
+        "handlers": {
+            "stderr": {
+                "class": "logging.StreamHandler",
+                "formatter": "leadstatus",
+                "stream": "ext://sys.stderr",
+            }
+        },
+        # Libraries speak up only when something is wrong; the service and its server as asked.
+        "root": {"handlers": ["stderr"], "level": "WARNING"},
+        "loggers": {
+            "leadstatus": {"level": level},
+            "uvicorn": {"level": level},
+        },
+    }

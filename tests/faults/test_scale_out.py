@@ -1,0 +1,106 @@
+"""Two service processes on one database, as behind a load balancer: the guarantees hold across
+them, because they live in PostgreSQL (row versions, a unique index, idempotency records), not
+in a process's memory.
+
+The processes are started per test: the suite empties the tables between tests, and a running
+service's metrics fold would contend with that.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+
+import asyncpg
+import httpx
+import pytest
+
+from tests.served import ServedProcess
+
+
+@pytest.fixture
+def two_processes(database_url: str) -> Iterator[tuple[ServedProcess, ServedProcess]]:
+    first, second = ServedProcess(database_url), ServedProcess(database_url)
+    first.start()
+    try:
+        second.start()
+        try:
+            yield first, second
+        finally:
+            second.stop()
+    finally:
+        first.stop()
+
+
+@pytest.fixture
+async def clients(
+    two_processes: tuple[ServedProcess, ServedProcess], admin_key: str
+) -> AsyncIterator[list[httpx.AsyncClient]]:
+    headers = {"Authorization": f"Bearer {admin_key}"}
+    async with (
+        httpx.AsyncClient(base_url=two_processes[0].url, headers=headers, timeout=10) as a,
+        httpx.AsyncClient(base_url=two_processes[1].url, headers=headers, timeout=10) as b,
+    ):
+        yield [a, b]
+
+
+async def _qualified_lead(client: httpx.AsyncClient, email: str) -> str:
+    created = await client.post("/v1/leads", json={"email": email})
+    lead = str(created.json()["id"])
+    moved = await client.post(
+        f"/v1/leads/{lead}/transitions", json={"to": "qualified", "reason": "need_confirmed"}
+    )
+    assert moved.status_code == 200
+    return lead
+
+
+async def test_simultaneous_closings_through_two_processes_apply_once(
+    clients: list[httpx.AsyncClient], pool: asyncpg.Pool
+) -> None:
+    lead = await _qualified_lead(clients[0], "race@example.com")
+    closings = [("won", "contract_signed"), ("lost", "price"), ("no_decision", "postponed")]
+    answers = await asyncio.gather(
+        *(
+            clients[i % 2].post(f"/v1/leads/{lead}/transitions", json={"to": to, "reason": reason})
+            for i, (to, reason) in enumerate(closings * 10)
+        )
+    )
+    assert sorted(r.status_code for r in answers) == [200] + [409] * 29
+    assert (
+        await pool.fetchval(
+            "SELECT count(*) FROM lead_status_changes WHERE lead_id = $1", int(lead)
+        )
+        == 2
+    )
+    won = next(r for r in answers if r.status_code == 200).json()
+    assert await pool.fetchval("SELECT status FROM leads WHERE id = $1", int(lead)) == won["status"]
+
+
+async def test_one_open_lead_per_email_across_two_processes(
+    clients: list[httpx.AsyncClient], pool: asyncpg.Pool
+) -> None:
+    answers = await asyncio.gather(
+        *(clients[i % 2].post("/v1/leads", json={"email": "Same@Example.com"}) for i in range(20))
+    )
+    assert sorted(r.status_code for r in answers) == [201] + [409] * 19
+    assert await pool.fetchval("SELECT count(*) FROM leads") == 1
+
+
+async def test_one_idempotency_key_across_two_processes_has_one_effect(
+    clients: list[httpx.AsyncClient], pool: asyncpg.Pool
+) -> None:
+    body = {"email": "retried@example.com"}
+    answers = await asyncio.gather(
+        *(
+            clients[i % 2].post("/v1/leads", json=body, headers={"Idempotency-Key": "k-1"})
+            for i in range(20)
+        )
+    )
+    assert {r.status_code for r in answers} <= {201, 409}
+    created = [r for r in answers if r.status_code == 201]
+    # Whichever process answered, a replay is the first answer byte for byte.
+    assert created and len({r.content for r in created}) == 1
+    assert all(
+        r.json()["type"].endswith("idempotency-key-in-use") for r in answers if r.status_code == 409
+    )
+    assert await pool.fetchval("SELECT count(*) FROM leads") == 1
