@@ -27,25 +27,29 @@ def free_port() -> int:
 class ServedProcess:
     """One service process on a free port; its stderr kept in a file (a pipe could fill up)."""
 
-    def __init__(self, database_url: str, **env: str) -> None:
+    def __init__(self, database_url: str, *, unread_stderr: bool = False, **env: str) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._env = dict(os.environ, DATABASE_URL=database_url, **env)
         # Kept open for the object's life: the log is read after the process stopped.
         self._log = tempfile.TemporaryFile()  # noqa: SIM115
         self.proc: subprocess.Popen[bytes] | None = None
+        self._unread_stderr = unread_stderr
+        """A pipe nobody reads, as a careless supervisor gives: it fills after 64 KiB."""
 
     def start(self) -> ServedProcess:
         self.proc = subprocess.Popen(
             [str(BIN / "leadstatus"), "serve", "--host", "127.0.0.1", "--port", str(self.port)],
             env=self._env,
             stdout=subprocess.DEVNULL,
-            stderr=self._log,
+            stderr=subprocess.PIPE if self._unread_stderr else self._log,
         )
         deadline = time.monotonic() + STARTUP_S
         while True:
             if self.proc.poll() is not None:
-                raise AssertionError(f"serve exited: {self.log()[-2000:]}")
+                raise AssertionError(
+                    f"serve exited with {self.proc.returncode}: {self.log()[-2000:]}"
+                )
             try:
                 if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
                     return self

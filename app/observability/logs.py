@@ -10,7 +10,13 @@ connection string or a request's data, and the request id is enough to find the 
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import logging
+import logging.handlers
+import queue
+import sys
+import threading
 import time
 from collections.abc import Mapping
 from contextvars import ContextVar
@@ -107,6 +113,70 @@ def formatter(kind: Literal["json", "text"]) -> logging.Formatter:
     return JsonLines() if kind == "json" else TextLines()
 
 
+QUEUED_LINES = 10_000
+"""Lines waiting for stderr before new ones are dropped (a few MB at most)."""
+EXIT_WAIT_S = 2.0
+
+
+class BackgroundLines(logging.handlers.QueueHandler):
+    """Hands each formatted line to a thread that writes stderr, so no request ever waits on
+    the log's reader: a full pipe or a slow collector would otherwise stop the event loop (and
+    every request with it) inside a `write`. When the reader falls `QUEUED_LINES` behind, new
+    lines are dropped and counted, and a warning line says how many once there is room. At exit
+    the queue gets `EXIT_WAIT_S` to drain, so a stuck reader cannot keep the process alive."""
+
+    def __init__(self, stream: TextIO | None = None, *, start: bool = True) -> None:
+        lines: queue.Queue[logging.LogRecord | None] = queue.Queue(QUEUED_LINES)
+        super().__init__(lines)
+        self._lines = lines
+        self.dropped = 0
+        self._stream = stream or sys.stderr
+        self._writer = threading.Thread(target=self._write, name="log-writer", daemon=True)
+        if start:
+            self._writer.start()
+            atexit.register(self.drain)
+
+    def _write(self) -> None:
+        while (record := self._lines.get()) is not None:
+            try:
+                self._stream.write(record.getMessage() + "\n")
+                self._stream.flush()
+            except (OSError, ValueError):
+                pass  # stderr is gone: there is nowhere left to say so
+
+    def drain(self) -> None:
+        """Let the writer finish what is queued, for at most `EXIT_WAIT_S`."""
+        with contextlib.suppress(queue.Full):
+            self._lines.put(None, timeout=EXIT_WAIT_S)
+        self._writer.join(EXIT_WAIT_S)
+
+    def enqueue(self, record: logging.LogRecord) -> None:
+        if self.dropped and self._put(self._dropped_notice()):
+            self.dropped = 0
+        if not self._put(record):
+            self.dropped += 1
+
+    def _put(self, record: logging.LogRecord) -> bool:
+        try:
+            self._lines.put_nowait(record)
+        except queue.Full:
+            return False
+        return True
+
+    def _dropped_notice(self) -> logging.LogRecord:
+        notice = logging.LogRecord(
+            "leadstatus.logs",
+            logging.WARNING,
+            __file__,
+            0,
+            "%d log lines dropped: stderr fell behind",
+            (self.dropped,),
+            None,
+        )
+        prepared: logging.LogRecord = self.prepare(notice)
+        return prepared
+
+
 def logging_config(*, wanted: LogFormat, level: str, stream: TextIO) -> dict[str, Any]:
     """A `logging.config.dictConfig` dictionary: every line on stderr in the chosen format.
 
@@ -121,13 +191,7 @@ def logging_config(*, wanted: LogFormat, level: str, stream: TextIO) -> dict[str
         "formatters": {
             "leadstatus": {"()": f"{__name__}.formatter", "kind": chosen_format(wanted, stream)}
         },
-        "handlers": {
-            "stderr": {
-                "class": "logging.StreamHandler",
-                "formatter": "leadstatus",
-                "stream": "ext://sys.stderr",
-            }
-        },
+        "handlers": {"stderr": {"()": f"{__name__}.BackgroundLines", "formatter": "leadstatus"}},
         # Libraries speak up only when something is wrong; the service and its server as asked.
         "root": {"handlers": ["stderr"], "level": "WARNING"},
         "loggers": {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 
 import httpx
@@ -45,3 +46,19 @@ def test_served_process_creates_and_moves_a_lead(served: str, admin_key: str) ->
             and "cdn" not in docs.text.lower()
         )
         assert c.get("/static-offline-docs/swagger-ui-bundle.js").status_code == 200
+
+
+async def test_a_stderr_nobody_reads_does_not_stop_the_service(
+    database_url: str, admin_key: str
+) -> None:
+    # Every request writes a log line; a full pipe must cost lines, not answers.
+    process = ServedProcess(database_url, unread_stderr=True).start()
+    try:
+        async with httpx.AsyncClient(
+            base_url=process.url, headers={"X-API-Key": admin_key}, timeout=5
+        ) as c:
+            for _ in range(20):
+                answers = await asyncio.gather(*(c.get("/v1/workflow") for _ in range(100)))
+                assert {r.status_code for r in answers} == {200}
+    finally:
+        process.stop()

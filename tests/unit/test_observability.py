@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from starlette.datastructures import State
 
 from app.domain.intake import IntakeOutcome
+from app.observability import logs
 from app.observability.logs import (
     REQUEST_ID,
     JsonLines,
@@ -219,3 +220,25 @@ def test_each_app_counts_apart() -> None:
     labels = (("method", "GET"), ("route", "/healthz"), ("status", "200"))
     assert exposed(first)[("leadstatus_http_requests_total", labels)] == 1
     assert ("leadstatus_http_requests_total", labels) not in exposed(second)
+
+
+def test_lines_the_writer_cannot_take_are_dropped_counted_and_reported(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(logs, "QUEUED_LINES", 3)
+    handler = logs.BackgroundLines(start=False)  # the writer is stuck: nothing leaves the queue
+    handler.setFormatter(logs.JsonLines())
+    logger = logging.getLogger("leadstatus.test.background")
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        for n in range(5):
+            logger.warning("line %d", n)
+        assert handler.queue.qsize() == 3 and handler.dropped == 2
+        handler.queue.get_nowait()  # room for one: the notice goes first
+        logger.warning("line 5")
+        assert handler.dropped == 1
+        queued = [handler.queue.get_nowait().getMessage() for _ in range(3)]
+        assert '"message":"2 log lines dropped: stderr fell behind"' in queued[-1]
+    finally:
+        logger.removeHandler(handler)
