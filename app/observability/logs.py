@@ -11,13 +11,11 @@ connection string or a request's data, and the request id is enough to find the 
 from __future__ import annotations
 
 import atexit
-import contextlib
 import logging
-import logging.handlers
-import queue
 import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Mapping
 from contextvars import ContextVar
 from datetime import datetime
@@ -116,65 +114,77 @@ def formatter(kind: Literal["json", "text"]) -> logging.Formatter:
 QUEUED_LINES = 10_000
 """Lines waiting for stderr before new ones are dropped (a few MB at most)."""
 EXIT_WAIT_S = 2.0
+WRITE_EVERY_S = 0.05
 
 
-class BackgroundLines(logging.handlers.QueueHandler):
-    """Hands each formatted line to a thread that writes stderr, so no request ever waits on
-    the log's reader: a full pipe or a slow collector would otherwise stop the event loop (and
-    every request with it) inside a `write`. When the reader falls `QUEUED_LINES` behind, new
-    lines are dropped and counted, and a warning line says how many once there is room. At exit
-    the queue gets `EXIT_WAIT_S` to drain, so a stuck reader cannot keep the process alive."""
+class BackgroundLines(logging.Handler):
+    """Keeps each formatted line in memory for a thread that writes them to stderr every
+    `WRITE_EVERY_S`, many lines a write, so no request waits on the log's reader: a full pipe or
+    a slow collector would otherwise stop the event loop (and every request) inside a `write`,
+    and a write per line costs a system call and a thread switch each. When the reader falls
+    `QUEUED_LINES` behind, new lines are dropped and counted, and a warning line says how many.
+    At exit the lines get `EXIT_WAIT_S` to go out, so a stuck reader cannot keep the process."""
 
     def __init__(self, stream: TextIO | None = None, *, start: bool = True) -> None:
-        lines: queue.Queue[logging.LogRecord | None] = queue.Queue(QUEUED_LINES)
-        super().__init__(lines)
-        self._lines = lines
+        super().__init__()
+        self._lines: deque[str] = deque()
         self.dropped = 0
         self._stream = stream or sys.stderr
+        self._stop = threading.Event()
         self._writer = threading.Thread(target=self._write, name="log-writer", daemon=True)
         if start:
             self._writer.start()
             atexit.register(self.drain)
 
+    def handle(self, record: logging.LogRecord) -> bool:
+        # No handler lock: appending to a deque is atomic, and only the writer takes lines out.
+        if not self.filter(record):
+            return False
+        self.emit(record)
+        return True
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if len(self._lines) >= QUEUED_LINES:
+            self.dropped += 1
+            return
+        try:
+            self._lines.append(self.format(record))
+        except Exception:
+            self.handleError(record)
+
     def _write(self) -> None:
-        while (record := self._lines.get()) is not None:
+        while not self._stop.wait(WRITE_EVERY_S):
+            self.write_pending()
+        self.write_pending()
+
+    def write_pending(self) -> None:
+        """Write every line waiting, in one write (the writer thread calls this)."""
+        batch = []
+        while self._lines:
+            batch.append(self._lines.popleft())
+        if self.dropped:
+            dropped, self.dropped = self.dropped, 0
+            notice = logging.LogRecord(
+                "leadstatus.logs",
+                logging.WARNING,
+                __file__,
+                0,
+                "%d log lines dropped: stderr fell behind",
+                (dropped,),
+                None,
+            )
+            batch.append(self.format(notice))
+        if batch:
             try:
-                self._stream.write(record.getMessage() + "\n")
+                self._stream.write("\n".join(batch) + "\n")
                 self._stream.flush()
             except (OSError, ValueError):
                 pass  # stderr is gone: there is nowhere left to say so
 
     def drain(self) -> None:
-        """Let the writer finish what is queued, for at most `EXIT_WAIT_S`."""
-        with contextlib.suppress(queue.Full):
-            self._lines.put(None, timeout=EXIT_WAIT_S)
+        """Let the writer write what is waiting, for at most `EXIT_WAIT_S`."""
+        self._stop.set()
         self._writer.join(EXIT_WAIT_S)
-
-    def enqueue(self, record: logging.LogRecord) -> None:
-        if self.dropped and self._put(self._dropped_notice()):
-            self.dropped = 0
-        if not self._put(record):
-            self.dropped += 1
-
-    def _put(self, record: logging.LogRecord) -> bool:
-        try:
-            self._lines.put_nowait(record)
-        except queue.Full:
-            return False
-        return True
-
-    def _dropped_notice(self) -> logging.LogRecord:
-        notice = logging.LogRecord(
-            "leadstatus.logs",
-            logging.WARNING,
-            __file__,
-            0,
-            "%d log lines dropped: stderr fell behind",
-            (self.dropped,),
-            None,
-        )
-        prepared: logging.LogRecord = self.prepare(notice)
-        return prepared
 
 
 def logging_config(*, wanted: LogFormat, level: str, stream: TextIO) -> dict[str, Any]:

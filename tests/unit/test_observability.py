@@ -226,7 +226,8 @@ def test_lines_the_writer_cannot_take_are_dropped_counted_and_reported(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(logs, "QUEUED_LINES", 3)
-    handler = logs.BackgroundLines(start=False)  # the writer is stuck: nothing leaves the queue
+    stderr = io.StringIO()
+    handler = logs.BackgroundLines(stderr, start=False)  # no writer yet: lines pile up
     handler.setFormatter(logs.JsonLines())
     logger = logging.getLogger("leadstatus.test.background")
     logger.addHandler(handler)
@@ -234,11 +235,15 @@ def test_lines_the_writer_cannot_take_are_dropped_counted_and_reported(
     try:
         for n in range(5):
             logger.warning("line %d", n)
-        assert handler.queue.qsize() == 3 and handler.dropped == 2
-        handler.queue.get_nowait()  # room for one: the notice goes first
-        logger.warning("line 5")
-        assert handler.dropped == 1
-        queued = [handler.queue.get_nowait().getMessage() for _ in range(3)]
-        assert '"message":"2 log lines dropped: stderr fell behind"' in queued[-1]
+        assert handler.dropped == 2
+        handler.write_pending()
+        lines = [orjson.loads(line) for line in stderr.getvalue().splitlines()]
+        assert [line["message"] for line in lines] == [
+            "line 0",
+            "line 1",
+            "line 2",
+            "2 log lines dropped: stderr fell behind",
+        ]
+        assert handler.dropped == 0 and lines[-1]["level"] == "warning"
     finally:
         logger.removeHandler(handler)
