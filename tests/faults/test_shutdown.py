@@ -10,9 +10,11 @@ import asyncio
 import signal
 import time
 import uuid
+from collections.abc import AsyncIterator, Iterator
 
 import asyncpg
 import httpx
+import pytest
 from asyncpg.transaction import Transaction
 
 from tests.served import ServedProcess
@@ -24,6 +26,32 @@ SELECT l.id FROM leads l
       FROM lead_status_changes c WHERE c.lead_id = l.id) h ON true
  WHERE l.version <> 1 + h.changes OR l.status <> coalesce(h.last, 'new')
 """
+
+
+@pytest.fixture
+async def conn(database_url: str) -> AsyncIterator[asyncpg.Connection]:
+    """A session of the test's own, beside the service's."""
+    connection = await asyncpg.connect(database_url)
+    try:
+        yield connection
+    finally:
+        await connection.close()
+
+
+@pytest.fixture
+def served(database_url: str) -> Iterator[ServedProcess]:
+    process = ServedProcess(database_url).start()
+    try:
+        yield process
+    finally:
+        process.stop()
+
+
+@pytest.fixture
+async def http(served: ServedProcess, admin_key: str) -> AsyncIterator[httpx.AsyncClient]:
+    headers = {"Authorization": f"Bearer {admin_key}"}
+    async with httpx.AsyncClient(base_url=served.url, headers=headers, timeout=20) as c:
+        yield c
 
 
 async def _leads(client: httpx.AsyncClient, n: int, tag: str) -> list[int]:
@@ -51,92 +79,76 @@ async def _service_connections(conn: asyncpg.Connection) -> int:
 
 
 async def test_sigterm_lets_requests_in_flight_finish_refuses_new_ones_and_closes_the_pool(
-    database_url: str, admin_key: str
+    conn: asyncpg.Connection, served: ServedProcess, http: httpx.AsyncClient
 ) -> None:
-    conn = await asyncpg.connect(database_url)
-    served = ServedProcess(database_url).start()
-    headers = {"Authorization": f"Bearer {admin_key}"}
-    try:
-        async with httpx.AsyncClient(base_url=served.url, headers=headers, timeout=20) as c:
-            leads = await _leads(c, 4, "inflight")
-            before = await _service_connections(conn)
-            lock = await _hold_rows(conn, leads)
-            notes = {lead: uuid.uuid4().hex for lead in leads}
-            in_flight = [
-                asyncio.create_task(
-                    c.post(
-                        f"/v1/leads/{lead}/transitions",
-                        json={"to": "contacted", "reason": "call_connected", "note": note},
-                    )
-                )
-                for lead, note in notes.items()
-            ]
-            await asyncio.sleep(0.5)
-            served.signal(signal.SIGTERM)
-            await asyncio.sleep(0.5)
-            async with httpx.AsyncClient(base_url=served.url, headers=headers) as late:
-                refused = None
-                try:
-                    await late.get("/healthz")
-                except httpx.ConnectError as error:
-                    refused = error
-            assert refused is not None, "a new connection was accepted during shutdown"
-            await lock.rollback()
-            answers = await asyncio.gather(*in_flight)
-        assert [r.status_code for r in answers] == [200] * 4
-        started = time.monotonic()
-        assert served.stop(timeout=15) in (0, 128 + signal.SIGTERM)
-        assert time.monotonic() - started < 12
-        written = await conn.fetch(
-            "SELECT lead_id, note FROM lead_status_changes WHERE lead_id = ANY($1)", leads
+    leads = await _leads(http, 4, "inflight")
+    before = await _service_connections(conn)
+    lock = await _hold_rows(conn, leads)
+    notes = {lead: uuid.uuid4().hex for lead in leads}
+    in_flight = [
+        asyncio.create_task(
+            http.post(
+                f"/v1/leads/{lead}/transitions",
+                json={"to": "contacted", "reason": "call_connected", "note": note},
+            )
         )
-        assert {r["lead_id"]: r["note"] for r in written} == notes
-        assert await conn.fetch(HALF_WRITTEN) == []
-        assert before > 0
-        assert await _service_connections(conn) < before
-    finally:
-        served.stop()
-        await conn.close()
+        for lead, note in notes.items()
+    ]
+    await asyncio.sleep(0.5)
+    served.signal(signal.SIGTERM)
+    await asyncio.sleep(0.5)
+    async with httpx.AsyncClient(base_url=served.url) as late:
+        refused = None
+        try:
+            await late.get("/healthz")
+        except httpx.ConnectError as error:
+            refused = error
+    assert refused is not None, "a new connection was accepted during shutdown"
+    await lock.rollback()
+    answers = await asyncio.gather(*in_flight)
+    assert [r.status_code for r in answers] == [200] * 4
+    started = time.monotonic()
+    assert served.stop(timeout=15) in (0, 128 + signal.SIGTERM)
+    assert time.monotonic() - started < 12
+    written = await conn.fetch(
+        "SELECT lead_id, note FROM lead_status_changes WHERE lead_id = ANY($1)", leads
+    )
+    assert {r["lead_id"]: r["note"] for r in written} == notes
+    assert await conn.fetch(HALF_WRITTEN) == []
+    assert before > 0
+    assert await _service_connections(conn) < before
 
 
 async def test_a_client_that_disconnects_mid_request_leaves_no_half_write(
-    database_url: str, admin_key: str
+    conn: asyncpg.Connection, http: httpx.AsyncClient
 ) -> None:
-    conn = await asyncpg.connect(database_url)
-    served = ServedProcess(database_url).start()
-    headers = {"Authorization": f"Bearer {admin_key}"}
-    try:
-        async with httpx.AsyncClient(base_url=served.url, headers=headers, timeout=20) as c:
-            leads = await _leads(c, 3, "gone")
-            lock = await _hold_rows(conn, leads)
-            hanging = [
-                asyncio.create_task(
-                    c.post(
-                        f"/v1/leads/{lead}/transitions",
-                        json={"to": "contacted", "reason": "call_connected"},
-                    )
-                )
-                for lead in leads
-            ]
-            batch = asyncio.create_task(
-                c.post(
-                    "/v1/leads:batch",
-                    json={"leads": [{"email": f"batch{i}@example.com"} for i in range(500)]},
-                )
+    leads = await _leads(http, 3, "gone")
+    lock = await _hold_rows(conn, leads)
+    hanging = [
+        asyncio.create_task(
+            http.post(
+                f"/v1/leads/{lead}/transitions",
+                json={"to": "contacted", "reason": "call_connected"},
             )
-            await asyncio.sleep(0.3)
-            for task in [*hanging, batch]:
-                task.cancel()  # the client goes away: its connection closes
-            await asyncio.gather(*hanging, batch, return_exceptions=True)
-            await lock.rollback()
-            await asyncio.sleep(1)
-            # The service carries on, and every lead is whole: changed completely or not at all.
-            assert (await c.get("/readyz")).status_code == 200
-        assert await conn.fetch(HALF_WRITTEN) == []
-        batch_leads = await conn.fetchval(
-            "SELECT count(*) FROM leads WHERE email LIKE 'batch%@example.com'"
         )
-        assert batch_leads in (0, 500)
-    finally:
-        served.stop()
-        await conn.close()
+        for lead in leads
+    ]
+    batch = asyncio.create_task(
+        http.post(
+            "/v1/leads:batch",
+            json={"leads": [{"email": f"batch{i}@example.com"} for i in range(500)]},
+        )
+    )
+    await asyncio.sleep(0.3)
+    for task in [*hanging, batch]:
+        task.cancel()  # the client goes away: its connection closes
+    await asyncio.gather(*hanging, batch, return_exceptions=True)
+    await lock.rollback()
+    await asyncio.sleep(1)
+    # The service carries on, and every lead is whole: changed completely or not at all.
+    assert (await http.get("/readyz")).status_code == 200
+    assert await conn.fetch(HALF_WRITTEN) == []
+    batch_leads = await conn.fetchval(
+        "SELECT count(*) FROM leads WHERE email LIKE 'batch%@example.com'"
+    )
+    assert batch_leads in (0, 500)

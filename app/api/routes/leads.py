@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -27,11 +27,13 @@ from app.api.schemas import (
     StatusChangePublic,
     TransitionRequest,
 )
+from app.domain.access import ApiKey
 from app.domain.lead import ChangeDetails, StatusChange
 from app.domain.status import LeadStatus
 from app.observability.metrics import instruments_of
 from app.repositories.leads import LeadFilter, LeadRecord
 from app.services import leads as service
+from app.services.leads import OnRecorded
 
 router = APIRouter(
     prefix="/v1/leads",
@@ -79,11 +81,25 @@ def _details(body: TransitionRequest | ReopenRequest) -> ChangeDetails:
     return ChangeDetails(**data)
 
 
-def _count(request: Request, recorded: list[StatusChange]) -> None:
-    """Count the changes a request recorded, once `idempotent` returned: committed by then."""
+async def _status_changed(
+    request: Request,
+    pool: Pool,
+    key: ApiKey,
+    idempotency_key: str | None,
+    change: Callable[[Pool, OnRecorded], Awaitable[LeadRecord]],
+) -> Response:
+    """Apply a status change (retry-safe with an Idempotency-Key) and answer with the lead;
+    count what it recorded once `idempotent` returned, when the change has committed."""
+    recorded: list[StatusChange] = []
+
+    async def work(db: Pool) -> Response:
+        return _lead_response(await change(db, recorded.append))
+
+    response = await idempotent(request, pool, key.name, idempotency_key, work)
     instruments = instruments_of(request)
-    for change in recorded:
-        instruments.count_status_change(change)
+    for status_change in recorded:
+        instruments.count_status_change(status_change)
+    return response
 
 
 @router.post(
@@ -211,10 +227,8 @@ async def transition_lead(
     key: LeadsWriter,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
-    recorded: list[StatusChange] = []
-
-    async def work(db: Pool) -> Response:
-        row = await service.transition_lead(
+    async def change(db: Pool, on_recorded: OnRecorded) -> LeadRecord:
+        return await service.transition_lead(
             db,
             lead_id=lead_id,
             to=body.to,
@@ -222,13 +236,10 @@ async def transition_lead(
             details=_details(body),
             if_match=if_match,
             api_key=key.name,
-            on_recorded=recorded.append,
+            on_recorded=on_recorded,
         )
-        return _lead_response(row)
 
-    response = await idempotent(request, pool, key.name, idempotency_key, work)
-    _count(request, recorded)
-    return response
+    return await _status_changed(request, pool, key, idempotency_key, change)
 
 
 @router.post(
@@ -259,10 +270,8 @@ async def reopen_lead(
     request: Request,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
-    recorded: list[StatusChange] = []
-
-    async def work(db: Pool) -> Response:
-        row = await service.reopen_lead(
+    async def change(db: Pool, on_recorded: OnRecorded) -> LeadRecord:
+        return await service.reopen_lead(
             db,
             lead_id=lead_id,
             reason=body.reason,
@@ -270,13 +279,10 @@ async def reopen_lead(
             details=_details(body),
             if_match=if_match,
             api_key=key.name,
-            on_recorded=recorded.append,
+            on_recorded=on_recorded,
         )
-        return _lead_response(row)
 
-    response = await idempotent(request, pool, key.name, idempotency_key, work)
-    _count(request, recorded)
-    return response
+    return await _status_changed(request, pool, key, idempotency_key, change)
 
 
 @router.get(
