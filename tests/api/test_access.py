@@ -12,6 +12,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
+from app.api.auth import KeyedRoute, requires
 from app.domain.access import Scope
 from app.services.access import create_key, revoke_key
 from tests.api.test_leads import assert_problem, create
@@ -50,6 +51,38 @@ def test_the_table_covers_every_keyed_route(app: FastAPI) -> None:
     }
     listed = {(method, path.split("?")[0]) for method, path, _, _ in ROUTES}
     assert served == listed
+
+
+def test_the_document_names_each_operations_scope(app: FastAPI) -> None:
+    paths = app.openapi()["paths"]
+    for method, path, scope, _ in ROUTES:
+        operation = paths[path.split("?")[0]][method.lower()]
+        assert operation["security"] == [
+            {"ApiKeyBearer": [scope.value]},
+            {"ApiKeyHeader": [scope.value]},
+        ], (method, path)
+
+
+def test_a_keyed_route_cannot_be_built_without_its_scope() -> None:
+    async def unmarked() -> None:
+        return None
+
+    with pytest.raises(TypeError, match="@requires"):
+        KeyedRoute("/v1/unmarked", unmarked)
+    assert KeyedRoute("/v1/marked", requires(Scope.LEADS_READ)(unmarked)).required_scope == (
+        Scope.LEADS_READ
+    )
+
+
+async def test_a_refused_caller_learns_nothing_about_its_body(
+    anonymous: httpx.AsyncClient,
+) -> None:
+    # The key is checked before the body is read: no key, a broken body, still 401.
+    for path in ("/v1/leads", "/v1/leads/1/transitions", "/v1/leads:batch"):
+        r = await anonymous.post(
+            path, content=b'{"email": ', headers={"Content-Type": "application/json"}
+        )
+        assert_problem(r, 401, "unauthenticated")
 
 
 async def _key(pool: asyncpg.Pool, name: str, *scopes: Scope, **extra: Any) -> str:

@@ -8,21 +8,24 @@ from __future__ import annotations
 
 from typing import Any
 
+import asyncpg
 import orjson
 from fastapi import APIRouter, Request, Response
 from pydantic import ValidationError
 
 from app.api import problems as p
-from app.api.auth import LeadsWriter
-from app.api.deps import Pool
+from app.api.auth import KeyedRoute, key_name, requires
+from app.api.deps import primary_pool
 from app.api.idempotency import IdempotencyKey, idempotent
 from app.api.schemas import LeadCreate, LeadsBatchResult
+from app.domain.access import Scope
 from app.services import leads as service
 
 MAX_BATCH = 1000
 
 router = APIRouter(
     tags=["leads"],
+    route_class=KeyedRoute,
     responses=p.responses(*p.KEYED, p.UNAVAILABLE, p.QUERY_TIMEOUT, p.INTERNAL),
 )
 
@@ -85,9 +88,8 @@ async def _items(request: Request) -> list[Any]:
     response_model=LeadsBatchResult,
     responses=p.responses(p.MALFORMED_BODY, p.INVALID_PAYLOAD, *p.IDEMPOTENCY),
 )
-async def create_leads_batch(
-    request: Request, pool: Pool, key: LeadsWriter, idempotency_key: IdempotencyKey = None
-) -> Response:
+@requires(Scope.LEADS_WRITE)
+async def create_leads_batch(request: Request, idempotency_key: IdempotencyKey = None) -> Response:
     items = await _items(request)
     answers: list[dict[str, Any] | None] = [None] * len(items)
     valid: list[tuple[int, dict[str, Any]]] = []
@@ -97,12 +99,13 @@ async def create_leads_batch(
         except ValidationError as invalid:
             answers[index] = _rejected(index, invalid)
 
-    async def work(db: Pool) -> Response:
+    async def work(db: asyncpg.Pool) -> Response:
         leads = [lead for _, lead in valid]
         outcomes = await service.create_leads(db, leads=leads) if valid else []
         return _answer(answers, valid, outcomes)
 
-    return await idempotent(request, pool, key.name, idempotency_key, work)
+    pool = primary_pool(request)
+    return await idempotent(request, pool, key_name(request), idempotency_key, work)
 
 
 def _answer(

@@ -18,7 +18,7 @@ from fastapi import APIRouter, Path, Request, Response
 from pydantic import ValidationError
 
 from app.api import problems as p
-from app.api.deps import Pool
+from app.api.deps import primary_pool
 from app.api.schemas import LeadCreate
 from app.domain.intake import SourceKind
 from app.intake import payloads, signatures
@@ -178,7 +178,8 @@ async def _source(request: Request, pool: Any, name: str) -> service.IntakeSourc
         ),
     },
 )
-async def receive_delivery(source: SourceName, request: Request, pool: Pool) -> Response:
+async def receive_delivery(source: SourceName, request: Request) -> Response:
+    pool = primary_pool(request)
     body = await _bounded_body(request)
     configured = await _source(request, pool, source)
     message_id = _authenticate(configured, request, body)
@@ -221,8 +222,8 @@ async def receive_delivery(source: SourceName, request: Request, pool: Pool) -> 
         **p.responses(p.SIGNATURE_REFUSED, p.INTAKE_SOURCE_NOT_FOUND),
     },
 )
-async def check_url(source: SourceName, request: Request, pool: Pool) -> Response:
-    configured = await _source(request, pool, source)
+async def check_url(source: SourceName, request: Request) -> Response:
+    configured = await _source(request, primary_pool(request), source)
     if configured.kind is not SourceKind.MAILCHIMP:
         raise p.SignatureRefused(
             "Only Mailchimp sources answer a URL check.", source=configured.name

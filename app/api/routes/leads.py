@@ -8,12 +8,13 @@ from collections.abc import Awaitable, Callable, Mapping
 from decimal import Decimal
 from typing import Annotated, Any
 
+import asyncpg
 import orjson
 from fastapi import APIRouter, Body, Query, Request, Response
 
 from app.api import problems as p
-from app.api.auth import LeadsReader, LeadsReopener, LeadsWriter
-from app.api.deps import IfMatch, LeadId, Pool, ReadPool, etag
+from app.api.auth import KeyedRoute, key_name, requires
+from app.api.deps import IfMatch, LeadId, etag, expected_version, primary_pool, read_pool
 from app.api.idempotency import IdempotencyKey, idempotent
 from app.api.problems import BadCursor
 from app.api.schemas import (
@@ -27,7 +28,7 @@ from app.api.schemas import (
     StatusChangePublic,
     TransitionRequest,
 )
-from app.domain.access import ApiKey
+from app.domain.access import Scope
 from app.domain.lead import ChangeDetails, StatusChange
 from app.domain.status import LeadStatus
 from app.observability.metrics import instruments_of
@@ -37,6 +38,7 @@ from app.services.leads import OnRecorded
 
 router = APIRouter(
     prefix="/v1/leads",
+    route_class=KeyedRoute,
     tags=["leads"],
     responses=p.responses(*p.KEYED, p.UNAVAILABLE, p.QUERY_TIMEOUT, p.INTERNAL),
 )
@@ -83,19 +85,18 @@ def _details(body: TransitionRequest | ReopenRequest) -> ChangeDetails:
 
 async def _status_changed(
     request: Request,
-    pool: Pool,
-    key: ApiKey,
     idempotency_key: str | None,
-    change: Callable[[Pool, OnRecorded], Awaitable[LeadRecord]],
+    change: Callable[[asyncpg.Pool, OnRecorded], Awaitable[LeadRecord]],
 ) -> Response:
     """Apply a status change (retry-safe with an Idempotency-Key) and answer with the lead;
     count what it recorded once `idempotent` returned, when the change has committed."""
     recorded: list[StatusChange] = []
 
-    async def work(db: Pool) -> Response:
+    async def work(db: asyncpg.Pool) -> Response:
         return _lead_response(await change(db, recorded.append))
 
-    response = await idempotent(request, pool, key.name, idempotency_key, work)
+    pool = primary_pool(request)
+    response = await idempotent(request, pool, key_name(request), idempotency_key, work)
     instruments = instruments_of(request)
     for status_change in recorded:
         instruments.count_status_change(status_change)
@@ -112,18 +113,16 @@ async def _status_changed(
     "cannot be set. Answers with the lead, its `Location` and its `ETag`.",
     responses=p.responses(p.DUPLICATE_OPEN_LEAD, p.VALIDATION, *p.IDEMPOTENCY),
 )
+@requires(Scope.LEADS_WRITE)
 async def create_lead(
-    request: Request,
-    pool: Pool,
-    body: LeadCreate,
-    key: LeadsWriter,
-    idempotency_key: IdempotencyKey = None,
+    request: Request, body: LeadCreate, idempotency_key: IdempotencyKey = None
 ) -> Response:
-    async def work(db: Pool) -> Response:
+    async def work(db: asyncpg.Pool) -> Response:
         row = await service.create_lead(db, fields=body.model_dump(mode="python"))
         return _lead_response(row, 201, Location=f"/v1/leads/{row['id']}")
 
-    return await idempotent(request, pool, key.name, idempotency_key, work)
+    pool = primary_pool(request)
+    return await idempotent(request, pool, key_name(request), idempotency_key, work)
 
 
 @router.get(
@@ -135,9 +134,9 @@ async def create_lead(
     "come.",
     responses=p.responses(p.BAD_CURSOR, p.VALIDATION),
 )
+@requires(Scope.LEADS_READ)
 async def list_leads(
-    pool: ReadPool,
-    key: LeadsReader,
+    request: Request,
     status: Annotated[
         list[LeadStatus] | None, Query(description="Repeat for several.", examples=[["qualified"]])
     ] = None,
@@ -162,7 +161,9 @@ async def list_leads(
         revisit_due_at=service.utc_now() if revisit_due else None,
     )
     before = _decode_cursor(cursor) if cursor else None
-    rows, last = await service.list_leads(pool, where=where, before_id=before, limit=limit)
+    rows, last = await service.list_leads(
+        read_pool(request), where=where, before_id=before, limit=limit
+    )
     page = {
         "items": [dict(r) for r in rows],
         "next_cursor": _encode_cursor(last) if last is not None else None,
@@ -177,8 +178,9 @@ async def list_leads(
     description="The lead with its current status; the `ETag` header carries its version.",
     responses=p.responses(p.LEAD_NOT_FOUND, p.VALIDATION),
 )
-async def get_lead(pool: Pool, lead_id: LeadId, key: LeadsReader) -> Response:
-    return _lead_response(await service.get_lead(pool, lead_id=lead_id))
+@requires(Scope.LEADS_READ)
+async def get_lead(request: Request, lead_id: LeadId) -> Response:
+    return _lead_response(await service.get_lead(primary_pool(request), lead_id=lead_id))
 
 
 @router.patch(
@@ -191,11 +193,17 @@ async def get_lead(pool: Pool, lead_id: LeadId, key: LeadsReader) -> Response:
         p.LEAD_NOT_FOUND, p.DUPLICATE_OPEN_LEAD, p.STALE_VERSION, p.BAD_PRECONDITION, p.VALIDATION
     ),
 )
+@requires(Scope.LEADS_WRITE)
 async def update_lead(
-    pool: Pool, lead_id: LeadId, body: LeadUpdate, if_match: IfMatch, key: LeadsWriter
+    request: Request, lead_id: LeadId, body: LeadUpdate, if_match: IfMatch = None
 ) -> Response:
     changes = body.model_dump(mode="python", exclude_unset=True)
-    row = await service.update_lead(pool, lead_id=lead_id, changes=changes, if_match=if_match)
+    row = await service.update_lead(
+        primary_pool(request),
+        lead_id=lead_id,
+        changes=changes,
+        if_match=expected_version(if_match),
+    )
     return _lead_response(row)
 
 
@@ -218,28 +226,30 @@ async def update_lead(
         *p.IDEMPOTENCY,
     ),
 )
+@requires(Scope.LEADS_WRITE)
 async def transition_lead(
     request: Request,
-    pool: Pool,
     lead_id: LeadId,
     body: TransitionRequest,
-    if_match: IfMatch,
-    key: LeadsWriter,
+    if_match: IfMatch = None,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
-    async def change(db: Pool, on_recorded: OnRecorded) -> LeadRecord:
+    version = expected_version(if_match)
+    api_key = key_name(request)
+
+    async def change(db: asyncpg.Pool, on_recorded: OnRecorded) -> LeadRecord:
         return await service.transition_lead(
             db,
             lead_id=lead_id,
             to=body.to,
             reason=body.reason,
             details=_details(body),
-            if_match=if_match,
-            api_key=key.name,
+            if_match=version,
+            api_key=api_key,
             on_recorded=on_recorded,
         )
 
-    return await _status_changed(request, pool, key, idempotency_key, change)
+    return await _status_changed(request, idempotency_key, change)
 
 
 @router.post(
@@ -261,28 +271,30 @@ async def transition_lead(
         *p.IDEMPOTENCY,
     ),
 )
+@requires(Scope.LEADS_REOPEN)
 async def reopen_lead(
-    pool: Pool,
+    request: Request,
     lead_id: LeadId,
     body: Annotated[ReopenRequest, Body()],
-    if_match: IfMatch,
-    key: LeadsReopener,
-    request: Request,
+    if_match: IfMatch = None,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
-    async def change(db: Pool, on_recorded: OnRecorded) -> LeadRecord:
+    version = expected_version(if_match)
+    api_key = key_name(request)
+
+    async def change(db: asyncpg.Pool, on_recorded: OnRecorded) -> LeadRecord:
         return await service.reopen_lead(
             db,
             lead_id=lead_id,
             reason=body.reason,
             to=body.to,
             details=_details(body),
-            if_match=if_match,
-            api_key=key.name,
+            if_match=version,
+            api_key=api_key,
             on_recorded=on_recorded,
         )
 
-    return await _status_changed(request, pool, key, idempotency_key, change)
+    return await _status_changed(request, idempotency_key, change)
 
 
 @router.get(
@@ -293,10 +305,10 @@ async def reopen_lead(
     "gives the current status.",
     responses=p.responses(p.LEAD_NOT_FOUND, p.VALIDATION),
 )
+@requires(Scope.LEADS_READ)
 async def lead_history(
-    pool: Pool,
+    request: Request,
     lead_id: LeadId,
-    key: LeadsReader,
     api_key: Annotated[
         str | None,
         Query(
@@ -312,5 +324,7 @@ async def lead_history(
         ),
     ] = None,
 ) -> list[StatusChangePublic]:
-    rows = await service.lead_history(pool, lead_id=lead_id, api_key=api_key, actor=actor)
+    rows = await service.lead_history(
+        primary_pool(request), lead_id=lead_id, api_key=api_key, actor=actor
+    )
     return [StatusChangePublic.model_validate(dict(r)) for r in rows]

@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BeforeValidator
 
 from app.api import problems as p
-from app.api.auth import require
-from app.api.deps import ReadPool
+from app.api.auth import KeyedRoute, requires
+from app.api.deps import read_pool
 from app.api.metrics_schemas import (
     FunnelPublic,
     LossReasonsPublic,
@@ -28,7 +28,7 @@ from app.services.leads import utc_now
 router = APIRouter(
     prefix="/v1/metrics",
     tags=["metrics"],
-    dependencies=[Depends(require(KeyScope.METRICS_READ))],
+    route_class=KeyedRoute,
     responses=p.responses(
         p.INVALID_WINDOW,
         p.VALIDATION,
@@ -97,8 +97,10 @@ def _window(s: Scope) -> dict[str, Any]:
     description="Created, closed by status, win / no-decision / conversion / disqualified / "
     "dead / recycle rates, reopenings, cycle time, the open pipeline and the nurture queue.",
 )
-async def summary(pool: ReadPool, where: Window) -> dict[str, Any]:
-    return {"window": _window(where), **await service.summary(pool, where, now=utc_now())}
+@requires(KeyScope.METRICS_READ)
+async def summary(request: Request, where: Window) -> dict[str, Any]:
+    figures = await service.summary(read_pool(request), where, now=utc_now())
+    return {"window": _window(where), **figures}
 
 
 @router.get(
@@ -108,8 +110,9 @@ async def summary(pool: ReadPool, where: Window) -> dict[str, Any]:
     description="Every loss in the window by reason code, competitor and the open status it "
     "was lost from; no-decision reasons alongside.",
 )
-async def loss_reasons(pool: ReadPool, where: Window) -> dict[str, Any]:
-    return {"window": _window(where), **await service.loss_reasons(pool, where)}
+@requires(KeyScope.METRICS_READ)
+async def loss_reasons(request: Request, where: Window) -> dict[str, Any]:
+    return {"window": _window(where), **await service.loss_reasons(read_pool(request), where)}
 
 
 @router.get(
@@ -118,8 +121,9 @@ async def loss_reasons(pool: ReadPool, where: Window) -> dict[str, Any]:
     summary="Rep performance",
     description="Per owner: leads, won, lost, win rate and median cycle days; sortable, paged.",
 )
+@requires(KeyScope.METRICS_READ)
 async def owners(
-    pool: ReadPool,
+    request: Request,
     where: Window,
     sort: Annotated[service.OwnerSort, Query(description="Field to sort by.")] = "won",
     order: Annotated[str, Query(pattern="^(asc|desc)$")] = "desc",
@@ -127,7 +131,7 @@ async def owners(
     offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
 ) -> dict[str, Any]:
     items, total = await service.owners(
-        pool, where, sort=sort, descending=order == "desc", limit=limit, offset=offset
+        read_pool(request), where, sort=sort, descending=order == "desc", limit=limit, offset=offset
     )
     return {"window": _window(where), "items": items, "total": total}
 
@@ -138,8 +142,9 @@ async def owners(
     summary="Lead-source quality",
     description="Per source: leads, conversion rate, disqualified and dead rates.",
 )
-async def sources(pool: ReadPool, where: Window) -> dict[str, Any]:
-    return {"window": _window(where), "items": await service.sources(pool, where)}
+@requires(KeyScope.METRICS_READ)
+async def sources(request: Request, where: Window) -> dict[str, Any]:
+    return {"window": _window(where), "items": await service.sources(read_pool(request), where)}
 
 
 @router.get(
@@ -149,8 +154,9 @@ async def sources(pool: ReadPool, where: Window) -> dict[str, Any]:
     description="For the leads created in the window: how many reached each stage and went on; "
     "and the median and p90 days spent in each open status, over stays that ended in the window.",
 )
-async def funnel(pool: ReadPool, where: Window) -> dict[str, Any]:
-    return {"window": _window(where), **await service.funnel(pool, where)}
+@requires(KeyScope.METRICS_READ)
+async def funnel(request: Request, where: Window) -> dict[str, Any]:
+    return {"window": _window(where), **await service.funnel(read_pool(request), where)}
 
 
 @router.get(
@@ -160,11 +166,12 @@ async def funnel(pool: ReadPool, where: Window) -> dict[str, Any]:
     description="One metric per day, week or month, with explicit bucket starts; empty buckets "
     "are included (counts 0, rates null).",
 )
+@requires(KeyScope.METRICS_READ)
 async def timeseries(
-    pool: ReadPool,
+    request: Request,
     where: Window,
     metric: service.SeriesMetric,
     interval: service.Interval = "week",
 ) -> dict[str, Any]:
-    points = await service.timeseries(pool, where, metric=metric, interval=interval)
+    points = await service.timeseries(read_pool(request), where, metric=metric, interval=interval)
     return {"window": _window(where), "metric": metric, "interval": interval, "points": points}

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 
-from app.api.auth import require
+from app.api.auth import KeyedRoute, requires
 from app.api.problems import INTERNAL, KEYED, responses
 from app.api.schemas import ReasonPublic, StatusPublic, TargetPublic, WorkflowPublic
 from app.domain.access import Scope
@@ -22,7 +22,7 @@ from app.domain.status import (
 
 router = APIRouter(
     tags=["workflow"],
-    dependencies=[Depends(require(Scope.LEADS_READ))],
+    route_class=KeyedRoute,
     responses=responses(*KEYED, INTERNAL),
 )
 
@@ -57,6 +57,7 @@ WORKFLOW = WorkflowPublic(
 
 
 @router.get("/v1/workflow", response_model=WorkflowPublic)
+@requires(Scope.LEADS_READ)
 async def get_workflow() -> WorkflowPublic:
     """The statuses, allowed moves and reason codes."""
     return WORKFLOW
