@@ -14,6 +14,7 @@ import asyncpg
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.openapi.docs import get_redoc_html
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from fastapi.telemetry import TelemetryConfig
 from fastapi_offline import FastAPIOffline
 
 from app import __doc__ as about
@@ -31,6 +32,7 @@ from app.services.rollups import fold_forever
 from app.settings import Settings, get_settings
 
 VERSION = "0.1.0"
+NO_TELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
 SCHEMA_REVISION = "0008"
 """The alembic head this code is written against (a test keeps it in step with alembic/)."""
 DESCRIPTION = """
@@ -136,6 +138,7 @@ def create_app(*, settings: Settings | None = None, database_url: str | None = N
         lifespan=lifespan,
         redoc_url=None,
         swagger_ui_parameters={"displayRequestDuration": True, "tryItOutEnabled": False},
+        telemetry=None if settings.opentelemetry else NO_TELEMETRY,
     )
 
     @app.get("/redoc", include_in_schema=False)

@@ -39,6 +39,14 @@ class Settings(BaseSettings):
     statement_timeout_ms: int = Field(
         default=5000, ge=100, validation_alias="LEADSTATUS_STATEMENT_TIMEOUT_MS"
     )
+    opentelemetry: bool = Field(
+        default=False,
+        validation_alias="LEADSTATUS_OPENTELEMETRY",
+        description="FastAPI's own OpenTelemetry spans, metrics and logs, sent to the globally "
+        "configured providers (e.g. FASTAPI_OTEL_AUTO_CONFIGURE=true and the OTEL_* variables). "
+        "Off: /metrics and the request log cover the service, and no request pays for the "
+        "providers' per-request lookup.",
+    )
     fold_interval_s: float = Field(
         default=0.25,
         gt=0,
