@@ -12,28 +12,28 @@ from __future__ import annotations
 import hashlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Annotated, Any
+from typing import Any
 
 import asyncpg
 import orjson
-from fastapi import Header, Request, Response
+from fastapi import Request, Response
 
 from app.api import problems as p
+from app.api.auth import key_name
+from app.api.deps import header_parameter, primary_pool
 from app.repositories.idempotency import IdempotencyRepository
 
 MAX_KEY_LENGTH = 255
 REPLAYED_HEADERS = ("content-type", "etag", "location")
 
-IdempotencyKey = Annotated[
-    str | None,
-    Header(
-        alias="Idempotency-Key",
-        description="Any unique string (at most 255 characters, e.g. a UUID) to make a retry of "
-        "this request safe: a retry with the same key and body gets the first answer again "
-        "and changes nothing, for at least 24 hours.",
-        examples=["8e03978e-40d5-43e8-bc93-6894a57f9324"],
-    ),
-]
+IDEMPOTENCY_KEY = header_parameter(
+    "Idempotency-Key",
+    "Any unique string (at most 255 characters, e.g. a UUID) to make a retry of this request "
+    "safe: a retry with the same key and body gets the first answer again and changes nothing, "
+    "for at least 24 hours.",
+    examples=["8e03978e-40d5-43e8-bc93-6894a57f9324"],
+)
+"""Read by `idempotent` itself; routes list it with `documented_headers`."""
 
 
 class OneConnection:
@@ -60,17 +60,15 @@ def _parsed(raw: str) -> str:
     return key
 
 
-async def idempotent(
-    request: Request,
-    pool: asyncpg.Pool,
-    api_key: str,
-    raw_key: str | None,
-    work: Callable[[Any], Awaitable[Response]],
-) -> Response:
-    """Run `work(pool)` once per Idempotency-Key; without the header, simply run it."""
+async def idempotent(request: Request, work: Callable[[Any], Awaitable[Response]]) -> Response:
+    """Run `work(pool)` once per Idempotency-Key (per API key); without the header, simply run
+    it on the primary's pool."""
+    pool = primary_pool(request)
+    raw_key = request.headers.get("idempotency-key")
     if raw_key is None:
         return await work(pool)
     key = _parsed(raw_key)
+    api_key = key_name(request)
     body = await request.body()
     fingerprint = hashlib.sha256(f"{request.method} {request.url.path}\n".encode() + body).digest()
     async with pool.acquire() as conn, conn.transaction():

@@ -14,9 +14,9 @@ from fastapi import APIRouter, Request, Response
 from pydantic import ValidationError
 
 from app.api import problems as p
-from app.api.auth import KeyedRoute, key_name, requires
-from app.api.deps import primary_pool
-from app.api.idempotency import IdempotencyKey, idempotent
+from app.api.auth import KeyedRoute, requires
+from app.api.deps import documented_headers
+from app.api.idempotency import IDEMPOTENCY_KEY, idempotent
 from app.api.schemas import LeadCreate, LeadsBatchResult
 from app.domain.access import Scope
 from app.services import leads as service
@@ -59,6 +59,7 @@ async def _items(request: Request) -> list[Any]:
     "email has an open lead already (in the database or earlier in the same batch) is a "
     "`duplicate` naming that lead. `items` follow the input order.",
     openapi_extra={
+        **documented_headers(IDEMPOTENCY_KEY),
         "requestBody": {
             "required": True,
             "content": {
@@ -83,13 +84,13 @@ async def _items(request: Request) -> list[Any]:
                     },
                 }
             },
-        }
+        },
     },
     response_model=LeadsBatchResult,
     responses=p.responses(p.MALFORMED_BODY, p.INVALID_PAYLOAD, *p.IDEMPOTENCY),
 )
 @requires(Scope.LEADS_WRITE)
-async def create_leads_batch(request: Request, idempotency_key: IdempotencyKey = None) -> Response:
+async def create_leads_batch(request: Request) -> Response:
     items = await _items(request)
     answers: list[dict[str, Any] | None] = [None] * len(items)
     valid: list[tuple[int, dict[str, Any]]] = []
@@ -104,8 +105,7 @@ async def create_leads_batch(request: Request, idempotency_key: IdempotencyKey =
         outcomes = await service.create_leads(db, leads=leads) if valid else []
         return _answer(answers, valid, outcomes)
 
-    pool = primary_pool(request)
-    return await idempotent(request, pool, key_name(request), idempotency_key, work)
+    return await idempotent(request, work)
 
 
 def _answer(

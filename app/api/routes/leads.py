@@ -14,8 +14,16 @@ from fastapi import APIRouter, Body, Query, Request, Response
 
 from app.api import problems as p
 from app.api.auth import KeyedRoute, key_name, requires
-from app.api.deps import IfMatch, LeadId, etag, expected_version, primary_pool, read_pool
-from app.api.idempotency import IdempotencyKey, idempotent
+from app.api.deps import (
+    IF_MATCH,
+    LeadId,
+    documented_headers,
+    etag,
+    if_match,
+    primary_pool,
+    read_pool,
+)
+from app.api.idempotency import IDEMPOTENCY_KEY, idempotent
 from app.api.problems import BadCursor
 from app.api.schemas import (
     NO_NUL,
@@ -85,7 +93,6 @@ def _details(body: TransitionRequest | ReopenRequest) -> ChangeDetails:
 
 async def _status_changed(
     request: Request,
-    idempotency_key: str | None,
     change: Callable[[asyncpg.Pool, OnRecorded], Awaitable[LeadRecord]],
 ) -> Response:
     """Apply a status change (retry-safe with an Idempotency-Key) and answer with the lead;
@@ -95,8 +102,7 @@ async def _status_changed(
     async def work(db: asyncpg.Pool) -> Response:
         return _lead_response(await change(db, recorded.append))
 
-    pool = primary_pool(request)
-    response = await idempotent(request, pool, key_name(request), idempotency_key, work)
+    response = await idempotent(request, work)
     instruments = instruments_of(request)
     for status_change in recorded:
         instruments.count_status_change(status_change)
@@ -111,18 +117,16 @@ async def _status_changed(
     description="Creates a lead at status `new`. The email must not belong to another *open* "
     "lead (case-insensitive); closed leads do not block it. `status`, `version` and `id` "
     "cannot be set. Answers with the lead, its `Location` and its `ETag`.",
+    openapi_extra=documented_headers(IDEMPOTENCY_KEY),
     responses=p.responses(p.DUPLICATE_OPEN_LEAD, p.VALIDATION, *p.IDEMPOTENCY),
 )
 @requires(Scope.LEADS_WRITE)
-async def create_lead(
-    request: Request, body: LeadCreate, idempotency_key: IdempotencyKey = None
-) -> Response:
+async def create_lead(request: Request, body: LeadCreate) -> Response:
     async def work(db: asyncpg.Pool) -> Response:
         row = await service.create_lead(db, fields=body.model_dump(mode="python"))
         return _lead_response(row, 201, Location=f"/v1/leads/{row['id']}")
 
-    pool = primary_pool(request)
-    return await idempotent(request, pool, key_name(request), idempotency_key, work)
+    return await idempotent(request, work)
 
 
 @router.get(
@@ -189,20 +193,19 @@ async def get_lead(request: Request, lead_id: LeadId) -> Response:
     summary="Change a lead's descriptive fields",
     description="Owner, company, contact details and the like. A field sent as null is cleared. "
     "The status never changes here (use transitions or reopen). Honors `If-Match`.",
+    openapi_extra=documented_headers(IF_MATCH),
     responses=p.responses(
         p.LEAD_NOT_FOUND, p.DUPLICATE_OPEN_LEAD, p.STALE_VERSION, p.BAD_PRECONDITION, p.VALIDATION
     ),
 )
 @requires(Scope.LEADS_WRITE)
-async def update_lead(
-    request: Request, lead_id: LeadId, body: LeadUpdate, if_match: IfMatch = None
-) -> Response:
+async def update_lead(request: Request, lead_id: LeadId, body: LeadUpdate) -> Response:
     changes = body.model_dump(mode="python", exclude_unset=True)
     row = await service.update_lead(
         primary_pool(request),
         lead_id=lead_id,
         changes=changes,
-        if_match=expected_version(if_match),
+        if_match=if_match(request),
     )
     return _lead_response(row)
 
@@ -215,6 +218,7 @@ async def update_lead(
     "workflow does not have is 409 with `allowed_targets`; a reason that is not the target's, "
     "or a missing required field (`competitor`, a note for `other`, a future `revisit_at` for "
     "`recycled`), is 422. With `If-Match`, a stale version is 412.",
+    openapi_extra=documented_headers(IF_MATCH, IDEMPOTENCY_KEY),
     responses=p.responses(
         p.LEAD_NOT_FOUND,
         p.TRANSITION_NOT_ALLOWED,
@@ -231,10 +235,8 @@ async def transition_lead(
     request: Request,
     lead_id: LeadId,
     body: TransitionRequest,
-    if_match: IfMatch = None,
-    idempotency_key: IdempotencyKey = None,
 ) -> Response:
-    version = expected_version(if_match)
+    version = if_match(request)
     api_key = key_name(request)
 
     async def change(db: asyncpg.Pool, on_recorded: OnRecorded) -> LeadRecord:
@@ -249,7 +251,7 @@ async def transition_lead(
             on_recorded=on_recorded,
         )
 
-    return await _status_changed(request, idempotency_key, change)
+    return await _status_changed(request, change)
 
 
 @router.post(
@@ -260,6 +262,7 @@ async def transition_lead(
     "(default: the one it held when it closed; `contacted` if that was `new`), with a reopen "
     "reason. Counts the reopening, clears `revisit_at` and keeps the whole history. Any other "
     "status is 409.",
+    openapi_extra=documented_headers(IF_MATCH, IDEMPOTENCY_KEY),
     responses=p.responses(
         p.LEAD_NOT_FOUND,
         p.NOT_REOPENABLE,
@@ -276,10 +279,8 @@ async def reopen_lead(
     request: Request,
     lead_id: LeadId,
     body: Annotated[ReopenRequest, Body()],
-    if_match: IfMatch = None,
-    idempotency_key: IdempotencyKey = None,
 ) -> Response:
-    version = expected_version(if_match)
+    version = if_match(request)
     api_key = key_name(request)
 
     async def change(db: asyncpg.Pool, on_recorded: OnRecorded) -> LeadRecord:
@@ -294,7 +295,7 @@ async def reopen_lead(
             on_recorded=on_recorded,
         )
 
-    return await _status_changed(request, idempotency_key, change)
+    return await _status_changed(request, change)
 
 
 @router.get(
