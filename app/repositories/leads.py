@@ -79,6 +79,12 @@ SELECT * FROM changed
 """
 
 
+_STATE = (
+    "SELECT status, version, reopen_count, closed_from, revisit_at, closed_at, status_reason"
+    " FROM leads WHERE id = $1"
+)
+
+
 @dataclass(frozen=True, slots=True)
 class LeadFilter:
     statuses: Sequence[LeadStatus] = ()
@@ -125,6 +131,13 @@ class LeadRepository:
         row: LeadRecord | None = await self.conn.fetchrow(
             f"SELECT * FROM leads WHERE id = $1{lock}", lead_id
         )
+        return row
+
+    async def state(self, lead_id: int) -> LeadRecord | None:
+        """The columns the workflow decides on (`to_domain`'s), not the whole row: a status
+        change answers with the row its write returns, so reading the rest first (the contact
+        fields, the attributes' JSON) would be decoded for nothing."""
+        row: LeadRecord | None = await self.conn.fetchrow(_STATE, lead_id)
         return row
 
     async def insert(self, fields: Mapping[str, Any]) -> LeadRecord:

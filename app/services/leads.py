@@ -160,7 +160,7 @@ async def _change_status(
     async with pool.acquire() as conn:
         repo = LeadRepository(conn)
         for _ in range(MAX_ATTEMPTS):
-            row = await repo.get(lead_id)
+            row = await repo.state(lead_id)
             if row is None:
                 raise LeadNotFound(lead_id)
             if if_match is not None and row["version"] != if_match:
