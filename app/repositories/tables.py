@@ -35,10 +35,11 @@ from sqlmodel import Field, SQLModel
 
 from app.domain.status import CLOSING_STATUSES
 from app.repositories.sql import (
-    ALL_STATUSES_SQL,
     OPEN_STATUSES_SQL,
     REASON_MATCHES_TARGET_SQL,
     sql_list,
+    status_known_sql,
+    status_open_sql,
 )
 
 CLOSING_STATUSES_SQL = sql_list(CLOSING_STATUSES)
@@ -61,9 +62,9 @@ def _tz(nullable: bool = True, **kw: Any) -> Any:
 class LeadRow(SQLModel, table=True):
     __tablename__ = "leads"
     __table_args__ = (
-        CheckConstraint(f"status IN ({ALL_STATUSES_SQL})", name="status_known"),
+        CheckConstraint(status_known_sql("status"), name="status_known"),
         CheckConstraint(
-            f"closed_from IS NULL OR closed_from IN ({OPEN_STATUSES_SQL})", name="closed_from_open"
+            f"closed_from IS NULL OR {status_open_sql('closed_from')}", name="closed_from_open"
         ),
         CheckConstraint(
             "estimated_value IS NULL OR estimated_value >= 0", name="value_not_negative"
@@ -141,8 +142,8 @@ class LeadRow(SQLModel, table=True):
 class StatusChangeRow(SQLModel, table=True):
     __tablename__ = "lead_status_changes"
     __table_args__ = (
-        CheckConstraint(f"to_status IN ({ALL_STATUSES_SQL})", name="to_status_known"),
-        CheckConstraint(f"from_status IN ({ALL_STATUSES_SQL})", name="from_status_known"),
+        CheckConstraint(status_known_sql("to_status"), name="to_status_known"),
+        CheckConstraint(status_known_sql("from_status"), name="from_status_known"),
         CheckConstraint("length(reason) > 0", name="reason_not_empty"),
         CheckConstraint(REASON_MATCHES_TARGET_SQL, name="reason_of_target"),
         Index("ix_lead_status_changes_lead_id_id", "lead_id", "id"),
