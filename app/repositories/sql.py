@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from enum import StrEnum
 
-from app.domain.status import OPEN_STATUSES, LeadStatus
+from app.domain.status import OPEN_STATUSES
 
 
 def sql_list(values: Iterable[StrEnum]) -> str:
@@ -17,7 +17,6 @@ def sql_list(values: Iterable[StrEnum]) -> str:
     return ", ".join(f"'{v.value}'" for v in values)
 
 
-ALL_STATUSES_SQL = sql_list(LeadStatus)
 OPEN_STATUSES_SQL = sql_list(OPEN_STATUSES)
 
 
