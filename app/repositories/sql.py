@@ -20,18 +20,6 @@ def sql_list(values: Iterable[StrEnum]) -> str:
 OPEN_STATUSES_SQL = sql_list(OPEN_STATUSES)
 
 
-def status_known_sql(column: str) -> str:
-    """`column` holds one of the workflow's statuses; `lead_status_known` is PL/pgSQL, defined by
-    the migrations (a status list written into a check is re-read from its stored text, byte by
-    byte, on every write)."""
-    return f"lead_status_known({column})"
-
-
-def status_open_sql(column: str) -> str:
-    """`column` holds one of the open statuses (`lead_status_open`, as above)."""
-    return f"lead_status_open({column})"
-
-
 REASON_MATCHES_TARGET_SQL = "lead_status_change_reason_valid(reopened, to_status, reason)"
 """A history row's reason is one of its target's codes (a reopening's, one of reopen's).
 

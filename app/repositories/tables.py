@@ -29,18 +29,12 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import DOMAIN, JSONB
 from sqlalchemy.types import UserDefinedType
 from sqlmodel import Field, SQLModel
 
-from app.domain.status import CLOSING_STATUSES
-from app.repositories.sql import (
-    OPEN_STATUSES_SQL,
-    REASON_MATCHES_TARGET_SQL,
-    sql_list,
-    status_known_sql,
-    status_open_sql,
-)
+from app.domain.status import CLOSING_STATUSES, OPEN_STATUSES, LeadStatus
+from app.repositories.sql import OPEN_STATUSES_SQL, REASON_MATCHES_TARGET_SQL, sql_list
 
 CLOSING_STATUSES_SQL = sql_list(CLOSING_STATUSES)
 
@@ -55,6 +49,27 @@ SQLModel.metadata.naming_convention = NAMING_CONVENTION
 metadata: MetaData = SQLModel.metadata
 
 
+def _domain(name: str, base: Any, constraint: str, check: str) -> DOMAIN:
+    """A domain the migrations create (with its check, by that name): a single-column rule as a
+    type, which PostgreSQL keeps compiled per connection, where a table check is re-read from
+    its stored text on every write."""
+    return DOMAIN(name, base, constraint_name=constraint, check=check, create_type=False)
+
+
+LEAD_STATUS = _domain(
+    "lead_status", Text, "lead_status_known", f"VALUE IN ({sql_list(LeadStatus)})"
+)
+LEAD_OPEN_STATUS = _domain(
+    "lead_open_status", Text, "lead_status_open", f"VALUE IN ({sql_list(OPEN_STATUSES)})"
+)
+LEAD_VERSION = _domain("lead_version", Integer, "lead_version_positive", "VALUE >= 1")
+LEAD_REOPEN_COUNT = _domain(
+    "lead_reopen_count", Integer, "lead_reopen_count_not_negative", "VALUE >= 0"
+)
+LEAD_VALUE = _domain("lead_value", Numeric(14, 2), "lead_value_not_negative", "VALUE >= 0")
+REASON_CODE = _domain("reason_code", Text, "reason_code_not_empty", "length(VALUE) > 0")
+
+
 def _tz(nullable: bool = True, **kw: Any) -> Any:
     return Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=nullable, **kw))
 
@@ -62,14 +77,6 @@ def _tz(nullable: bool = True, **kw: Any) -> Any:
 class LeadRow(SQLModel, table=True):
     __tablename__ = "leads"
     __table_args__ = (
-        CheckConstraint(status_known_sql("status"), name="status_known"),
-        CheckConstraint(
-            f"closed_from IS NULL OR {status_open_sql('closed_from')}", name="closed_from_open"
-        ),
-        CheckConstraint(
-            "estimated_value IS NULL OR estimated_value >= 0", name="value_not_negative"
-        ),
-        CheckConstraint("version >= 1 AND reopen_count >= 0", name="counters_valid"),
         # One open lead per email: closed leads do not block a new one.
         Index(
             "uq_leads_open_email",
@@ -115,18 +122,20 @@ class LeadRow(SQLModel, table=True):
     owner: str | None = Field(default=None, sa_column=Column(Text))
     segment: str | None = Field(default=None, sa_column=Column(Text))
     country: str | None = Field(default=None, sa_column=Column(Text))
-    estimated_value: Decimal | None = Field(default=None, sa_column=Column(Numeric(14, 2)))
+    estimated_value: Decimal | None = Field(default=None, sa_column=Column(LEAD_VALUE))
     currency: str | None = Field(default=None, sa_column=Column(Text))
     external_id: str | None = Field(default=None, sa_column=Column(Text))
     attributes: dict[str, Any] = Field(
         default_factory=dict,
         sa_column=Column(JSONB, nullable=False, server_default=text("'{}'::jsonb")),
     )
-    status: str = Field(sa_column=Column(Text, nullable=False, server_default=text("'new'")))
+    status: str = Field(sa_column=Column(LEAD_STATUS, nullable=False, server_default=text("'new'")))
     status_reason: str | None = Field(default=None, sa_column=Column(Text))
-    closed_from: str | None = Field(default=None, sa_column=Column(Text))
-    version: int = Field(sa_column=Column(Integer, nullable=False, server_default=text("1")))
-    reopen_count: int = Field(sa_column=Column(Integer, nullable=False, server_default=text("0")))
+    closed_from: str | None = Field(default=None, sa_column=Column(LEAD_OPEN_STATUS))
+    version: int = Field(sa_column=Column(LEAD_VERSION, nullable=False, server_default=text("1")))
+    reopen_count: int = Field(
+        sa_column=Column(LEAD_REOPEN_COUNT, nullable=False, server_default=text("0"))
+    )
     revisit_at: datetime | None = _tz()
     closed_at: datetime | None = _tz()
     created_at: datetime | None = _tz(nullable=False, server_default=func.now())
@@ -142,9 +151,6 @@ class LeadRow(SQLModel, table=True):
 class StatusChangeRow(SQLModel, table=True):
     __tablename__ = "lead_status_changes"
     __table_args__ = (
-        CheckConstraint(status_known_sql("to_status"), name="to_status_known"),
-        CheckConstraint(status_known_sql("from_status"), name="from_status_known"),
-        CheckConstraint("length(reason) > 0", name="reason_not_empty"),
         CheckConstraint(REASON_MATCHES_TARGET_SQL, name="reason_of_target"),
         Index("ix_lead_status_changes_lead_id_id", "lead_id", "id"),
     )
@@ -156,9 +162,9 @@ class StatusChangeRow(SQLModel, table=True):
     lead_id: int = Field(
         sa_column=Column(BigInteger, ForeignKey("leads.id", ondelete="RESTRICT"), nullable=False)
     )
-    from_status: str = Field(sa_column=Column(Text, nullable=False))
-    to_status: str = Field(sa_column=Column(Text, nullable=False))
-    reason: str = Field(sa_column=Column(Text, nullable=False))
+    from_status: str = Field(sa_column=Column(LEAD_STATUS, nullable=False))
+    to_status: str = Field(sa_column=Column(LEAD_STATUS, nullable=False))
+    reason: str = Field(sa_column=Column(REASON_CODE, nullable=False))
     reopened: bool = Field(sa_column=Column(Boolean, nullable=False, server_default=text("false")))
     note: str | None = Field(default=None, sa_column=Column(Text))
     competitor: str | None = Field(default=None, sa_column=Column(Text))
