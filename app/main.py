@@ -107,7 +107,11 @@ def create_app(*, settings: Settings | None = None, database_url: str | None = N
         gc.collect()
         gc.freeze()
         background = [
-            asyncio.create_task(fold_forever(app.state.pool, settings.fold_interval_s)),
+            asyncio.create_task(
+                fold_forever(
+                    app.state.pool, settings.fold_interval_s, settings.metrics_vacuum_interval_s
+                )
+            ),
             asyncio.create_task(app.state.keyring.flush_forever()),
             asyncio.create_task(
                 prune_forever(

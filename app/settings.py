@@ -53,6 +53,13 @@ class Settings(BaseSettings):
         validation_alias="LEADSTATUS_FOLD_INTERVAL_S",
         description="Seconds between folds of pending metrics deltas into the rollups.",
     )
+    metrics_vacuum_interval_s: float = Field(
+        default=10.0,
+        ge=0,
+        validation_alias="LEADSTATUS_METRICS_VACUUM_INTERVAL_S",
+        description="Seconds between VACUUMs of the metrics queue and rollup tables (0: leave "
+        "them to autovacuum).",
+    )
     secret_key: SecretStr | None = Field(
         default=None,
         validation_alias="LEADSTATUS_SECRET_KEY",

@@ -296,3 +296,29 @@ async def fold(conn: asyncpg.Connection) -> int:
     """Move committed pending deltas into the rollups; how many rollup rows that touched."""
     touched: int = await conn.fetchval("SELECT metrics_fold()")
     return touched
+
+
+CHURNING_TABLES = (
+    "metrics_pending",
+    "metrics_pending_changes",
+    "metrics_pending_leads",
+    "metrics_daily",
+    "metrics_pipeline",
+    "metrics_durations",
+    "metrics_losses",
+)
+"""Tables that hold few live rows and leave a dead one per write or per fold: the pending
+queues (a row per write, deleted by the next fold) and the rollups (a handful of rows, each
+rewritten by every fold that touches it)."""
+
+
+async def vacuum_churning_tables(conn: asyncpg.Connection) -> None:
+    """Reclaim the dead rows of `CHURNING_TABLES` (outside any transaction: VACUUM runs alone).
+
+    Left to autovacuum, which looks once a minute by default (and not at all where it is off),
+    they grew to tens of thousands of dead rows for a few hundred live ones under load, and
+    every fold scanned them all: PostgreSQL's CPU per transition rose by a third (0.49 to 0.69
+    ms) over minutes. A table another VACUUM holds (autovacuum, another service process) is
+    skipped, not waited for.
+    """
+    await conn.execute(f"VACUUM (SKIP_LOCKED) {', '.join(CHURNING_TABLES)}")

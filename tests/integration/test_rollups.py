@@ -10,6 +10,7 @@ mistake shared by the triggers and the rebuild cannot hide behind their agreemen
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 from collections import Counter
 from collections.abc import AsyncIterator, Mapping, Sequence
@@ -36,7 +37,9 @@ from app.domain.status import (
     is_open,
 )
 from app.repositories.leads import LeadRepository, to_domain
+from app.repositories.rollups import vacuum_churning_tables
 from app.services import leads as service
+from app.services.rollups import fold_forever
 from tests.integration.metrics_history import write_history
 
 S = LeadStatus
@@ -1061,3 +1064,50 @@ async def test_folds_running_at_once_move_each_pending_row_once(pool: asyncpg.Po
     assert sum(moved) == pending
     snap = await assert_rollups_exact(pool)
     assert total(snap, "metrics_daily", "closed_lost") == 6
+
+
+async def _pending_leads_pages(pool: asyncpg.Pool) -> int:
+    pages: int = await pool.fetchval(
+        "SELECT pg_relation_size('metrics_pending_leads') / current_setting('block_size')::int"
+    )
+    return pages
+
+
+async def _new_leads_folded(pool: asyncpg.Pool, count: int) -> None:
+    """`count` new leads, each leaving a pending row that a fold then deletes (a dead row)."""
+    await pool.execute(
+        "INSERT INTO leads (email)"
+        " SELECT 'vac' || i || '@example.com' FROM generate_series(1, $1) i",
+        count,
+    )
+    await pool.fetchval("SELECT metrics_fold()")
+    assert await pool.fetchval("SELECT count(*) FROM metrics_pending_leads") == 0
+
+
+async def test_vacuuming_the_churning_tables_reclaims_what_the_folds_left(
+    pool: asyncpg.Pool,
+) -> None:
+    await _new_leads_folded(pool, 2_000)
+    assert await _pending_leads_pages(pool) > 0  # the deleted rows still take their pages
+    async with pool.acquire() as conn:
+        await vacuum_churning_tables(conn)
+    assert await _pending_leads_pages(pool) == 0
+    await assert_rollups_exact(pool)
+
+
+@pytest.mark.parametrize("vacuum_every", [0.05, 0])
+async def test_the_fold_loop_vacuums_the_churning_tables_when_asked(
+    pool: asyncpg.Pool, vacuum_every: float
+) -> None:
+    await _new_leads_folded(pool, 2_000)
+    loop = asyncio.create_task(fold_forever(pool, 0.01, vacuum_every))
+    try:
+        for _ in range(100):
+            await asyncio.sleep(0.05)
+            if await _pending_leads_pages(pool) == 0:
+                break
+    finally:
+        loop.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await loop
+    assert (await _pending_leads_pages(pool) == 0) == bool(vacuum_every)
