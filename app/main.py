@@ -21,7 +21,7 @@ from app import __doc__ as about
 from app.api import problems
 from app.api.auth import document_security
 from app.api.limits import RequestLimits
-from app.api.routes import batch, intake, leads, metrics, workflow
+from app.api.routes import batch, intake, leads, metrics, pipelines, workflow
 from app.api.routes import problems as problem_routes
 from app.db import create_pool, resolve_database_url
 from app.observability.metrics import Instruments
@@ -29,11 +29,12 @@ from app.observability.middleware import RequestObserver
 from app.services.access import KeyRing
 from app.services.retention import prune_forever
 from app.services.rollups import fold_forever
+from app.services.workflows import Workflows
 from app.settings import Settings, get_settings
 
 VERSION = "0.1.0"
 NO_TELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
-SCHEMA_REVISION = "0011"
+SCHEMA_REVISION = "0012"
 """The alembic head this code is written against (a test keeps it in step with alembic/)."""
 DESCRIPTION = """
 Owns the status of sales leads. Every lead moves through one workflow (see `GET /v1/workflow`),
@@ -159,6 +160,7 @@ def create_app(*, settings: Settings | None = None, database_url: str | None = N
         return page
 
     app.state.settings = settings
+    app.state.workflows = Workflows(lambda: app.state.pool)
     instruments = app.state.instruments = Instruments(app.state)
     plain_openapi = app.openapi
 
@@ -183,6 +185,7 @@ def create_app(*, settings: Settings | None = None, database_url: str | None = N
         metrics.router,
         intake.router,
         workflow.router,
+        pipelines.router,
         problem_routes.router,
     )
     for router in routers:

@@ -24,6 +24,7 @@ from pydantic import SecretStr
 
 from alembic import command
 from app.db import asyncpg_dsn, create_pool, start_embedded
+from app.services.workflows import Workflows
 from app.domain.access import Scope
 from app.main import create_app
 from app.services.access import create_key
@@ -100,12 +101,40 @@ async def _empty_tables(request: pytest.FixtureRequest) -> None:
     if "pool" not in request.fixturenames:
         return
     pool: asyncpg.Pool = request.getfixturevalue("pool")
-    await pool.execute(
-        "TRUNCATE leads, lead_status_changes, metrics_daily, metrics_durations, metrics_losses,"
-        " metrics_pipeline, metrics_pending, metrics_pending_changes, metrics_pending_leads,"
-        " intake_sources, intake_deliveries, lead_touches"
-        " RESTART IDENTITY CASCADE"
+    # Pipelines a test defined (or versions it added) go too; `default` v1 is put back as the
+    # migration stored it. Versions are immutable row by row, so they leave by TRUNCATE only.
+    reset = await pool.fetchval("SELECT count(*) FROM pipeline_versions") > 1
+    definition = await pool.fetchval(
+        "SELECT definition FROM pipeline_versions WHERE pipeline = 'default' AND version = 1"
     )
+    pipelines = (
+        " pipelines, pipeline_versions, pipeline_statuses, pipeline_reasons," if reset else ""
+    )
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute(
+            "TRUNCATE leads, lead_status_changes, metrics_daily, metrics_durations, metrics_losses,"
+            " metrics_pipeline, metrics_pending, metrics_pending_changes, metrics_pending_leads,"
+            f"{pipelines} intake_sources, intake_deliveries, lead_touches"
+            " RESTART IDENTITY CASCADE"
+        )
+        if reset:
+            await conn.execute(
+                "INSERT INTO pipelines (name, current_version) VALUES ('default', 1)"
+            )
+            await conn.execute(
+                "INSERT INTO pipeline_versions (pipeline, version, definition, created_by)"
+                " VALUES ('default', 1, $1, 'migration 0012')",
+                definition,
+            )
+            await conn.execute("SELECT pipeline_version_store('default', 1, $1)", definition)
+    if reset and "app" in request.fixturenames:
+        request.getfixturevalue("app").state.workflows.forget()
+
+
+@pytest.fixture
+def workflows(pool: asyncpg.Pool) -> Workflows:
+    """A fresh cache of pipeline versions, as a process that just started has."""
+    return Workflows(pool)
 
 
 @pytest.fixture(scope="session")

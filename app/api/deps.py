@@ -16,6 +16,7 @@ import asyncpg
 from fastapi import Path, Request
 
 from app.api.problems import BadIfMatch
+from app.services.workflows import Workflows
 
 _ETAG = re.compile(r'^\s*(?:W/)?"?(\d{1,9})"?\s*$')
 IF_MATCH_FORM = r'^(\*|(W/)?"?[0-9]{1,9}"?)$'
@@ -26,6 +27,12 @@ def primary_pool(request: Request) -> asyncpg.Pool:
     """For writes, and for reads a write may follow (read-your-writes)."""
     pool: asyncpg.Pool = request.app.state.pool
     return pool
+
+
+def workflows_of(request: Request) -> Workflows:
+    """The process's cache of pipeline versions."""
+    workflows: Workflows = request.app.state.workflows
+    return workflows
 
 
 def read_pool(request: Request) -> asyncpg.Pool:

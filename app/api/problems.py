@@ -224,6 +224,36 @@ INVALID_PAYLOAD = _t(
     "The payload lacks a field a lead needs, or a value is not valid; `field` names it.",
 )
 
+PIPELINE_NOT_FOUND = _t(
+    404, "pipeline-not-found", "Pipeline not found", "No pipeline (or version) has this name."
+)
+INVALID_PIPELINE = _t(
+    422,
+    "invalid-pipeline",
+    "Invalid pipeline definition",
+    "The definition cannot be a workflow; `violations` lists every problem, each with a JSON "
+    "`pointer` into the document and a `message`.",
+)
+STATUSES_IN_USE = _t(
+    409,
+    "statuses-in-use",
+    "Removed statuses hold leads",
+    "The new version removes statuses that leads are in; `leads_per_status` counts them. Remap "
+    "them (`remap`: old -> new, same outcome) or keep them with `archived: true`.",
+)
+UNKNOWN_STATUS = _t(
+    422,
+    "unknown-status",
+    "Unknown status",
+    "The status is not one of the pipeline's; `statuses` lists them and `field` names the input.",
+)
+STALE_PIPELINE_VERSION = _t(
+    412,
+    "stale-pipeline-version",
+    "Pipeline version is not current",
+    "The If-Match names a version of the pipeline that is no longer current; read it again.",
+)
+
 DOMAIN_PROBLEMS: Mapping[type[domain.LeadError], ProblemType] = {
     domain.LeadNotFound: LEAD_NOT_FOUND,
     domain.TransitionNotAllowed: TRANSITION_NOT_ALLOWED,
@@ -233,6 +263,11 @@ DOMAIN_PROBLEMS: Mapping[type[domain.LeadError], ProblemType] = {
     domain.ConcurrentChange: CONCURRENT_CHANGE,
     domain.DuplicateOpenLead: DUPLICATE_OPEN_LEAD,
     domain.InvalidWindow: INVALID_WINDOW,
+    domain.PipelineNotFound: PIPELINE_NOT_FOUND,
+    domain.InvalidPipeline: INVALID_PIPELINE,
+    domain.StatusesInUse: STATUSES_IN_USE,
+    domain.StalePipelineVersion: STALE_PIPELINE_VERSION,
+    domain.UnknownStatus: UNKNOWN_STATUS,
 }
 
 CATALOGUE: dict[str, ProblemType] = {

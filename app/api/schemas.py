@@ -17,7 +17,6 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    JsonValue,
     StringConstraints,
     field_validator,
     model_validator,
@@ -26,15 +25,10 @@ from pydantic_extra_types.country import CountryAlpha2
 from pydantic_extra_types.currency_code import ISO4217
 
 from app.api.emails import Email
+from app.domain.default_pipeline import DEFAULT_PIPELINE
 from app.domain.lead import EARLIEST, LATEST
-from app.domain.status import (
-    ALL_REASON_CODES,
-    REOPEN_RULE,
-    REOPEN_TARGETS,
-    Category,
-    ExtraField,
-    LeadStatus,
-)
+from app.domain.pipeline import KEY_PATTERN
+from app.domain.workflow import Category, ExtraField, Outcome
 
 NO_NUL = r"^[^\x00]*$"
 """PostgreSQL's text and jsonb cannot hold U+0000: a value with one is refused as invalid (422,
@@ -58,6 +52,26 @@ def _held_within_records(value: datetime) -> datetime:
 
 
 FilterInstant = Annotated[datetime, AfterValidator(_held_within_records)]
+
+KEY = KEY_PATTERN.pattern
+StatusKey = Annotated[
+    str,
+    StringConstraints(max_length=63, pattern=KEY),
+    Field(
+        description="A status key of the lead's pipeline (`GET /v1/pipelines/{name}` lists them; "
+        "the `default` pipeline's are new, contacted, qualified, negotiating, won, lost, "
+        "no_decision, recycled, disqualified, dead).",
+        examples=["qualified"],
+    ),
+]
+"""Statuses are the customer's, defined per pipeline: the document describes the key's form and
+gives the default pipeline's as examples instead of an enum it could not keep true."""
+ReasonCode = Annotated[str, StringConstraints(max_length=63, pattern=KEY)]
+PipelineName = Annotated[
+    str,
+    StringConstraints(max_length=63, pattern=KEY),
+    Field(description="A pipeline's name (`GET /v1/pipelines` lists them).", examples=["default"]),
+]
 WORKFLOW_FIELDS = {
     "status": "the status changes only through POST /v1/leads/{id}/transitions or /reopen",
     "status_reason": "the reason is given with each status change",
@@ -68,6 +82,9 @@ WORKFLOW_FIELDS = {
     "created_at": "set by the service",
     "updated_at": "set by the service",
     "previous_lead_id": "set by intake when a returning person starts a new deal",
+    "pipeline": "a lead's pipeline is chosen when the lead is created",
+    "pipeline_version": "set by each status change (the version it was decided under)",
+    "outcome": "follows the status",
 }
 
 
@@ -152,6 +169,11 @@ class LeadCreate(_LeadFields):
 
     email: Email
     attributes: dict[str, Any] = Field(default_factory=dict, description="Small JSON object.")
+    pipeline: PipelineName = Field(
+        default=DEFAULT_PIPELINE,
+        description="The pipeline the lead moves through; it starts at that pipeline's initial "
+        "status.",
+    )
 
 
 class LeadUpdate(_LeadFields):
@@ -173,7 +195,10 @@ class LeadUpdate(_LeadFields):
         return value
 
 
-_REASON_DOC = "A standardized reason code for the target; `GET /v1/workflow` lists them per target."
+_REASON_DOC = (
+    "A standardized reason code of the target in the lead's pipeline; `GET /v1/pipelines/{name}` "
+    "(or `GET /v1/workflow` for `default`) lists them per target."
+)
 
 
 class TransitionRequest(_Input):
@@ -193,12 +218,8 @@ class TransitionRequest(_Input):
         },
     )
 
-    to: LeadStatus
-    reason: str = Field(
-        max_length=64,
-        description=_REASON_DOC,
-        json_schema_extra={"enum": list[JsonValue](sorted(ALL_REASON_CODES))},
-    )
+    to: StatusKey
+    reason: ReasonCode = Field(description=_REASON_DOC, examples=["budget_confirmed"])
     note: Note | None = Field(default=None, description="Free text; required with reason `other`.")
     competitor: Text | None = Field(
         default=None, description="The winner, for `lost`; required with reason `competitor`."
@@ -222,15 +243,13 @@ class ReopenRequest(_Input):
         },
     )
 
-    reason: str = Field(
-        max_length=64,
-        description="A reopen reason code.",
-        json_schema_extra={"enum": list[JsonValue](r.code for r in REOPEN_RULE.reasons)},
+    reason: ReasonCode = Field(
+        description="A reopen reason code of the lead's pipeline.", examples=["budget_approved"]
     )
-    to: LeadStatus | None = Field(
+    to: StatusKey | None = Field(
         default=None,
-        description="Open status to return to; default: the one held when the lead closed.",
-        json_schema_extra={"enum": list[JsonValue](s.value for s in sorted(REOPEN_TARGETS))},
+        description="A reopen target of the lead's pipeline; default: the open status held "
+        "when the lead closed.",
     )
     note: Note | None = Field(default=None, description="Free text; required with reason `other`.")
     actor: Text | None = Field(default=None, description="Who reopened the deal.")
@@ -252,9 +271,14 @@ class LeadPublic(BaseModel):
     currency: str | None
     external_id: str | None
     attributes: dict[str, Any]
-    status: LeadStatus
+    pipeline: str = Field(description="The pipeline the lead moves through.")
+    pipeline_version: int = Field(
+        description="The version of the pipeline its latest status change was decided under."
+    )
+    status: str = Field(description="A status key of the lead's pipeline.", examples=["qualified"])
+    outcome: Outcome = Field(description="What the status means: open, won, lost, ...")
     status_reason: str | None = Field(description="Reason code of the latest status change.")
-    closed_from: LeadStatus | None = Field(
+    closed_from: str | None = Field(
         description="The open status held when the lead last closed (where a reopening returns)."
     )
     version: int = Field(description="Increases with every change; the ETag carries it.")
@@ -278,8 +302,12 @@ class StatusChangePublic(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
 
     id: int
-    from_status: LeadStatus = Field(serialization_alias="from", validation_alias="from_status")
-    to_status: LeadStatus = Field(serialization_alias="to", validation_alias="to_status")
+    from_status: str = Field(serialization_alias="from", validation_alias="from_status")
+    to_status: str = Field(serialization_alias="to", validation_alias="to_status")
+    from_outcome: Outcome = Field(description="The outcome `from` had when the change was made.")
+    to_outcome: Outcome = Field(description="The outcome `to` had when the change was made.")
+    pipeline: str
+    pipeline_version: int = Field(description="The pipeline version the change was decided under.")
     reason: str
     reopened: bool = Field(description="True when this change was a reopening.")
     note: str | None
@@ -308,18 +336,25 @@ class TargetPublic(BaseModel):
 
 
 class StatusPublic(BaseModel):
-    name: LeadStatus
-    category: Category
-    description: str
-    allowed_targets: list[LeadStatus]
-    reopen_targets: list[LeadStatus] = Field(description="Non-empty for reopenable statuses.")
+    name: str = Field(description="The status key.")
+    label: str
+    outcome: Outcome
+    category: Category = Field(description="open, closed (reopenable) or terminal.")
+    description: str | None
+    probability: float | None = Field(description="Chance of winning from here, 0..1.")
+    stale_after_days: int | None
+    archived: bool = Field(description="Kept for the leads in it; no move leads into it.")
+    allowed_targets: list[str]
+    reopen_targets: list[str] = Field(description="Non-empty for reopenable statuses.")
 
 
 class WorkflowPublic(BaseModel):
-    initial_status: LeadStatus
+    pipeline: str
+    version: int
+    initial_status: str
     statuses: list[StatusPublic]
-    targets: dict[LeadStatus, TargetPublic] = Field(description="Reason codes per target status.")
-    reopen: TargetPublic
+    targets: dict[str, TargetPublic] = Field(description="Reason codes per target status.")
+    reopen: TargetPublic | None
 
 
 class BatchItem(BaseModel):
@@ -355,3 +390,46 @@ class LeadsBatchResult(BaseModel):
     duplicates: int
     rejected: int
     items: list[BatchItem]
+
+
+class PipelineVersionPublic(BaseModel):
+    name: str
+    version: int
+    current_version: int
+    created_at: datetime
+    created_by: str | None = Field(description="The API key (or `cli`) that made the version.")
+    changes: list[str] = Field(description="What this version changed from the one before.")
+    remap: dict[str, str] = Field(description="Removed status -> where its leads were moved.")
+
+
+class PipelinePublic(PipelineVersionPublic):
+    definition: dict[str, Any] = Field(
+        description="The definition document (statuses, transitions, reopen_targets, reasons)."
+    )
+    workflow: WorkflowPublic = Field(description="The definition as the workflow it makes.")
+
+
+class PipelineSummary(BaseModel):
+    name: str
+    version: int = Field(description="The current version.")
+    label: str | None
+    statuses: list[str]
+    leads: int = Field(description="Leads in this pipeline.")
+    updated_at: datetime = Field(description="When the current version was made.")
+
+
+class ViolationPublic(BaseModel):
+    pointer: str = Field(description="A JSON pointer (RFC 6901) into the submitted document.")
+    message: str
+
+
+class PipelineReview(BaseModel):
+    valid: bool
+    version: int | None = Field(description="The version applying would create.")
+    violations: list[ViolationPublic]
+    changes: list[str]
+    remap: dict[str, str]
+    leads_to_remap: dict[str, int] = Field(description="Leads each remap would move.")
+    stranded: dict[str, int] = Field(
+        description="Removed statuses holding leads without a remap (applying would be 409)."
+    )

@@ -14,7 +14,7 @@ from datetime import datetime
 from random import Random
 
 from app.demo.calendar import WINDOW_DAYS, Calendar
-from app.demo.journey import ChangeRow, Deal, walk
+from app.demo.journey import CHANGED_AT, WORKFLOW, ChangeRow, Deal, walk
 from app.demo.market import REPS, SEGMENT_MIX, SEGMENTS, SOURCE_MIX, Team
 from app.demo.people import COUNTRIES, contact
 from app.repositories.bulk import Row
@@ -94,15 +94,16 @@ def make_batch(order: BatchOrder) -> Batch:
                 country.code,
                 int(value),
                 country.currency,
-                lead.status.value,
+                lead.status,
                 lead.status_reason,
-                lead.closed_from.value if lead.closed_from else None,
+                lead.closed_from,
                 lead.version,
                 lead.reopen_count,
                 lead.revisit_at,
                 lead.closed_at,
                 created_at,
-                journey.changes[-1][-1] if journey.changes else created_at,
+                journey.changes[-1][CHANGED_AT] if journey.changes else created_at,
+                WORKFLOW.outcome(lead.status).value,
             )
         )
         changes.extend(journey.changes)

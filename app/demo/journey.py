@@ -25,10 +25,16 @@ from app.demo.market import (
     Team,
 )
 from app.demo.mix import chance
+from app.demo.odds import S
+from app.domain.default_pipeline import DEFAULT_DOCUMENT, DEFAULT_PIPELINE
 from app.domain.lead import ChangeDetails, Lead, StatusChange
-from app.domain.status import Category, LeadStatus, category
+from app.domain.pipeline import build_workflow
+from app.domain.workflow import Category
 
-S = LeadStatus
+WORKFLOW = build_workflow(DEFAULT_DOCUMENT, pipeline=DEFAULT_PIPELINE, version=1)
+"""The demo's leads move through the `default` pipeline as migration 0012 stores it."""
+CHANGED_AT = 13
+"""Where a `ChangeRow` holds the change's time."""
 
 ChangeRow = tuple[Any, ...]
 """A `lead_status_changes` row without its id, in `bulk.CHANGE_COLUMNS` order after `id`."""
@@ -53,7 +59,7 @@ class Deal(NamedTuple):
 class Move(NamedTuple):
     """What the owner does next, `after_days` after the previous step."""
 
-    to: LeadStatus | None
+    to: S | None
     reason: str
     after_days: float
     reopen: bool = False
@@ -113,8 +119,8 @@ class _Walk:
             changes.append(
                 (
                     deal.lead_id,
-                    change.from_status.value,
-                    change.to_status.value,
+                    change.from_status,
+                    change.to_status,
                     change.reason,
                     change.reopened,
                     details.note,
@@ -126,25 +132,27 @@ class _Walk:
                     deal.source.name,
                     deal.segment.name,
                     at,
+                    change.from_outcome.value,
+                    change.to_outcome.value,
                 )
             )
             day = when
-        if category(lead.status) is not Category.TERMINAL and team.left_by(
+        if WORKFLOW.status(lead.status).category is not Category.TERMINAL and team.left_by(
             self.owner, calendar.today
         ):
             self.owner = team.successor(self.owner)
         return Journey(lead, self.owner, changes)
 
     def next_move(self, lead: Lead, day: float) -> Move | None:
-        status = lead.status
-        if status is S.NEW:
+        status = S(lead.status)
+        if status == S.NEW:
             return self.first_touch()
-        if status is S.CONTACTED:
+        if status == S.CONTACTED:
             return self.decide(status, odds.discovery(self.deal.source).pick(self.rng), 7.0)
-        if status is S.QUALIFIED:
+        if status == S.QUALIFIED:
             mix = odds.evaluation(self.deal.segment, self.owner)
             return self.decide(status, mix.pick(self.rng), 9.0)
-        if status is S.NEGOTIATING:
+        if status == S.NEGOTIATING:
             mix = odds.closing(
                 self.deal.source, self.deal.segment, self.owner, may_step_back=not self.stepped_back
             )
@@ -182,33 +190,33 @@ class _Walk:
     def decided(self, lead: Lead, move: Move, at: datetime, details: ChangeDetails) -> StatusChange:
         """The domain's decision on `move`: the change to record (a refusal raises `LeadError`)."""
         if move.reopen:
-            return lead.reopen(move.reason, now=at, to=move.to, details=details)
+            return lead.reopen(WORKFLOW, move.reason, now=at, to=move.to, details=details)
         if move.to is None:
             raise ValueError("only a reopening may leave its target to the domain")
-        return lead.transition(move.to, move.reason, now=at, details=details)
+        return lead.transition(WORKFLOW, move.to, move.reason, now=at, details=details)
 
-    def decide(self, current: LeadStatus, to: LeadStatus, mean_days: float) -> Move:
+    def decide(self, current: S, to: S, mean_days: float) -> Move:
         """The move from `current` into `to`, with the reason and extra fields a rep would give."""
         rng, after = self.rng, self.days(mean_days)
-        if to is S.QUALIFIED:
-            if current is S.NEGOTIATING:
+        if to == S.QUALIFIED:
+            if current == S.NEGOTIATING:
                 self.stepped_back = True
                 return Move(to, "scope_changed", after)
             return Move(to, odds.QUALIFY.pick(rng), after)
-        if to is S.NEGOTIATING:
+        if to == S.NEGOTIATING:
             return Move(to, odds.NEGOTIATE.pick(rng), after)
-        if to is S.WON:
+        if to == S.WON:
             return self.win(after)
-        if to is S.LOST:
-            return self.loss(late=current is S.NEGOTIATING, after=after)
-        if to is S.NO_DECISION:
+        if to == S.LOST:
+            return self.loss(late=current == S.NEGOTIATING, after=after)
+        if to == S.NO_DECISION:
             revisit = rng.uniform(60, 240) if chance(rng, 0.35) else None
             return Move(to, odds.STALL.pick(rng), after, revisit_in=revisit)
-        if to is S.RECYCLED:
+        if to == S.RECYCLED:
             reason = odds.RECYCLE.pick(rng)
             low, high = (60.0, 200.0) if reason == "budget_next_cycle" else (30.0, 270.0)
             return Move(to, reason, after, revisit_in=rng.uniform(low, high))
-        if to is S.DISQUALIFIED:
+        if to == S.DISQUALIFIED:
             return Move(to, odds.DISQUALIFY.pick(rng), after)
         return Move(to, odds.UNREACHABLE.pick(rng), after)
 
@@ -231,7 +239,7 @@ class _Walk:
         revisit = rng.uniform(150, 365) if chance(rng, 0.25) else None
         return Move(S.LOST, reason, after, note=note, competitor=competitor, revisit_in=revisit)
 
-    def comeback(self, closed: LeadStatus, day: float) -> Move | None:
+    def comeback(self, closed: S, day: float) -> Move | None:
         """Reopen a lost, stalled or recycled deal later, or leave it closed for good."""
         rng = self.rng
         odds_now = odds.COMEBACK_CHANCE[closed] * (2.0 if self.lost_to_competitor else 1.0)
@@ -241,7 +249,7 @@ class _Walk:
             after = max(self.revisit_day - day, 0.01) + rng.expovariate(1.0 / 12.0)
         else:
             after = rng.uniform(45.0, 300.0)
-        if closed is S.LOST and self.lost_to_competitor and chance(rng, 0.5):
+        if closed == S.LOST and self.lost_to_competitor and chance(rng, 0.5):
             reason = "competitor_failed"
         else:
             reason = odds.REOPEN_AFTER[closed].pick(rng)

@@ -7,13 +7,27 @@ misspelt one would make `Lead.transition()` refuse the move and the generator st
 
 from __future__ import annotations
 
+from enum import StrEnum
 from functools import cache
 
 from app.demo.market import LeadSource, SalesRep, Segment
 from app.demo.mix import Mix
-from app.domain.status import LeadStatus
 
-S = LeadStatus
+
+class S(StrEnum):
+    """The `default` pipeline's statuses, which the demo's market model is written for."""
+
+    NEW = "new"
+    CONTACTED = "contacted"
+    QUALIFIED = "qualified"
+    NEGOTIATING = "negotiating"
+    WON = "won"
+    LOST = "lost"
+    NO_DECISION = "no_decision"
+    RECYCLED = "recycled"
+    DISQUALIFIED = "disqualified"
+    DEAD = "dead"
+
 
 INBOUND_SOURCES = frozenset({"web_form", "webinar", "referral", "partner", "trade_show"})
 
@@ -110,7 +124,7 @@ COMEBACK_CHANCE = {S.RECYCLED: 0.38, S.NO_DECISION: 0.2, S.LOST: 0.09}
 
 
 @cache
-def discovery(source: LeadSource) -> Mix[LeadStatus]:
+def discovery(source: LeadSource) -> Mix[S]:
     """From `contacted`: the source decides how many qualify and how many were never a fit."""
     return Mix.of(
         {
@@ -124,7 +138,7 @@ def discovery(source: LeadSource) -> Mix[LeadStatus]:
 
 
 @cache
-def evaluation(segment: Segment, rep: SalesRep) -> Mix[LeadStatus]:
+def evaluation(segment: Segment, rep: SalesRep) -> Mix[S]:
     """From `qualified`: most go to a proposal; small deals may buy straight away."""
     return Mix.of(
         {
@@ -139,9 +153,7 @@ def evaluation(segment: Segment, rep: SalesRep) -> Mix[LeadStatus]:
 
 
 @cache
-def closing(
-    source: LeadSource, segment: Segment, rep: SalesRep, *, may_step_back: bool
-) -> Mix[LeadStatus]:
+def closing(source: LeadSource, segment: Segment, rep: SalesRep, *, may_step_back: bool) -> Mix[S]:
     """From `negotiating`: the rep, the source and the deal size set the win odds."""
     return Mix.of(
         {

@@ -6,10 +6,9 @@ accepted reason codes, the existing lead), so the API can put them in the proble
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
-
-from app.domain.status import REOPENABLE, LeadStatus
 
 
 class LeadError(Exception):
@@ -31,28 +30,28 @@ class LeadNotFound(LeadError):
 class TransitionNotAllowed(LeadError):
     """The workflow has no move from the current status to the requested one."""
 
-    def __init__(self, current: LeadStatus, to: LeadStatus, allowed: Iterable[LeadStatus]) -> None:
+    def __init__(
+        self, current: str, to: str, allowed: Iterable[str], *, reopenable: bool = False
+    ) -> None:
         targets = sorted(allowed)
         if current == to:
-            why = f"The lead is already {current.value}; a same-status move is not a transition."
+            why = f"The lead is already {current}; a same-status move is not a transition."
         elif not targets:
-            why = f"A {current.value} lead cannot move to {to.value}."
+            why = f"A {current} lead cannot move to {to}."
         else:
-            why = (
-                f"A {current.value} lead cannot move to {to.value}; allowed: {', '.join(targets)}."
-            )
-        if current in REOPENABLE:
+            why = f"A {current} lead cannot move to {to}; allowed: {', '.join(targets)}."
+        if reopenable:
             why += " A closed deal comes back through POST /v1/leads/{id}/reopen."
         super().__init__(why, current_status=current, requested=to, allowed_targets=targets)
 
 
 class NotReopenable(LeadError):
-    """Only lost, no-decision and recycled leads can be reopened."""
+    """Only leads in a lost, no-decision or recycled status can be reopened."""
 
-    def __init__(self, current: LeadStatus, reopenable: Iterable[LeadStatus]) -> None:
+    def __init__(self, current: str, reopenable: Iterable[str]) -> None:
         names = sorted(reopenable)
         super().__init__(
-            f"A {current.value} lead cannot be reopened; only {', '.join(names)} leads can.",
+            f"A {current} lead cannot be reopened; only {', '.join(names)} leads can.",
             current_status=current,
             reopenable_statuses=names,
         )
@@ -63,6 +62,19 @@ class InvalidChange(LeadError):
 
     def __init__(self, detail: str, *, field: str, **facts: object) -> None:
         super().__init__(detail, field=field, **facts)
+
+
+class UnknownStatus(LeadError):
+    """A status key the pipeline does not have (in the version decided under)."""
+
+    def __init__(self, pipeline: str, key: str, known: Iterable[str], *, field: str) -> None:
+        keys = list(known)
+        super().__init__(
+            f"'{key}' is not a status of pipeline {pipeline}; its statuses: {', '.join(keys)}.",
+            field=field,
+            pipeline=pipeline,
+            statuses=keys,
+        )
 
 
 class StaleVersion(LeadError):
@@ -103,3 +115,57 @@ class InvalidWindow(LeadError):
 
     def __init__(self, detail: str) -> None:
         super().__init__(detail, field="from")
+
+
+@dataclass(frozen=True, slots=True)
+class Violation:
+    """One thing wrong with a pipeline definition, at a JSON pointer into the document."""
+
+    pointer: str
+    message: str
+
+
+class InvalidPipeline(LeadError):
+    """A pipeline definition the workflow cannot be built from: every violation, listed."""
+
+    def __init__(self, violations: Sequence[Violation]) -> None:
+        self.violations = tuple(violations)
+        count = len(self.violations)
+        first = self.violations[0].message if self.violations else "invalid"
+        more = f" (and {count - 1} more)" if count > 1 else ""
+        super().__init__(
+            f"The pipeline definition is invalid: {first}{more}",
+            violations=[{"pointer": v.pointer, "message": v.message} for v in self.violations],
+        )
+
+
+class StatusesInUse(LeadError):
+    """A new version removes statuses that still hold leads, without a remap for them."""
+
+    def __init__(self, leads_per_status: Mapping[str, int]) -> None:
+        parts = ", ".join(f"{k} ({n} leads)" for k, n in sorted(leads_per_status.items()))
+        super().__init__(
+            f'Removed statuses still hold leads: {parts}. Remap them ({{"remap": '
+            '{"old": "new"}}) or keep them with "archived": true.',
+            leads_per_status=dict(leads_per_status),
+        )
+
+
+class PipelineNotFound(LeadError):
+    """No pipeline (or no such version of it) has this name."""
+
+    def __init__(self, name: str, version: int | None = None) -> None:
+        what = f"Pipeline '{name}' has no version {version}." if version else None
+        super().__init__(what or f"No pipeline is named '{name}'.", pipeline=name)
+
+
+class StalePipelineVersion(LeadError):
+    """The If-Match of a pipeline edit names a version that is no longer current."""
+
+    def __init__(self, name: str, expected: int, current: int) -> None:
+        super().__init__(
+            f"Pipeline '{name}' is at version {current}, not {expected}; read it again.",
+            pipeline=name,
+            expected_version=expected,
+            current_version=current,
+        )

@@ -1,8 +1,8 @@
 """What a lead arriving from a marketing tool does to the leads the service already has.
 
 Marketing tools resend the same person again and again (a second form fill, a list re-import, a
-retry): intake must not turn each into a new lead. The rules below decide, from the status of the
-lead that person already has (if any), whether to create, touch, report or reopen; the
+retry): intake must not turn each into a new lead. The rules below decide, from the outcome of the
+status of the lead that person already has (if any), whether to create, touch, report or reopen; the
 `app.services.intake` use case applies the decision in one transaction.
 """
 
@@ -10,10 +10,21 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from app.domain.status import OPEN_STATUSES, REOPENABLE, LeadStatus
+from app.domain.workflow import REOPENABLE_OUTCOMES, Outcome, Workflow
 
 REOPEN_REASON = "needs_changed"
-"""The reason recorded when intake reopens a returning prospect."""
+"""The reason recorded when intake reopens a returning prospect, where the pipeline has it."""
+
+
+def reopen_reason(workflow: Workflow) -> str | None:
+    """`needs_changed` if the pipeline's reopening has it, else its first code that needs no
+    extra field; None when reopening is impossible there (the prospect is only reported)."""
+    rule = workflow.reopen
+    if rule is None:
+        return None
+    if rule.reason(REOPEN_REASON) is not None:
+        return REOPEN_REASON
+    return next((r.code for r in rule.reasons if not r.requires), None)
 
 
 class SourceKind(StrEnum):
@@ -61,13 +72,13 @@ def normalize_email(email: str) -> str:
     return email.strip().lower()
 
 
-def decide(matched: LeadStatus | None, *, reopen_returning: bool) -> IntakeOutcome:
-    """What to do with an arriving person, given the status of the lead they already have."""
+def decide(matched: Outcome | None, *, reopen_returning: bool) -> IntakeOutcome:
+    """What to do with an arriving person, given the outcome of the lead they already have."""
     if matched is None:
         return IntakeOutcome.CREATED
-    if matched in OPEN_STATUSES:
+    if matched is Outcome.OPEN:
         return IntakeOutcome.TOUCHED
-    if matched in REOPENABLE:
+    if matched in REOPENABLE_OUTCOMES:
         return IntakeOutcome.REOPENED if reopen_returning else IntakeOutcome.RETURNING
     # Won, disqualified and dead leads stay closed: a new deal gets a new lead.
     return IntakeOutcome.LINKED

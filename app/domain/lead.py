@@ -1,7 +1,8 @@
 """A lead's status as a small immutable value, and the decisions that move it.
 
 `Lead.transition()` and `Lead.reopen()` never change anything: they check the request against the
-tables in `status` and return the `StatusChange` to record, or raise a `LeadError`. Persisting the
+`Workflow` of the lead's pipeline (the version current when the decision is taken) and return the
+`StatusChange` to record, or raise a `LeadError`. Persisting the
 change is the repository's work; `Lead.apply()` shows what the row looks like afterwards.
 """
 
@@ -10,18 +11,15 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
-from app.domain.errors import InvalidChange, NotReopenable, TransitionNotAllowed
-from app.domain.status import (
-    REASONS,
-    REOPEN_FALLBACK,
-    REOPEN_RULE,
-    REOPEN_TARGETS,
-    REOPENABLE,
-    TRANSITIONS,
+from app.domain.default_pipeline import DEFAULT_PIPELINE
+from app.domain.errors import InvalidChange, NotReopenable, TransitionNotAllowed, UnknownStatus
+from app.domain.workflow import (
+    REMAP_REASON,
+    SYSTEM_ACTOR,
     ExtraField,
-    LeadStatus,
+    Outcome,
     TargetRule,
-    is_open,
+    Workflow,
 )
 
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
@@ -55,74 +53,113 @@ class ChangeDetails:
 class StatusChange:
     """One row of a lead's history: the decision, ready to be recorded."""
 
-    from_status: LeadStatus
-    to_status: LeadStatus
+    from_status: str
+    to_status: str
     reason: str
     at: datetime
     details: ChangeDetails = ChangeDetails()
     reopened: bool = False
+    from_outcome: Outcome = Outcome.OPEN
+    to_outcome: Outcome = Outcome.OPEN
+    """The outcomes of both statuses as they were when decided: what the change counts for."""
+    pipeline_version: int = 1
+    """The version of the pipeline the change was decided under."""
+    from_version: int = 1
+    """The version the lead stood on before (where `from_status` was defined)."""
+    remapped: bool = False
+    """Made by a pipeline edit that removed `from_status`, not by a client."""
 
     @property
     def closes(self) -> bool:
-        return not is_open(self.to_status)
+        return self.to_outcome is not Outcome.OPEN
 
 
 @dataclass(frozen=True, slots=True)
 class Lead:
     """The status-bearing part of a lead; descriptive fields do not take part in the rules."""
 
-    status: LeadStatus = LeadStatus.NEW
+    status: str = "new"
     version: int = 1
     reopen_count: int = 0
-    closed_from: LeadStatus | None = None
+    closed_from: str | None = None
     """The open status the lead held when it last closed: where a reopening returns by default."""
     revisit_at: datetime | None = None
     closed_at: datetime | None = None
     status_reason: str | None = None
+    pipeline: str = DEFAULT_PIPELINE
+    pipeline_version: int = 1
+    """The version of its pipeline the lead's latest status change was decided under."""
 
-    def allowed_targets(self) -> frozenset[LeadStatus]:
-        return TRANSITIONS[self.status]
+    def allowed_targets(self, workflow: Workflow) -> tuple[str, ...]:
+        return workflow.allowed_targets(self.status)
 
     def transition(
         self,
-        to: LeadStatus,
+        workflow: Workflow,
+        to: str,
         reason: str,
         *,
         now: datetime,
         details: ChangeDetails = ChangeDetails(),
     ) -> StatusChange:
-        if to not in TRANSITIONS[self.status]:
-            raise TransitionNotAllowed(self.status, to, TRANSITIONS[self.status])
-        _check_reason(REASONS[to], reason, details, now=now, target=to.value)
-        return StatusChange(self.status, to, reason, now, details)
+        self._check_pipeline(workflow)
+        allowed = workflow.allowed_targets(self.status)
+        if not workflow.has(to):
+            raise UnknownStatus(workflow.pipeline, to, workflow.keys, field="to")
+        if to not in allowed:
+            reopenable = workflow.reopenable(self.status)
+            raise TransitionNotAllowed(self.status, to, allowed, reopenable=reopenable)
+        _check_reason(workflow.reasons[to], reason, details, now=now, target=to)
+        return self._change(workflow, to, reason, now, details)
 
     def reopen(
         self,
+        workflow: Workflow,
         reason: str,
         *,
         now: datetime,
-        to: LeadStatus | None = None,
+        to: str | None = None,
         details: ChangeDetails = ChangeDetails(),
     ) -> StatusChange:
-        if self.status not in REOPENABLE:
-            raise NotReopenable(self.status, REOPENABLE)
-        target = to if to is not None else self.default_reopen_target()
-        if target not in REOPEN_TARGETS:
+        self._check_pipeline(workflow)
+        if not workflow.reopenable(self.status) or workflow.reopen is None:
+            raise NotReopenable(self.status, workflow.reopenable_statuses)
+        targets = workflow.open_reopen_targets
+        target = to if to is not None else self.default_reopen_target(workflow)
+        if target is not None and not workflow.has(target):
+            raise UnknownStatus(workflow.pipeline, target, workflow.keys, field="to")
+        if target is None or target not in targets:
             raise InvalidChange(
-                f"A reopened lead goes to {', '.join(sorted(REOPEN_TARGETS))}, not {target}.",
+                f"A reopened lead goes to {', '.join(sorted(targets))}, not {target}.",
                 field="to",
-                allowed_targets=sorted(REOPEN_TARGETS),
+                allowed_targets=sorted(targets),
             )
-        _check_reason(REOPEN_RULE, reason, details, now=now, target="reopen")
-        return StatusChange(self.status, target, reason, now, details, reopened=True)
+        _check_reason(workflow.reopen, reason, details, now=now, target="reopen")
+        return self._change(workflow, target, reason, now, details, reopened=True)
 
-    def default_reopen_target(self) -> LeadStatus:
-        if self.closed_from in REOPEN_TARGETS:
+    def remap(self, workflow: Workflow, to: str, *, now: datetime) -> StatusChange:
+        """The change that moves this lead out of a status a new version removed: same outcome,
+        its closing (date, revisit, where it closed from) kept, made by `system`."""
+        details = ChangeDetails(revisit_at=self.revisit_at, actor=SYSTEM_ACTOR)
+        change = self._change(workflow, to, REMAP_REASON, now, details)
+        outcome = workflow.outcome(to)
+        return replace(change, from_outcome=outcome, remapped=True)
+
+    def default_reopen_target(self, workflow: Workflow) -> str | None:
+        if self.closed_from in workflow.open_reopen_targets:
             return self.closed_from
-        return REOPEN_FALLBACK
+        return workflow.reopen_fallback
 
     def apply(self, change: StatusChange) -> Lead:
         """The lead after `change`; the repository writes the same fields in one statement."""
+        if change.remapped:
+            return replace(
+                self,
+                status=change.to_status,
+                version=self.version + 1,
+                pipeline_version=change.pipeline_version,
+                status_reason=change.reason,
+            )
         return replace(
             self,
             status=change.to_status,
@@ -132,6 +169,37 @@ class Lead:
             revisit_at=change.details.revisit_at,
             closed_at=change.at if change.closes else None,
             status_reason=change.reason,
+            pipeline_version=change.pipeline_version,
+        )
+
+    def _check_pipeline(self, workflow: Workflow) -> None:
+        if workflow.pipeline != self.pipeline:
+            raise ValueError(f"lead of {self.pipeline!r} decided under {workflow.pipeline!r}")
+
+    def _change(
+        self,
+        workflow: Workflow,
+        to: str,
+        reason: str,
+        now: datetime,
+        details: ChangeDetails,
+        *,
+        reopened: bool = False,
+    ) -> StatusChange:
+        # A key never changes its outcome across versions, so the current version knows the
+        # outcome of the status the lead leaves (unless a new version removed it: a remap).
+        from_outcome = workflow.outcome(self.status) if workflow.has(self.status) else Outcome.OPEN
+        return StatusChange(
+            from_status=self.status,
+            to_status=to,
+            reason=reason,
+            at=now,
+            details=details,
+            reopened=reopened,
+            from_outcome=from_outcome,
+            to_outcome=workflow.outcome(to),
+            pipeline_version=workflow.version,
+            from_version=self.pipeline_version,
         )
 
 

@@ -143,7 +143,7 @@ class Instruments:
 
     def count_status_change(self, change: StatusChange) -> None:
         """Count a change whose transaction has committed (not one that may yet roll back)."""
-        key = (change.from_status.value, change.to_status.value, change.reason, change.reopened)
+        key = (change.from_status, change.to_status, change.reason, change.reopened)
         child = self._change_series.get(key)
         if child is None:
             family = self.reopenings if change.reopened else self.transitions

@@ -27,8 +27,10 @@ LEAD_COLUMNS: tuple[str, ...] = (
     "closed_at",
     "created_at",
     "updated_at",
+    "outcome",
 )
-"""Columns of a bulk-loaded lead row, in order; `external_id` and `attributes` keep defaults."""
+"""Columns of a bulk-loaded lead row, in order; `external_id` and `attributes` keep defaults, and
+`pipeline` and `pipeline_version` theirs (`default`, version 1)."""
 
 CHANGE_COLUMNS: tuple[str, ...] = (
     "id",
@@ -46,8 +48,10 @@ CHANGE_COLUMNS: tuple[str, ...] = (
     "source",
     "segment",
     "at",
+    "from_outcome",
+    "to_outcome",
 )
-"""Columns of a bulk-loaded `lead_status_changes` row, in order."""
+"""Columns of a bulk-loaded `lead_status_changes` row, in order (on `default`, version 1)."""
 
 Row = tuple[Any, ...]
 

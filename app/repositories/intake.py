@@ -15,9 +15,9 @@ import asyncpg
 import orjson
 
 from app.domain.intake import IntakeOutcome
-from app.domain.status import OPEN_STATUSES
+from app.domain.workflow import Workflow
 from app.repositories.leads import DESCRIPTIVE_FIELDS, LeadRecord
-from app.repositories.sql import OPEN_STATUSES_SQL, sql_list
+from app.repositories.sql import IS_OPEN
 
 FILLABLE = ("first_name", "last_name", "company", "title", "phone", "country")
 """Fields a replay may fill on a lead where they are still empty (never overwritten)."""
@@ -28,10 +28,13 @@ UPDATABLE = ("default_owner", "default_segment", "reopen_returning", "field_map"
 SourceRecord = Mapping[str, Any]
 """A row of `intake_sources`."""
 
+_PLACED = len(DESCRIPTIVE_FIELDS) + 1
 _INTAKE_INSERT = (
-    f"INSERT INTO leads ({', '.join(DESCRIPTIVE_FIELDS)}, previous_lead_id) "
-    f"VALUES ({', '.join(f'${i}' for i in range(1, len(DESCRIPTIVE_FIELDS) + 2))}) "
-    f"ON CONFLICT (lower(email)) WHERE status IN ({OPEN_STATUSES_SQL}) DO NOTHING RETURNING *"
+    f"INSERT INTO leads ({', '.join(DESCRIPTIVE_FIELDS)}, previous_lead_id, pipeline,"
+    " pipeline_version, status) "
+    f"SELECT {', '.join(f'${i}' for i in range(1, _PLACED + 4))} "
+    f"WHERE pipeline_current(${_PLACED + 1}, ${_PLACED + 2}) "
+    f"ON CONFLICT (lower(email)) WHERE {IS_OPEN} DO NOTHING RETURNING *"
 )
 
 
@@ -185,7 +188,7 @@ class IntakeLeadRepository:
             "SELECT * FROM leads"
             " WHERE lower(email) = lower($1)"
             "    OR (source = $3 AND external_id = $2 AND $2::text IS NOT NULL)"
-            f" ORDER BY status IN ({sql_list(OPEN_STATUSES)}) DESC, id DESC LIMIT 1 FOR UPDATE",
+            f" ORDER BY {IS_OPEN} DESC, id DESC LIMIT 1 FOR UPDATE",
             email,
             external_id,
             lead_source,
@@ -193,11 +196,17 @@ class IntakeLeadRepository:
         return row
 
     async def create(
-        self, fields: Mapping[str, Any], previous_lead_id: int | None
+        self, fields: Mapping[str, Any], previous_lead_id: int | None, workflow: Workflow
     ) -> LeadRecord | None:
-        """The new lead; None when a concurrent delivery created this person's open lead first."""
+        """The new lead at the workflow's initial status; None when a concurrent delivery created
+        this person's open lead first, or the workflow's version is no longer current."""
         row: LeadRecord | None = await self.conn.fetchrow(
-            _INTAKE_INSERT, *(fields.get(name) for name in DESCRIPTIVE_FIELDS), previous_lead_id
+            _INTAKE_INSERT,
+            *(fields.get(name) for name in DESCRIPTIVE_FIELDS),
+            previous_lead_id,
+            workflow.pipeline,
+            workflow.version,
+            workflow.initial,
         )
         return row
 

@@ -47,6 +47,13 @@ intake_sources = Table(
     Column("field_map", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("rotated_at", DateTime(timezone=True)),
+    Column(
+        "pipeline",
+        Text,
+        ForeignKey("pipelines.name"),
+        nullable=False,
+        server_default="default",
+    ),
     CheckConstraint(f"kind IN ({sql_list(SourceKind)})", name="kind_known"),
     CheckConstraint("name ~ '^[a-z0-9][a-z0-9_-]{0,62}$'", name="name_slug"),
 )

@@ -16,8 +16,8 @@ from typing import Any
 import asyncpg
 
 from app.domain.lead import Lead, StatusChange
-from app.domain.status import OPEN_STATUSES, LeadStatus
-from app.repositories.sql import OPEN_STATUSES_SQL
+from app.domain.workflow import Workflow
+from app.repositories.sql import IS_CLOSED, IS_OPEN
 
 LeadRecord = Mapping[str, Any]
 """A full row of `leads`, as the API shows it."""
@@ -40,23 +40,30 @@ DESCRIPTIVE_FIELDS: tuple[str, ...] = (
 )
 """Columns a client may write; status columns change only through the workflow."""
 
+_PLACED = len(DESCRIPTIVE_FIELDS)
 _INSERT = (
-    f"INSERT INTO leads ({', '.join(DESCRIPTIVE_FIELDS)}) "
-    f"VALUES ({', '.join(f'${i}' for i in range(1, len(DESCRIPTIVE_FIELDS) + 1))}) RETURNING *"
+    f"INSERT INTO leads ({', '.join(DESCRIPTIVE_FIELDS)}, pipeline, pipeline_version, status) "
+    f"SELECT {', '.join(f'${i}' for i in range(1, _PLACED + 4))} "
+    f"WHERE pipeline_current(${_PLACED + 1}, ${_PLACED + 2}) RETURNING *"
 )
+"""A new lead at its pipeline's initial status, written only if the version that status was
+taken from is still current (no rows otherwise: the caller re-reads the pipeline)."""
 
 _COLUMN_TYPES = {"estimated_value": "numeric", "attributes": "jsonb"}
 _INSERT_MANY = (
-    f"INSERT INTO leads ({', '.join(DESCRIPTIVE_FIELDS)}) SELECT * FROM unnest("
+    f"WITH guard AS (SELECT pipeline_current(${_PLACED + 1}, ${_PLACED + 2}) AS current)"
+    f" INSERT INTO leads ({', '.join(DESCRIPTIVE_FIELDS)}, pipeline, pipeline_version, status)"
+    " SELECT u.*, "
+    f"${_PLACED + 1}, ${_PLACED + 2}, ${_PLACED + 3} FROM guard, unnest("
     + ", ".join(
         f"${i}::{_COLUMN_TYPES.get(name, 'text')}[]"
         for i, name in enumerate(DESCRIPTIVE_FIELDS, start=1)
     )
-    + ") {conflict} RETURNING id, lower(email) AS email_key"
+    + ") u WHERE guard.current {conflict} RETURNING id, lower(email) AS email_key"
 )
 _INSERT_MANY_NEW = _INSERT_MANY.format(conflict="")
 _INSERT_MANY_SKIPPING = _INSERT_MANY.format(
-    conflict=f"ON CONFLICT (lower(email)) WHERE status IN ({OPEN_STATUSES_SQL}) DO NOTHING"
+    conflict=f"ON CONFLICT (lower(email)) WHERE {IS_OPEN} DO NOTHING"
 )
 
 _CHANGE_STATUS = """
@@ -64,15 +71,17 @@ WITH changed AS (
     UPDATE leads
        SET status = $3, status_reason = $4, version = version + 1,
            reopen_count = reopen_count + $5::int, closed_from = $6, {revisit}
-           closed_at = $14,
+           closed_at = $14, outcome = $16, pipeline_version = $17,
            updated_at = $8
-     WHERE id = $1 AND version = $2
+     WHERE id = $1 AND version = $2 AND pipeline_current(pipeline, $17)
  RETURNING *
 ), recorded AS (
     INSERT INTO lead_status_changes
            (lead_id, from_status, to_status, reason, reopened, note, competitor, revisit_at,
-            future_opportunity, actor, owner, source, segment, at, api_key)
-    SELECT id, $9, $3, $4, $5::int = 1, $10, $11, $7, $12, $13, owner, source, segment, $8, $15
+            future_opportunity, actor, owner, source, segment, at, api_key, pipeline,
+            pipeline_version, from_version, from_outcome, to_outcome)
+    SELECT id, $9, $3, $4, $5::int = 1, $10, $11, $7, $12, $13, owner, source, segment, $8, $15,
+           pipeline, $17, $18, $19, $16
       FROM changed
 )
 SELECT * FROM changed
@@ -83,18 +92,21 @@ _CHANGE_STATUS_KEEPING_REVISIT = _CHANGE_STATUS.format(revisit="")
 the metrics trigger that watches it (`metrics_on_lead_update`, `UPDATE OF ... revisit_at`):
 PostgreSQL skips a column trigger whose columns an UPDATE does not set, and otherwise re-reads
 the trigger's WHEN clause from its stored text for every statement (about a twentieth of the
-server's CPU per transition). The version guard keeps the skipped value the one `lead` read."""
+server's CPU per transition). The version guard keeps the skipped value the one `lead` read;
+`pipeline_current()` keeps the decision's pipeline version the current one."""
 
 
 _STATE = (
-    "SELECT status, version, reopen_count, closed_from, revisit_at, closed_at, status_reason"
-    " FROM leads WHERE id = $1"
+    "SELECT l.status, l.version, l.reopen_count, l.closed_from, l.revisit_at, l.closed_at,"
+    " l.status_reason, l.pipeline, l.pipeline_version, p.current_version"
+    " FROM leads l JOIN pipelines p ON p.name = l.pipeline WHERE l.id = $1"
 )
 
 
 @dataclass(frozen=True, slots=True)
 class LeadFilter:
-    statuses: Sequence[LeadStatus] = ()
+    pipeline: str | None = None
+    statuses: Sequence[str] = ()
     owner: str | None = None
     source: str | None = None
     segment: str | None = None
@@ -105,15 +117,16 @@ class LeadFilter:
 
 
 def to_domain(row: LeadRecord) -> Lead:
-    closed_from = row["closed_from"]
     return Lead(
-        status=LeadStatus(row["status"]),
+        status=row["status"],
         version=row["version"],
         reopen_count=row["reopen_count"],
-        closed_from=LeadStatus(closed_from) if closed_from else None,
+        closed_from=row["closed_from"],
         revisit_at=row["revisit_at"],
         closed_at=row["closed_at"],
         status_reason=row["status_reason"],
+        pipeline=row["pipeline"],
+        pipeline_version=row["pipeline_version"],
     )
 
 
@@ -147,42 +160,59 @@ class LeadRepository:
         row: LeadRecord | None = await self.conn.fetchrow(_STATE, lead_id)
         return row
 
-    async def insert(self, fields: Mapping[str, Any]) -> LeadRecord:
-        """Insert a new lead at `new`; raises asyncpg.UniqueViolationError on a duplicate email."""
+    async def insert(self, fields: Mapping[str, Any], workflow: Workflow) -> LeadRecord | None:
+        """Insert a new lead at the workflow's initial status; None when that version is no
+        longer current; raises asyncpg.UniqueViolationError on a duplicate email."""
         async with _failing_alone(self.conn):
-            row: LeadRecord = await self.conn.fetchrow(
-                _INSERT, *(fields.get(name) for name in DESCRIPTIVE_FIELDS)
+            row: LeadRecord | None = await self.conn.fetchrow(
+                _INSERT,
+                *(fields.get(name) for name in DESCRIPTIVE_FIELDS),
+                workflow.pipeline,
+                workflow.version,
+                workflow.initial,
             )
         return row
 
     async def insert_many(
-        self, leads: Sequence[Mapping[str, Any]], *, skip_open_emails: bool
-    ) -> dict[str, int]:
+        self, leads: Sequence[Mapping[str, Any]], workflow: Workflow, *, skip_open_emails: bool
+    ) -> dict[str, int] | None:
         """Insert new leads in one statement (emails distinct); lower(email) -> id of each.
 
         With `skip_open_emails`, a lead whose email has an open lead already is skipped rather
         than failing the statement; without, such a lead raises asyncpg.UniqueViolationError
-        (a plain insert costs PostgreSQL about a third less than a speculative one).
+        (a plain insert costs PostgreSQL about a third less than a speculative one). None when
+        the workflow's version is no longer current.
         """
         columns = [[lead.get(name) for lead in leads] for name in DESCRIPTIVE_FIELDS]
         sql = _INSERT_MANY_SKIPPING if skip_open_emails else _INSERT_MANY_NEW
         async with _failing_alone(self.conn):
-            rows = await self.conn.fetch(sql, *columns)
+            rows = await self.conn.fetch(
+                sql, *columns, workflow.pipeline, workflow.version, workflow.initial
+            )
+        if not rows and not await self.pipeline_is_at(workflow):
+            return None
         return {row["email_key"]: row["id"] for row in rows}
+
+    async def pipeline_is_at(self, workflow: Workflow) -> bool:
+        current: bool = await self.conn.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM pipelines WHERE name = $1 AND current_version = $2)",
+            workflow.pipeline,
+            workflow.version,
+        )
+        return current
 
     async def open_lead_ids_by_email(self, emails: Sequence[str]) -> dict[str, int]:
         """lower(email) -> id of the open lead with that email, for those that have one."""
         rows = await self.conn.fetch(
             "SELECT lower(email) AS email_key, id FROM leads"
-            f" WHERE lower(email) = ANY($1::text[]) AND status IN ({OPEN_STATUSES_SQL})",
+            f" WHERE lower(email) = ANY($1::text[]) AND {IS_OPEN}",
             [email.lower() for email in emails],
         )
         return {row["email_key"]: row["id"] for row in rows}
 
     async def open_lead_id_by_email(self, email: str) -> int | None:
         lead_id: int | None = await self.conn.fetchval(
-            "SELECT id FROM leads WHERE lower(email) = lower($1) "
-            f"AND status IN ({OPEN_STATUSES_SQL})",
+            f"SELECT id FROM leads WHERE lower(email) = lower($1) AND {IS_OPEN}",
             email,
         )
         return lead_id
@@ -207,7 +237,8 @@ class LeadRepository:
     async def record_change(
         self, lead_id: int, lead: Lead, change: StatusChange, *, api_key: str | None = None
     ) -> LeadRecord | None:
-        """Move the lead and append the history row at once; None if `lead.version` is stale."""
+        """Move the lead and append the history row at once; None if `lead.version` is stale or
+        the change was decided under a pipeline version that is no longer current."""
         after = lead.apply(change)
         d = change.details
         same_revisit = after.revisit_at == lead.revisit_at
@@ -215,19 +246,23 @@ class LeadRepository:
             _CHANGE_STATUS_KEEPING_REVISIT if same_revisit else _CHANGE_STATUS_AND_REVISIT,
             lead_id,
             lead.version,
-            change.to_status.value,
+            change.to_status,
             change.reason,
             int(change.reopened),
-            after.closed_from.value if after.closed_from else None,
+            after.closed_from,
             after.revisit_at,
             change.at,
-            change.from_status.value,
+            change.from_status,
             d.note,
             d.competitor,
             d.future_opportunity,
             d.actor,
             after.closed_at,
             api_key,
+            change.to_outcome.value,
+            change.pipeline_version,
+            change.from_version,
+            change.from_outcome.value,
         )
         return row
 
@@ -261,8 +296,10 @@ class LeadRepository:
             args.append(value)
             return f"${len(args)}"
 
+        if where.pipeline is not None:
+            clauses.append(f"pipeline = {arg(where.pipeline)}")
         if where.statuses:
-            clauses.append(f"status = ANY({arg([s.value for s in where.statuses])}::text[])")
+            clauses.append(f"status = ANY({arg(list(where.statuses))}::text[])")
         for column in ("owner", "source", "segment"):
             value = getattr(where, column)
             if value is not None:
@@ -273,7 +310,7 @@ class LeadRepository:
             clauses.append(f"created_at < {arg(where.created_before)}")
         if where.revisit_due_at is not None:
             clauses.append(f"revisit_at <= {arg(where.revisit_due_at)}")
-            clauses.append(f"status <> ALL({arg([s.value for s in OPEN_STATUSES])}::text[])")
+            clauses.append(IS_CLOSED)
         if before_id is not None:
             clauses.append(f"id < {arg(before_id)}")
         sql = "SELECT * FROM leads"

@@ -15,24 +15,32 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 import asyncpg
 
-from app.domain.status import CLOSING_STATUSES, OPEN_STATUSES, LeadStatus
-from app.repositories.sql import OPEN_STATUSES_SQL, sql_list
+from app.domain.workflow import CLOSING_OUTCOMES
+from app.repositories.sql import sql_list
 
-CLOSING_SQL = sql_list(CLOSING_STATUSES)
-_OPEN = frozenset(s.value for s in OPEN_STATUSES)
 
-FUNNEL: tuple[LeadStatus, ...] = (
-    LeadStatus.NEW,
-    LeadStatus.CONTACTED,
-    LeadStatus.QUALIFIED,
-    LeadStatus.NEGOTIATING,
-    LeadStatus.WON,
-)
+class Stage(StrEnum):
+    """The funnel as the rollups count it: `metrics_daily`'s stage columns (migration 0003) are
+    named after the `default` pipeline's open statuses and its won status."""
+
+    NEW = "new"
+    CONTACTED = "contacted"
+    QUALIFIED = "qualified"
+    NEGOTIATING = "negotiating"
+    WON = "won"
+
+
+CLOSING_SQL = sql_list(CLOSING_OUTCOMES)
+FUNNEL: tuple[Stage, ...] = tuple(Stage)
 """Stages in the order a deal advances; a lead may skip stages (new straight to qualified)."""
+OPEN_STAGES: tuple[Stage, ...] = FUNNEL[:-1]
+_OPEN = frozenset(s.value for s in OPEN_STAGES)
+OPEN_STAGES_SQL = sql_list(OPEN_STAGES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,7 +239,7 @@ class MetricsRepository:
                                WHERE p.lead_id = c.lead_id AND p.id < c.id
                                ORDER BY p.id DESC LIMIT 1),
                              l.created_at) AS entered) e
-             WHERE c.at >= $1 AND c.at < $2 AND c.from_status IN ({OPEN_STATUSES_SQL})
+             WHERE c.at >= $1 AND c.at < $2 AND c.from_status IN ({OPEN_STAGES_SQL})
                AND {_filters("c")}
              GROUP BY c.from_status
             """,

@@ -18,14 +18,14 @@ from typing import Any
 import asyncpg
 
 from app.domain.histogram import Histogram
-from app.domain.status import CLOSING_STATUSES, OPEN_STATUSES, LeadStatus
-from app.repositories.metrics import FUNNEL, MetricsRepository, Scope
-from app.repositories.sql import sql_list
+from app.domain.workflow import CLOSING_OUTCOMES, Outcome
+from app.repositories.metrics import FUNNEL, OPEN_STAGES, MetricsRepository, Scope, Stage
+from app.repositories.sql import IS_CLOSED, sql_list
 
-CLOSING_SQL = sql_list(CLOSING_STATUSES)
-_OPEN = frozenset(s.value for s in OPEN_STATUSES)
-_CLOSED_COLUMNS = ", ".join(f"sum(closed_{s.value}) AS {s.value}" for s in CLOSING_STATUSES)
-_ANY_CLOSED = " OR ".join(f"sum(closed_{s.value}) <> 0" for s in CLOSING_STATUSES)
+CLOSING_SQL = sql_list(CLOSING_OUTCOMES)
+_OPEN = frozenset(s.value for s in OPEN_STAGES)
+_CLOSED_COLUMNS = ", ".join(f"sum(closed_{s.value}) AS {s.value}" for s in CLOSING_OUTCOMES)
+_ANY_CLOSED = " OR ".join(f"sum(closed_{s.value}) <> 0" for s in CLOSING_OUTCOMES)
 _DAYS = "day >= $1 AND day < $2"
 _FILTERS = (
     "($3::text IS NULL OR owner = $3) AND ($4::text IS NULL OR source = $4)"
@@ -112,7 +112,7 @@ class RollupRepository:
         return {key: Histogram(counts) for key, counts in grouped.items()}
 
     async def median_days_to_won(self, scope: Scope) -> float | None:
-        won = LeadStatus.WON.value
+        won = Outcome.WON.value
         histograms = await self.durations("cycle", (won,), scope)
         if histograms is None:
             by_status = await self.history.closed_by_status(scope)
@@ -147,7 +147,7 @@ class RollupRepository:
         return rows
 
     async def by_owner(self, scope: Scope) -> list[Mapping[str, Any]]:
-        won = LeadStatus.WON.value
+        won = Outcome.WON.value
         rows = await self._by("owner", scope)
         histograms = await self.durations("cycle", (won,), scope, by="owner")
         if histograms is None:
@@ -173,7 +173,7 @@ class RollupRepository:
                 "source": r["source"],
                 "leads": r["leads"],
                 "won": r["won_now"],
-                "closed": sum(r[s.value] for s in CLOSING_STATUSES),
+                "closed": sum(r[s.value] for s in CLOSING_OUTCOMES),
                 "disqualified": r["disqualified"],
                 "dead": r["dead"],
             }
@@ -188,7 +188,7 @@ class RollupRepository:
             "0 AS advanced_won",
         ]
         for stage in FUNNEL[:-1]:
-            if stage is not LeadStatus.NEW:
+            if stage is not Stage.NEW:
                 columns.append(f"sum(reached_{stage.value}) AS reached_{stage.value}")
             columns.append(f"sum(went_on_{stage.value}) AS advanced_{stage.value}")
         row = await self.conn.fetchrow(
@@ -225,7 +225,7 @@ class RollupRepository:
             totals AS (
                 SELECT date_trunc('{interval}', day::timestamp) AS bucket,
                        sum(created) AS created, sum(won_now) AS created_won,
-                       {" + ".join(f"sum(closed_{s.value})" for s in CLOSING_STATUSES)} AS closed,
+                       {" + ".join(f"sum(closed_{s.value})" for s in CLOSING_OUTCOMES)} AS closed,
                        sum(closed_won) AS won, sum(closed_lost) AS lost,
                        sum(closed_disqualified) AS disqualified, sum(closed_dead) AS dead
                   FROM metrics_daily_now WHERE {_DAYS} AND {_FILTERS}
@@ -275,7 +275,7 @@ class PipelineRepository:
         due_this_month: int = await self.conn.fetchval(
             f"""
             SELECT count(*) FROM leads
-             WHERE revisit_at >= $1 AND revisit_at <= $2 AND status IN ({CLOSING_SQL})
+             WHERE revisit_at >= $1 AND revisit_at <= $2 AND {IS_CLOSED}
                AND ($3::text IS NULL OR owner = $3) AND ($4::text IS NULL OR source = $4)
                AND ($5::text IS NULL OR segment = $5)
             """,

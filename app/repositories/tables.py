@@ -1,8 +1,9 @@
 """The tables, declared once with SQLModel: the source alembic's migrations are checked against.
 
 The service never calls `create_all`; the schema comes from `alembic upgrade head`, and a test
-fails when these declarations and the migrations drift apart. Constraints mirror the workflow
-tables in `app.domain.status`, so a bug or a manual SQL session cannot store an unknown status.
+fails when these declarations and the migrations drift apart. Foreign keys onto each
+pipeline version's statuses and reasons (`pipeline_tables`) keep a bug or a manual SQL session
+from storing a status or a reason that the lead's pipeline version does not have.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    ForeignKeyConstraint,
     Identity,
     Index,
     Integer,
@@ -33,10 +35,7 @@ from sqlalchemy.dialects.postgresql import DOMAIN, JSONB
 from sqlalchemy.types import UserDefinedType
 from sqlmodel import Field, SQLModel
 
-from app.domain.status import CLOSING_STATUSES, OPEN_STATUSES, LeadStatus
-from app.repositories.sql import OPEN_STATUSES_SQL, REASON_MATCHES_TARGET_SQL, sql_list
-
-CLOSING_STATUSES_SQL = sql_list(CLOSING_STATUSES)
+from app.domain.workflow import CLOSING_OUTCOMES
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -56,12 +55,6 @@ def _domain(name: str, base: Any, constraint: str, check: str) -> DOMAIN:
     return DOMAIN(name, base, constraint_name=constraint, check=check, create_type=False)
 
 
-LEAD_STATUS = _domain(
-    "lead_status", Text, "lead_status_known", f"VALUE IN ({sql_list(LeadStatus)})"
-)
-LEAD_OPEN_STATUS = _domain(
-    "lead_open_status", Text, "lead_status_open", f"VALUE IN ({sql_list(OPEN_STATUSES)})"
-)
 LEAD_VERSION = _domain("lead_version", Integer, "lead_version_positive", "VALUE >= 1")
 LEAD_REOPEN_COUNT = _domain(
     "lead_reopen_count", Integer, "lead_reopen_count_not_negative", "VALUE >= 0"
@@ -82,7 +75,7 @@ class LeadRow(SQLModel, table=True):
             "uq_leads_open_email",
             text("lower(email)"),
             unique=True,
-            postgresql_where=text(f"status IN ({OPEN_STATUSES_SQL})"),
+            postgresql_where=text("outcome = 'open'"),
         ),
         Index("ix_leads_status_id", "status", "id"),
         Index("ix_leads_owner_id", "owner", "id"),
@@ -91,7 +84,7 @@ class LeadRow(SQLModel, table=True):
             "ix_leads_due",
             "revisit_at",
             postgresql_include=["owner", "source", "segment"],
-            postgresql_where=text(f"revisit_at IS NOT NULL AND status IN ({CLOSING_STATUSES_SQL})"),
+            postgresql_where=text("revisit_at IS NOT NULL AND outcome <> 'open'"),
         ),
         # Intake finds a person's latest lead, open or closed, by address or by the sender's id.
         Index("ix_leads_email", text("lower(email)"), "id"),
@@ -105,6 +98,15 @@ class LeadRow(SQLModel, table=True):
             "ix_leads_revisit_at",
             "revisit_at",
             postgresql_where=text("revisit_at IS NOT NULL"),
+        ),
+        ForeignKeyConstraint(
+            ["pipeline", "pipeline_version", "status", "outcome"],
+            [
+                "pipeline_statuses.pipeline",
+                "pipeline_statuses.version",
+                "pipeline_statuses.key",
+                "pipeline_statuses.outcome",
+            ],
         ),
     )
 
@@ -129,9 +131,9 @@ class LeadRow(SQLModel, table=True):
         default_factory=dict,
         sa_column=Column(JSONB, nullable=False, server_default=text("'{}'::jsonb")),
     )
-    status: str = Field(sa_column=Column(LEAD_STATUS, nullable=False, server_default=text("'new'")))
+    status: str = Field(sa_column=Column(Text, nullable=False, server_default=text("'new'")))
     status_reason: str | None = Field(default=None, sa_column=Column(Text))
-    closed_from: str | None = Field(default=None, sa_column=Column(LEAD_OPEN_STATUS))
+    closed_from: str | None = Field(default=None, sa_column=Column(Text))
     version: int = Field(sa_column=Column(LEAD_VERSION, nullable=False, server_default=text("1")))
     reopen_count: int = Field(
         sa_column=Column(LEAD_REOPEN_COUNT, nullable=False, server_default=text("0"))
@@ -146,13 +148,45 @@ class LeadRow(SQLModel, table=True):
     )
     """The same person's earlier lead, closed for good (won, disqualified, dead) when intake
     brought them back as a new deal."""
+    pipeline: str = Field(
+        default="default", sa_column=Column(Text, nullable=False, server_default="default")
+    )
+    pipeline_version: int = Field(
+        default=1, sa_column=Column(Integer, nullable=False, server_default=text("1"))
+    )
+    """The version of its pipeline the lead's latest status change was decided under."""
+    outcome: str = Field(
+        default="open", sa_column=Column(Text, nullable=False, server_default="open")
+    )
+    """The outcome of `status` (open, won, lost, ...): what metrics and uniqueness key on."""
 
 
 class StatusChangeRow(SQLModel, table=True):
     __tablename__ = "lead_status_changes"
     __table_args__ = (
-        CheckConstraint(REASON_MATCHES_TARGET_SQL, name="reason_of_target"),
         Index("ix_lead_status_changes_lead_id_id", "lead_id", "id"),
+        # The target and reason are a pair of the version decided under; the origin a status of
+        # the version the lead stood on.
+        ForeignKeyConstraint(
+            ["pipeline", "pipeline_version", "to_status", "to_outcome", "reopened", "reason"],
+            [
+                "pipeline_reasons.pipeline",
+                "pipeline_reasons.version",
+                "pipeline_reasons.to_status",
+                "pipeline_reasons.to_outcome",
+                "pipeline_reasons.reopened",
+                "pipeline_reasons.code",
+            ],
+        ),
+        ForeignKeyConstraint(
+            ["pipeline", "from_version", "from_status", "from_outcome"],
+            [
+                "pipeline_statuses.pipeline",
+                "pipeline_statuses.version",
+                "pipeline_statuses.key",
+                "pipeline_statuses.outcome",
+            ],
+        ),
     )
 
     id: int | None = Field(
@@ -162,8 +196,8 @@ class StatusChangeRow(SQLModel, table=True):
     lead_id: int = Field(
         sa_column=Column(BigInteger, ForeignKey("leads.id", ondelete="RESTRICT"), nullable=False)
     )
-    from_status: str = Field(sa_column=Column(LEAD_STATUS, nullable=False))
-    to_status: str = Field(sa_column=Column(LEAD_STATUS, nullable=False))
+    from_status: str = Field(sa_column=Column(Text, nullable=False))
+    to_status: str = Field(sa_column=Column(Text, nullable=False))
     reason: str = Field(sa_column=Column(REASON_CODE, nullable=False))
     reopened: bool = Field(sa_column=Column(Boolean, nullable=False, server_default=text("false")))
     note: str | None = Field(default=None, sa_column=Column(Text))
@@ -180,6 +214,25 @@ class StatusChangeRow(SQLModel, table=True):
     api_key: str | None = Field(default=None, sa_column=Column(Text))
     """The name of the API key the change was made with (`actor` is the person behind it)."""
     at: datetime | None = _tz(nullable=False, server_default=func.now())
+    pipeline: str = Field(
+        default="default", sa_column=Column(Text, nullable=False, server_default="default")
+    )
+    pipeline_version: int = Field(
+        default=1, sa_column=Column(Integer, nullable=False, server_default=text("1"))
+    )
+    """The version the change was decided under."""
+    from_version: int = Field(
+        default=1, sa_column=Column(Integer, nullable=False, server_default=text("1"))
+    )
+    """The version the lead stood on before the change (where `from_status` was defined)."""
+    from_outcome: str = Field(
+        default="open", sa_column=Column(Text, nullable=False, server_default="open")
+    )
+    to_outcome: str = Field(
+        default="open", sa_column=Column(Text, nullable=False, server_default="open")
+    )
+    """The outcomes of both statuses as they were: what the change counts for, whatever later
+    versions call them."""
 
 
 def _counts(*names: str) -> list[Column[int]]:
@@ -193,7 +246,7 @@ _COHORT = (
     *(f"reached_{s}" for s in _STAGES[1:]),
     *(f"went_on_{s}" for s in _STAGES),
 )
-_ACTIVITY = (*(f"closed_{s.value}" for s in CLOSING_STATUSES), "reopened", "reopened_won")
+_ACTIVITY = (*(f"closed_{o.value}" for o in CLOSING_OUTCOMES), "reopened", "reopened_won")
 DAILY_COUNTS: tuple[str, ...] = _COHORT + _ACTIVITY
 """Counts of a `metrics_daily` row, kept by migration 0003's triggers and 0004's fold."""
 
@@ -345,3 +398,4 @@ metrics_pending_leads = Table(
 # Declared on `metadata` too; imported last because it builds on the tables above.
 from app.repositories import access_tables as access_tables  # noqa: E402
 from app.repositories import intake_tables as intake_tables  # noqa: E402
+from app.repositories import pipeline_tables as pipeline_tables  # noqa: E402

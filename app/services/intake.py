@@ -17,9 +17,9 @@ from typing import Any, TypeVar
 import asyncpg
 
 from app.domain.errors import ConcurrentChange
-from app.domain.intake import REOPEN_REASON, IntakeOutcome, SourceKind, decide, normalize_email
+from app.domain.intake import IntakeOutcome, SourceKind, decide, normalize_email, reopen_reason
 from app.domain.lead import ChangeDetails
-from app.domain.status import LeadStatus
+from app.domain.workflow import Outcome
 from app.intake.payloads import Arrival
 from app.intake.secrets import SecretKeeper
 from app.repositories.intake import (
@@ -29,6 +29,7 @@ from app.repositories.intake import (
     SourceRepository,
 )
 from app.repositories.leads import LeadRecord, LeadRepository, to_domain
+from app.services.workflows import Workflows
 
 MAX_ATTEMPTS = 5
 ROTATION_GRACE = timedelta(hours=24)
@@ -57,6 +58,8 @@ class IntakeSource:
     default_segment: str | None
     reopen_returning: bool
     field_map: Mapping[str, str]
+    pipeline: str
+    """The pipeline its new leads enter."""
 
 
 async def find_source(
@@ -83,11 +86,13 @@ def _opened(row: SourceRecord, keeper: SecretKeeper, now: datetime) -> IntakeSou
         default_segment=row["default_segment"],
         reopen_returning=row["reopen_returning"],
         field_map=dict(row["field_map"]),
+        pipeline=row["pipeline"],
     )
 
 
 async def receive(
     pool: asyncpg.Pool,
+    workflows: Workflows,
     *,
     source: IntakeSource,
     arrivals: Sequence[tuple[Arrival, Mapping[str, Any] | None]],
@@ -99,6 +104,7 @@ async def receive(
     return [
         await _receive_one(
             pool,
+            workflows,
             source,
             arrival,
             fields,
@@ -131,6 +137,7 @@ async def _retrying(attempt: Callable[[], Awaitable[T | None]], event_id: str) -
 
 async def _receive_one(
     pool: asyncpg.Pool,
+    workflows: Workflows,
     source: IntakeSource,
     arrival: Arrival,
     fields: Mapping[str, Any] | None,
@@ -161,7 +168,9 @@ async def _receive_one(
                 answer = _answer(arrival, delivery_id, outcome, None, None)
                 await deliveries.settle(delivery_id, outcome, None, answer)
                 return answer
-            return await _apply_and_settle(conn, source, arrival, fields, delivery_id, now)
+            return await _apply_and_settle(
+                conn, workflows, source, arrival, fields, delivery_id, now
+            )
 
     answer = await _retrying(attempt, arrival.event_id)
     if on_settled is not None:
@@ -171,6 +180,7 @@ async def _receive_one(
 
 async def replay_one(
     pool: asyncpg.Pool,
+    workflows: Workflows,
     source: IntakeSource,
     delivery_id: int,
     arrival: Arrival,
@@ -186,7 +196,9 @@ async def replay_one(
             if lead_id is not None:
                 filled = await IntakeLeadRepository(conn).fill_empty(lead_id, fields)
                 return "filled" if filled else "unchanged"
-            answer = await _apply_and_settle(conn, source, arrival, fields, delivery_id, now)
+            answer = await _apply_and_settle(
+                conn, workflows, source, arrival, fields, delivery_id, now
+            )
             return str(answer["outcome"])
 
     return await _retrying(attempt, arrival.event_id)
@@ -210,6 +222,7 @@ def _answer(
 
 async def _apply_and_settle(
     conn: asyncpg.Connection,
+    workflows: Workflows,
     source: IntakeSource,
     arrival: Arrival,
     fields: Mapping[str, Any],
@@ -217,7 +230,7 @@ async def _apply_and_settle(
     now: datetime,
 ) -> dict[str, Any]:
     outcome, lead, previous = await _apply(
-        conn, source, arrival, fields, delivery_id=delivery_id, now=now
+        conn, workflows, source, arrival, fields, delivery_id=delivery_id, now=now
     )
     deliveries = DeliveryRepository(conn)
     if arrival.external_id is not None:
@@ -229,6 +242,7 @@ async def _apply_and_settle(
 
 async def _apply(
     conn: asyncpg.Connection,
+    workflows: Workflows,
     source: IntakeSource,
     arrival: Arrival,
     fields: Mapping[str, Any],
@@ -241,31 +255,49 @@ async def _apply(
     email = normalize_email(fields["email"])
     match = await leads.person_lead(email, arrival.external_id, source.lead_source)
     outcome = decide(
-        LeadStatus(match["status"]) if match is not None else None,
+        Outcome(match["outcome"]) if match is not None else None,
         reopen_returning=source.reopen_returning,
     )
     if outcome in (IntakeOutcome.CREATED, IntakeOutcome.LINKED):
         previous = match["id"] if match is not None else None
-        created = await leads.create(_new_lead(source, arrival, fields, email), previous)
+        workflow = await workflows.current(source.pipeline)
+        new_lead = _new_lead(source, arrival, fields, email)
+        created = await leads.create(new_lead, previous, workflow)
         if created is None:
+            # A concurrent delivery took the email, or a pipeline edit the version: run again.
+            await workflows.refresh(source.pipeline)
             raise _LostRace
         return outcome, created["id"], previous
     assert match is not None
-    if outcome is IntakeOutcome.REOPENED:
-        await _reopen(conn, match, source, now)
+    if outcome is IntakeOutcome.REOPENED and not await _reopen(conn, workflows, match, source, now):
+        outcome = IntakeOutcome.RETURNING
     await leads.touch(match["id"], source.name, delivery_id)
     return outcome, match["id"], None
 
 
 async def _reopen(
-    conn: asyncpg.Connection, match: LeadRecord, source: IntakeSource, now: datetime
-) -> None:
+    conn: asyncpg.Connection,
+    workflows: Workflows,
+    match: LeadRecord,
+    source: IntakeSource,
+    now: datetime,
+) -> bool:
+    """Reopen a returning prospect's lead under its pipeline; False where that pipeline has no
+    reopening that needs nothing more than a reason (the prospect is then reported only)."""
     lead = to_domain(match)
+    workflow = await workflows.current(lead.pipeline)
+    reason = reopen_reason(workflow)
+    if reason is None or not workflow.reopenable(lead.status):
+        return False
     change = lead.reopen(
-        REOPEN_REASON, now=now, details=ChangeDetails(actor=f"intake:{source.name}")
+        workflow, reason, now=now, details=ChangeDetails(actor=f"intake:{source.name}")
     )
-    # The row is locked (person_lead), so the version read is the current one.
-    await LeadRepository(conn).record_change(match["id"], lead, change)
+    # The row is locked (person_lead), so the version read is the current one; only a
+    # pipeline edit can refuse the write, and then the whole event runs again under it.
+    if await LeadRepository(conn).record_change(match["id"], lead, change) is None:
+        await workflows.refresh(lead.pipeline)
+        raise _LostRace
+    return True
 
 
 def _new_lead(

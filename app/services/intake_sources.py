@@ -16,6 +16,7 @@ from app.intake.secrets import SecretKeeper, new_secret
 from app.intake.signatures import standard_secret_is_valid
 from app.repositories.intake import DeliveryRepository, SourceRecord, SourceRepository
 from app.services.intake import ROTATION_GRACE, IntakeSource, SourceNotFound, replay_one
+from app.services.workflows import Workflows
 
 
 class SourceExists(Exception):
@@ -104,6 +105,7 @@ async def replay(
     async with pool.acquire() as conn:
         stored = await DeliveryRepository(conn).since(source.name, since)
     tally: Counter[str] = Counter()
+    workflows = Workflows(pool)
     for done, delivery in enumerate(stored, start=1):
         try:
             arrivals = payloads.read(
@@ -125,7 +127,9 @@ async def replay(
             except ValueError:
                 tally["invalid"] += 1
                 continue
-            outcome = await replay_one(pool, source, delivery["id"], arrival, fields, now=now)
+            outcome = await replay_one(
+                pool, workflows, source, delivery["id"], arrival, fields, now=now
+            )
             tally[outcome] += 1
         progress(done, len(stored))
     return tally

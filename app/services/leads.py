@@ -5,6 +5,10 @@ and the write applies only if the lead is still at the version that was read (on
 the lead and its history row commit together). Without `If-Match`, a lost race is retried against
 the fresh state, so a client sees either success or the refusal that state deserves; with
 `If-Match`, a stale version is the client's to resolve (412).
+
+Every decision is taken under the current version of the lead's pipeline, as this process's
+`Workflows` cache knows it; the write applies only while that version is still current, and a
+lost race against a pipeline edit is re-decided under the new version like any other.
 """
 
 from __future__ import annotations
@@ -15,10 +19,19 @@ from typing import Any
 
 import asyncpg
 
-from app.domain.errors import ConcurrentChange, DuplicateOpenLead, LeadNotFound, StaleVersion
+from app.domain.default_pipeline import DEFAULT_PIPELINE
+from app.domain.errors import (
+    ConcurrentChange,
+    DuplicateOpenLead,
+    LeadNotFound,
+    StaleVersion,
+    UnknownStatus,
+)
 from app.domain.lead import ChangeDetails, Lead, StatusChange
-from app.domain.status import LeadStatus
+from app.domain.workflow import Workflow
 from app.repositories.leads import LeadFilter, LeadRecord, LeadRepository, to_domain
+from app.repositories.pipelines import PipelineDefinitionRepository
+from app.services.workflows import Workflows
 
 MAX_ATTEMPTS = 5
 """Lost optimistic races retried before answering 409; each retry re-checks the workflow."""
@@ -32,12 +45,24 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-async def create_lead(pool: asyncpg.Pool, *, fields: Mapping[str, Any]) -> LeadRecord:
+async def create_lead(
+    pool: asyncpg.Pool,
+    workflows: Workflows,
+    *,
+    fields: Mapping[str, Any],
+    pipeline: str = DEFAULT_PIPELINE,
+) -> LeadRecord:
+    """A new lead at the initial status of its pipeline's current version."""
+    workflow = await workflows.current(pipeline)
     async with pool.acquire() as conn:
         repo = LeadRepository(conn)
         for _ in range(MAX_ATTEMPTS):
             try:
-                return await repo.insert(fields)
+                row = await repo.insert(fields, workflow)
+                if row is not None:
+                    return row
+                workflow = await workflows.refresh(pipeline)
+                continue
             except asyncpg.UniqueViolationError:
                 existing = await repo.open_lead_id_by_email(fields["email"])
                 if existing is not None:
@@ -59,6 +84,13 @@ async def list_leads(
 ) -> tuple[list[LeadRecord], int | None]:
     """A page of leads and the id to continue before, or None on the last page."""
     async with pool.acquire() as conn:
+        if where.statuses:
+            unknown = await PipelineDefinitionRepository(conn).unknown_statuses(
+                where.statuses, where.pipeline
+            )
+            if unknown:
+                known = await PipelineDefinitionRepository(conn).status_keys(where.pipeline)
+                raise UnknownStatus(where.pipeline or "any", unknown[0], known, field="status")
         rows = await LeadRepository(conn).list(where, before_id=before_id, limit=limit + 1)
     if len(rows) > limit:
         return rows[:limit], rows[limit - 1]["id"]
@@ -102,20 +134,22 @@ async def lead_history(
 
 async def transition_lead(
     pool: asyncpg.Pool,
+    workflows: Workflows,
     *,
     lead_id: int,
-    to: LeadStatus,
+    to: str,
     reason: str,
     details: ChangeDetails,
     if_match: int | None = None,
     api_key: str | None = None,
     on_recorded: OnRecorded | None = None,
 ) -> LeadRecord:
-    def decide(lead: Lead) -> StatusChange:
-        return lead.transition(to, reason, now=utc_now(), details=details)
+    def decide(lead: Lead, workflow: Workflow) -> StatusChange:
+        return lead.transition(workflow, to, reason, now=utc_now(), details=details)
 
     return await _change_status(
         pool,
+        workflows,
         lead_id=lead_id,
         decide=decide,
         if_match=if_match,
@@ -126,20 +160,22 @@ async def transition_lead(
 
 async def reopen_lead(
     pool: asyncpg.Pool,
+    workflows: Workflows,
     *,
     lead_id: int,
     reason: str,
-    to: LeadStatus | None,
+    to: str | None,
     details: ChangeDetails,
     if_match: int | None = None,
     api_key: str | None = None,
     on_recorded: OnRecorded | None = None,
 ) -> LeadRecord:
-    def decide(lead: Lead) -> StatusChange:
-        return lead.reopen(reason, now=utc_now(), to=to, details=details)
+    def decide(lead: Lead, workflow: Workflow) -> StatusChange:
+        return lead.reopen(workflow, reason, now=utc_now(), to=to, details=details)
 
     return await _change_status(
         pool,
+        workflows,
         lead_id=lead_id,
         decide=decide,
         if_match=if_match,
@@ -150,9 +186,10 @@ async def reopen_lead(
 
 async def _change_status(
     pool: asyncpg.Pool,
+    workflows: Workflows,
     *,
     lead_id: int,
-    decide: Callable[[Lead], StatusChange],
+    decide: Callable[[Lead, Workflow], StatusChange],
     if_match: int | None,
     api_key: str | None,
     on_recorded: OnRecorded | None,
@@ -166,7 +203,9 @@ async def _change_status(
             if if_match is not None and row["version"] != if_match:
                 raise StaleVersion(lead_id, if_match, row["version"])
             lead = to_domain(row)
-            change = decide(lead)
+            workflows.saw(lead.pipeline, row["current_version"])
+            workflow = await workflows.version(lead.pipeline, row["current_version"])
+            change = decide(lead, workflow)
             changed = await repo.record_change(lead_id, lead, change, api_key=api_key)
             if changed is not None:
                 if on_recorded is not None:
@@ -176,7 +215,11 @@ async def _change_status(
 
 
 async def create_leads(
-    pool: asyncpg.Pool, *, leads: Sequence[Mapping[str, Any]]
+    pool: asyncpg.Pool,
+    workflows: Workflows,
+    *,
+    leads: Sequence[Mapping[str, Any]],
+    pipeline: str = DEFAULT_PIPELINE,
 ) -> list[tuple[str, int | None]]:
     """Create many leads at once: per input, ("created", id), ("duplicate", id of the open lead
     with that email, maybe one created earlier in the same call) or ("conflict", None).
@@ -190,21 +233,32 @@ async def create_leads(
         first_of.setdefault(key, index)
     unique = [leads[index] for index in first_of.values()]
     created: dict[str, int] = {}
+    workflow = await workflows.current(pipeline)
     async with pool.acquire() as conn:
         repo = LeadRepository(conn)
         # Usually none of them exists yet: look the duplicates up, insert the rest plainly.
         existing = await repo.open_lead_ids_by_email([lead["email"] for lead in unique])
         pending = [lead for lead in unique if lead["email"].lower() not in existing]
-        try:
-            if pending:
-                created = await repo.insert_many(pending, skip_open_emails=False)
-            pending = []
-        except asyncpg.UniqueViolationError:
-            pass  # a concurrent writer took one of the emails meanwhile: skip such rows
         for _ in range(MAX_ATTEMPTS):
             if not pending:
                 break
-            created.update(await repo.insert_many(pending, skip_open_emails=True))
+            try:
+                inserted = await repo.insert_many(pending, workflow, skip_open_emails=False)
+            except asyncpg.UniqueViolationError:
+                break  # a concurrent writer took one of the emails meanwhile: skip such rows
+            if inserted is None:
+                workflow = await workflows.refresh(pipeline)
+                continue
+            created, pending = inserted, []
+            break
+        for _ in range(MAX_ATTEMPTS):
+            if not pending:
+                break
+            inserted = await repo.insert_many(pending, workflow, skip_open_emails=True)
+            if inserted is None:
+                workflow = await workflows.refresh(pipeline)
+                continue
+            created.update(inserted)
             skipped = [lead for lead in pending if lead["email"].lower() not in created]
             existing.update(await repo.open_lead_ids_by_email([lead["email"] for lead in skipped]))
             # An open lead that blocked a row but closed before the lookup frees its email.

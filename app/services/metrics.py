@@ -14,8 +14,8 @@ import asyncpg
 
 from app.domain.errors import InvalidWindow
 from app.domain.lead import EARLIEST, LATEST
-from app.domain.status import CLOSING_STATUSES, OPEN_STATUSES, LeadStatus
-from app.repositories.metrics import FUNNEL, MetricsRepository, Scope
+from app.domain.workflow import CLOSING_OUTCOMES, Outcome
+from app.repositories.metrics import FUNNEL, OPEN_STAGES, MetricsRepository, Scope, Stage
 from app.repositories.rollups import PipelineRepository, RollupRepository, whole_days
 
 DEFAULT_WINDOW = timedelta(days=90)
@@ -72,7 +72,7 @@ def _closed_rates(closed: Mapping[str, int]) -> dict[str, Any]:
     total = sum(closed.values())
     return {
         "closed": total,
-        "closed_by_status": {s.value: closed.get(s.value, 0) for s in CLOSING_STATUSES},
+        "closed_by_status": {s.value: closed.get(s.value, 0) for s in CLOSING_OUTCOMES},
         "win_rate": rate(won, won + lost),
         "no_decision_rate": rate(nd, won + lost + nd),
         "disqualified_rate": rate(closed.get("disqualified", 0), total),
@@ -87,14 +87,14 @@ async def summary(pool: asyncpg.Pool, scope: Scope, *, now: datetime) -> dict[st
         if days:
             rollups = RollupRepository(conn, days)
             figures = await rollups.totals(scope)
-            closed = {s.value: figures[s.value] or 0 for s in CLOSING_STATUSES}
+            closed = {s.value: figures[s.value] or 0 for s in CLOSING_OUTCOMES}
             median_days_to_won = await rollups.median_days_to_won(scope)
         else:
             history = MetricsRepository(conn)
             by_status = await history.closed_by_status(scope)
             figures = await history.summary_figures(scope)
             closed = {status: row["n"] for status, row in by_status.items()}
-            won = by_status.get(LeadStatus.WON.value)
+            won = by_status.get(Outcome.WON.value)
             median_days_to_won = won["median_days"] if won else None
         open_now, due = await PipelineRepository(conn).now(scope, now)
     return {
@@ -104,7 +104,7 @@ async def summary(pool: asyncpg.Pool, scope: Scope, *, now: datetime) -> dict[st
         "reopened": figures["reopened"],
         "reopened_won_rate": rate(figures["reopened_won"], figures["reopened"]),
         "median_days_to_won": median_days_to_won,
-        "pipeline": {s.value: open_now.get(s.value, 0) for s in OPEN_STATUSES},
+        "pipeline": {s.value: open_now.get(s.value, 0) for s in OPEN_STAGES},
         "nurture_due": due,
     }
 
@@ -115,7 +115,7 @@ async def loss_reasons(pool: asyncpg.Pool, scope: Scope) -> dict[str, Any]:
     lost: dict[str, Counter[str]] = defaultdict(Counter)
     no_decision: Counter[str] = Counter()
     for r in rows:
-        if r["to_status"] == LeadStatus.NO_DECISION:
+        if r["to_status"] == Outcome.NO_DECISION:
             no_decision[r["reason"]] += r["n"]
             continue
         lost["reason"][r["reason"]] += r["n"]
@@ -199,8 +199,8 @@ async def funnel(pool: asyncpg.Pool, scope: Scope) -> dict[str, Any]:
             {
                 "status": stage.value,
                 "reached": reached,
-                "went_on": advanced if stage is not LeadStatus.WON else None,
-                "went_on_rate": rate(advanced, reached) if stage is not LeadStatus.WON else None,
+                "went_on": advanced if stage is not Stage.WON else None,
+                "went_on_rate": rate(advanced, reached) if stage is not Stage.WON else None,
                 "stays_ended": stay["stays"] if stay else 0,
                 "median_days_in_status": stay["median_days"] if stay else None,
                 "p90_days_in_status": stay["p90_days"] if stay else None,

@@ -14,6 +14,7 @@ from fastapi.routing import APIRoute
 
 from app.api.auth import KeyedRoute, requires
 from app.domain.access import Scope
+from app.domain.default_pipeline import DEFAULT_DOCUMENT
 from app.services.access import create_key, revoke_key
 from tests.api.test_leads import assert_problem, create
 
@@ -33,6 +34,12 @@ ROUTES: list[tuple[str, str, Scope, Any]] = [
     ("POST", "/v1/leads/{lead_id}/reopen", Scope.LEADS_REOPEN, {"reason": "needs_changed"}),
     ("GET", "/v1/leads/{lead_id}/history", Scope.LEADS_READ, None),
     ("GET", "/v1/workflow", Scope.LEADS_READ, None),
+    ("GET", "/v1/pipelines", Scope.LEADS_READ, None),
+    ("GET", "/v1/pipelines/{name}", Scope.LEADS_READ, None),
+    ("PUT", "/v1/pipelines/{name}", Scope.ADMIN, DEFAULT_DOCUMENT),
+    ("POST", "/v1/pipelines/{name}:validate", Scope.ADMIN, DEFAULT_DOCUMENT),
+    ("GET", "/v1/pipelines/{name}/versions", Scope.LEADS_READ, None),
+    ("GET", "/v1/pipelines/{name}/versions/{version}", Scope.LEADS_READ, None),
     *(
         ("GET", f"/v1/metrics/{name}", Scope.METRICS_READ, None)
         for name in ("summary", "loss-reasons", "owners", "sources", "funnel")
@@ -93,7 +100,8 @@ async def _key(pool: asyncpg.Pool, name: str, *scopes: Scope, **extra: Any) -> s
 async def _call(
     c: httpx.AsyncClient, method: str, path: str, body: Any, lead_id: int, **headers: str
 ) -> httpx.Response:
-    return await c.request(method, path.format(lead_id=lead_id), json=body, headers=headers or None)
+    url = path.format(lead_id=lead_id, name="default", version=1)
+    return await c.request(method, url, json=body, headers=headers or None)
 
 
 @pytest.mark.parametrize(("method", "path", "scope", "body"), ROUTES)

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from app.api.schemas import LeadPublic
-from app.domain.status import OPEN_STATUSES
+from tests.pipelines import DEFAULT
 
 PROBLEM = "application/problem+json"
 
@@ -237,7 +237,7 @@ async def test_problem_types_resolve(client: httpx.AsyncClient) -> None:
     assert_problem(await client.get("/problems/no-such-problem"), 404)
 
 
-@pytest.mark.parametrize("status", sorted(OPEN_STATUSES))
+@pytest.mark.parametrize("status", sorted(DEFAULT.open_statuses))
 async def test_open_statuses_block_a_duplicate(
     client: httpx.AsyncClient, pool: Any, status: str
 ) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from app.domain.status import REASONS, REOPEN_RULE, TRANSITIONS, LeadStatus
+from tests.pipelines import DEFAULT
 from tests.api.test_leads import assert_problem, create, move
 
 
@@ -43,7 +43,7 @@ async def test_move_outside_the_table_is_409_with_allowed_targets(
     problem = assert_problem(
         await move(client, lead["id"], "won", "contract_signed"), 409, "transition-not-allowed"
     )
-    assert problem["allowed_targets"] == sorted(TRANSITIONS[LeadStatus.NEW])
+    assert problem["allowed_targets"] == sorted(DEFAULT.allowed_targets("new"))
     assert problem["current_status"] == "new"
     assert await pool.fetchval("SELECT count(*) FROM lead_status_changes") == 0
     assert (await client.get(f"/v1/leads/{lead['id']}")).json()["version"] == 1
@@ -100,7 +100,7 @@ async def test_wrong_reason_lists_the_targets_codes(client: httpx.AsyncClient) -
     problem = assert_problem(
         await move(client, lead["id"], "lost", "unresponsive"), 422, "invalid-status-change"
     )
-    assert problem["allowed_reasons"] == [r.code for r in REASONS[LeadStatus.LOST].reasons]
+    assert problem["allowed_reasons"] == DEFAULT.reasons["lost"].codes
 
 
 async def test_if_match_stale_is_412_and_current_applies(client: httpx.AsyncClient) -> None:
@@ -163,7 +163,12 @@ async def test_reopen_from_anything_but_lost_no_decision_recycled_is_409(
     client: httpx.AsyncClient, pool: Any, status: str
 ) -> None:
     lead = await create(client, f"{status}@example.com")
-    await pool.execute("UPDATE leads SET status = $2 WHERE id = $1", lead["id"], status)
+    await pool.execute(
+        "UPDATE leads SET status = $2, outcome = $3 WHERE id = $1",
+        lead["id"],
+        status,
+        DEFAULT.outcome(status).value,
+    )
     problem = assert_problem(
         await client.post(f"/v1/leads/{lead['id']}/reopen", json={"reason": "budget_approved"}),
         409,
@@ -239,16 +244,17 @@ async def test_workflow_serves_the_table(client: httpx.AsyncClient) -> None:
     wf = (await client.get("/v1/workflow")).json()
     assert wf["initial_status"] == "new"
     statuses = {s["name"]: s for s in wf["statuses"]}
-    assert set(statuses) == {s.value for s in LeadStatus}
-    for status, targets in TRANSITIONS.items():
+    assert set(statuses) == set(DEFAULT.keys)
+    for status, targets in ((k, DEFAULT.allowed_targets(k)) for k in DEFAULT.keys):
         assert set(statuses[status]["allowed_targets"]) == set(targets)
     assert statuses["lost"]["reopen_targets"] == ["contacted", "qualified", "negotiating"]
     assert statuses["won"]["category"] == "terminal" and statuses["lost"]["category"] == "closed"
-    for target, rule in REASONS.items():
+    for target, rule in DEFAULT.reasons.items():
         assert [r["code"] for r in wf["targets"][target]["reasons"]] == [
             r.code for r in rule.reasons
         ]
     competitor = next(r for r in wf["targets"]["lost"]["reasons"] if r["code"] == "competitor")
     assert competitor["requires"] == ["competitor"]
-    assert [r["code"] for r in wf["reopen"]["reasons"]] == [r.code for r in REOPEN_RULE.reasons]
+    assert DEFAULT.reopen is not None
+    assert [r["code"] for r in wf["reopen"]["reasons"]] == DEFAULT.reopen.codes
     assert "revisit_at" in wf["targets"]["no_decision"]["accepts"]

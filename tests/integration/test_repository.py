@@ -9,19 +9,23 @@ import pytest
 
 from app.domain.errors import DuplicateOpenLead, StaleVersion, TransitionNotAllowed
 from app.domain.lead import ChangeDetails
-from app.domain.status import LeadStatus
 from app.repositories.leads import LeadFilter, LeadRepository, to_domain
 from app.services import leads as service
+from app.services.workflows import Workflows
+from tests.pipelines import DEFAULT
 
 
 async def test_record_change_moves_the_lead_and_appends_history_at_once(pool: asyncpg.Pool) -> None:
     async with pool.acquire() as conn:
         repo = LeadRepository(conn)
-        row = await repo.insert({"email": "r@example.com", "owner": "alex", "attributes": {}})
+        row = await repo.insert(
+            {"email": "r@example.com", "owner": "alex", "attributes": {}}, DEFAULT
+        )
+        assert row is not None
         lead = to_domain(row)
         now = datetime.now(UTC)
         change = lead.transition(
-            LeadStatus.CONTACTED, "call_connected", now=now, details=ChangeDetails(actor="alex")
+            DEFAULT, "contacted", "call_connected", now=now, details=ChangeDetails(actor="alex")
         )
         moved = await repo.record_change(row["id"], lead, change)
         assert moved is not None and moved["status"] == "contacted" and moved["version"] == 2
@@ -34,33 +38,45 @@ async def test_record_change_moves_the_lead_and_appends_history_at_once(pool: as
     )
 
 
-async def test_use_case_refuses_stale_if_match(pool: asyncpg.Pool) -> None:
-    row = await service.create_lead(pool, fields={"email": "s@example.com", "attributes": {}})
+async def test_use_case_refuses_stale_if_match(pool: asyncpg.Pool, workflows: Workflows) -> None:
+    row = await service.create_lead(
+        pool, workflows, fields={"email": "s@example.com", "attributes": {}}
+    )
     with pytest.raises(StaleVersion):
         await service.transition_lead(
             pool,
+            workflows,
             lead_id=row["id"],
-            to=LeadStatus.CONTACTED,
+            to="contacted",
             reason="call_connected",
             details=ChangeDetails(),
             if_match=7,
         )
 
 
-async def test_use_case_refuses_duplicate_open_email(pool: asyncpg.Pool) -> None:
-    row = await service.create_lead(pool, fields={"email": "d@example.com", "attributes": {}})
+async def test_use_case_refuses_duplicate_open_email(
+    pool: asyncpg.Pool, workflows: Workflows
+) -> None:
+    row = await service.create_lead(
+        pool, workflows, fields={"email": "d@example.com", "attributes": {}}
+    )
     with pytest.raises(DuplicateOpenLead) as refused:
-        await service.create_lead(pool, fields={"email": "D@example.com", "attributes": {}})
+        await service.create_lead(
+            pool, workflows, fields={"email": "D@example.com", "attributes": {}}
+        )
     assert refused.value.facts["existing_lead_id"] == row["id"]
 
 
-async def test_refused_transition_writes_nothing(pool: asyncpg.Pool) -> None:
-    row = await service.create_lead(pool, fields={"email": "t@example.com", "attributes": {}})
+async def test_refused_transition_writes_nothing(pool: asyncpg.Pool, workflows: Workflows) -> None:
+    row = await service.create_lead(
+        pool, workflows, fields={"email": "t@example.com", "attributes": {}}
+    )
     with pytest.raises(TransitionNotAllowed):
         await service.transition_lead(
             pool,
+            workflows,
             lead_id=row["id"],
-            to=LeadStatus.WON,
+            to="won",
             reason="contract_signed",
             details=ChangeDetails(),
         )
@@ -68,16 +84,22 @@ async def test_refused_transition_writes_nothing(pool: asyncpg.Pool) -> None:
     assert await pool.fetchval("SELECT version FROM leads WHERE id = $1", row["id"]) == 1
 
 
-async def test_keyset_pages_do_not_shift_when_leads_arrive(pool: asyncpg.Pool) -> None:
+async def test_keyset_pages_do_not_shift_when_leads_arrive(
+    pool: asyncpg.Pool, workflows: Workflows
+) -> None:
     ids = [
-        (await service.create_lead(pool, fields={"email": f"k{i}@example.com", "attributes": {}}))[
-            "id"
-        ]
+        (
+            await service.create_lead(
+                pool, workflows, fields={"email": f"k{i}@example.com", "attributes": {}}
+            )
+        )["id"]
         for i in range(5)
     ]
     first, cursor = await service.list_leads(pool, where=LeadFilter(), before_id=None, limit=2)
     assert [r["id"] for r in first] == [ids[4], ids[3]] and cursor == ids[3]
-    await service.create_lead(pool, fields={"email": "late@example.com", "attributes": {}})
+    await service.create_lead(
+        pool, workflows, fields={"email": "late@example.com", "attributes": {}}
+    )
     second, cursor = await service.list_leads(pool, where=LeadFilter(), before_id=cursor, limit=2)
     assert [r["id"] for r in second] == [ids[2], ids[1]]
     last, cursor = await service.list_leads(pool, where=LeadFilter(), before_id=cursor, limit=2)

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from app.api import problems as p
 from app.api.auth import KeyedRoute, requires
-from app.api.deps import documented_headers
+from app.api.deps import documented_headers, workflows_of
 from app.api.idempotency import IDEMPOTENCY_KEY, idempotent
 from app.api.schemas import LeadCreate, LeadsBatchResult
 from app.domain.access import Scope
@@ -100,9 +100,20 @@ async def create_leads_batch(request: Request) -> Response:
         except ValidationError as invalid:
             answers[index] = _rejected(index, invalid)
 
+    workflows = workflows_of(request)
+
     async def work(db: asyncpg.Pool) -> Response:
-        leads = [lead for _, lead in valid]
-        outcomes = await service.create_leads(db, leads=leads) if valid else []
+        # One insert per pipeline named in the batch (usually one), answers in input order.
+        by_pipeline: dict[str, list[int]] = {}
+        for position, (_, lead) in enumerate(valid):
+            by_pipeline.setdefault(lead.pop("pipeline"), []).append(position)
+        outcomes: list[tuple[str, int | None]] = [("conflict", None)] * len(valid)
+        for pipeline, positions in by_pipeline.items():
+            results = await service.create_leads(
+                db, workflows, leads=[valid[i][1] for i in positions], pipeline=pipeline
+            )
+            for i, result in zip(positions, results, strict=True):
+                outcomes[i] = result
         return _answer(answers, valid, outcomes)
 
     return await idempotent(request, work)

@@ -18,7 +18,7 @@ from fastapi import APIRouter, Path, Request, Response
 from pydantic import ValidationError
 
 from app.api import problems as p
-from app.api.deps import primary_pool
+from app.api.deps import primary_pool, workflows_of
 from app.api.schemas import LeadCreate
 from app.domain.intake import SourceKind
 from app.intake import payloads, signatures
@@ -201,6 +201,7 @@ async def receive_delivery(source: SourceName, request: Request) -> Response:
     validated = [(arrival, _lead_fields(arrival)) for arrival in arrivals]
     answers = await service.receive(
         pool,
+        workflows_of(request),
         source=configured,
         arrivals=validated,
         content_type=payloads.media_type(content_type),

@@ -22,6 +22,7 @@ from app.api.deps import (
     if_match,
     primary_pool,
     read_pool,
+    workflows_of,
 )
 from app.api.idempotency import IDEMPOTENCY_KEY, idempotent
 from app.api.problems import BadCursor
@@ -32,13 +33,14 @@ from app.api.schemas import (
     LeadPublic,
     LeadsPage,
     LeadUpdate,
+    PipelineName,
+    ReasonCode,
     ReopenRequest,
     StatusChangePublic,
     TransitionRequest,
 )
 from app.domain.access import Scope
 from app.domain.lead import ChangeDetails, StatusChange
-from app.domain.status import LeadStatus
 from app.observability.metrics import instruments_of
 from app.repositories.leads import LeadFilter, LeadRecord
 from app.services import leads as service
@@ -114,16 +116,22 @@ async def _status_changed(
     status_code=201,
     response_model=LeadPublic,
     summary="Create a lead",
-    description="Creates a lead at status `new`. The email must not belong to another *open* "
-    "lead (case-insensitive); closed leads do not block it. `status`, `version` and `id` "
-    "cannot be set. Answers with the lead, its `Location` and its `ETag`.",
+    description="Creates a lead in a pipeline (default: `default`) at that pipeline's initial "
+    "status (`new` in `default`). The email must not belong to another *open* lead "
+    "(case-insensitive); closed leads do not block it. `status`, `version` and `id` cannot be "
+    "set. Answers with the lead, its `Location` and its `ETag`.",
     openapi_extra=documented_headers(IDEMPOTENCY_KEY),
-    responses=p.responses(p.DUPLICATE_OPEN_LEAD, p.VALIDATION, *p.IDEMPOTENCY),
+    responses=p.responses(
+        p.DUPLICATE_OPEN_LEAD, p.PIPELINE_NOT_FOUND, p.VALIDATION, *p.IDEMPOTENCY
+    ),
 )
 @requires(Scope.LEADS_WRITE)
 async def create_lead(request: Request, body: LeadCreate) -> Response:
+    workflows = workflows_of(request)
+
     async def work(db: asyncpg.Pool) -> Response:
-        row = await service.create_lead(db, fields=body.model_dump(mode="python"))
+        fields = body.model_dump(mode="python", exclude={"pipeline"})
+        row = await service.create_lead(db, workflows, fields=fields, pipeline=body.pipeline)
         return _lead_response(row, 201, Location=f"/v1/leads/{row['id']}")
 
     return await idempotent(request, work)
@@ -136,13 +144,15 @@ async def create_lead(request: Request, body: LeadCreate) -> Response:
     description="Newest first, filtered, in pages: pass `next_cursor` back as `cursor` until it "
     "is null. `revisit_due=true` gives the nurture queue: closed leads whose `revisit_at` has "
     "come.",
-    responses=p.responses(p.BAD_CURSOR, p.VALIDATION),
+    responses=p.responses(p.BAD_CURSOR, p.UNKNOWN_STATUS, p.VALIDATION),
 )
 @requires(Scope.LEADS_READ)
 async def list_leads(
     request: Request,
+    pipeline: Annotated[PipelineName | None, Query()] = None,
     status: Annotated[
-        list[LeadStatus] | None, Query(description="Repeat for several.", examples=[["qualified"]])
+        list[ReasonCode] | None,
+        Query(description="Status keys; repeat for several.", examples=[["qualified"]]),
     ] = None,
     owner: Annotated[
         str | None, Query(max_length=200, pattern=NO_NUL, examples=["alex.romero"])
@@ -156,6 +166,7 @@ async def list_leads(
     cursor: Annotated[str | None, Query(max_length=100)] = None,
 ) -> Response:
     where = LeadFilter(
+        pipeline=pipeline,
         statuses=status or (),
         owner=owner,
         source=source,
@@ -226,6 +237,7 @@ async def update_lead(request: Request, lead_id: LeadId, body: LeadUpdate) -> Re
         p.STALE_VERSION,
         p.BAD_PRECONDITION,
         p.INVALID_STATUS_CHANGE,
+        p.UNKNOWN_STATUS,
         p.VALIDATION,
         *p.IDEMPOTENCY,
     ),
@@ -239,9 +251,12 @@ async def transition_lead(
     version = if_match(request)
     api_key = key_name(request)
 
+    workflows = workflows_of(request)
+
     async def change(db: asyncpg.Pool, on_recorded: OnRecorded) -> LeadRecord:
         return await service.transition_lead(
             db,
+            workflows,
             lead_id=lead_id,
             to=body.to,
             reason=body.reason,
@@ -258,10 +273,11 @@ async def transition_lead(
     "/{lead_id}/reopen",
     response_model=LeadPublic,
     summary="Reopen a closed deal",
-    description="Brings a `lost`, `no_decision` or `recycled` lead back to an open status "
-    "(default: the one it held when it closed; `contacted` if that was `new`), with a reopen "
-    "reason. Counts the reopening, clears `revisit_at` and keeps the whole history. Any other "
-    "status is 409.",
+    description="Brings a lead in a status whose outcome is `lost`, `no_decision` or `recycled` "
+    "back to one of its pipeline's reopen targets (default: the open status it held when it "
+    "closed, else the first reopen target: `contacted` in `default`), with a reopen reason. "
+    "Counts the reopening, clears `revisit_at` and keeps the whole history. Any other status "
+    "is 409.",
     openapi_extra=documented_headers(IF_MATCH, IDEMPOTENCY_KEY),
     responses=p.responses(
         p.LEAD_NOT_FOUND,
@@ -270,6 +286,7 @@ async def transition_lead(
         p.STALE_VERSION,
         p.BAD_PRECONDITION,
         p.INVALID_STATUS_CHANGE,
+        p.UNKNOWN_STATUS,
         p.VALIDATION,
         *p.IDEMPOTENCY,
     ),
@@ -283,9 +300,12 @@ async def reopen_lead(
     version = if_match(request)
     api_key = key_name(request)
 
+    workflows = workflows_of(request)
+
     async def change(db: asyncpg.Pool, on_recorded: OnRecorded) -> LeadRecord:
         return await service.reopen_lead(
             db,
+            workflows,
             lead_id=lead_id,
             reason=body.reason,
             to=body.to,

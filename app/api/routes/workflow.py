@@ -1,24 +1,20 @@
-"""The workflow as data, for apps that render the standardized status and reason dropdowns."""
+"""The `default` pipeline's current workflow, for apps that render the status and reason dropdowns.
+
+Kept as it was before pipelines existed (apps use it); `GET /v1/pipelines/{name}` serves any
+pipeline's definition with its version.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from app.api.auth import KeyedRoute, requires
+from app.api.deps import workflows_of
 from app.api.problems import INTERNAL, KEYED, responses
 from app.api.schemas import ReasonPublic, StatusPublic, TargetPublic, WorkflowPublic
 from app.domain.access import Scope
-from app.domain.status import (
-    CATEGORY,
-    DESCRIPTION,
-    REASONS,
-    REOPEN_RULE,
-    REOPEN_TARGETS,
-    REOPENABLE,
-    TRANSITIONS,
-    LeadStatus,
-    TargetRule,
-)
+from app.domain.default_pipeline import DEFAULT_PIPELINE
+from app.domain.workflow import TargetRule, Workflow
 
 router = APIRouter(
     tags=["workflow"],
@@ -37,27 +33,35 @@ def _target(rule: TargetRule) -> TargetPublic:
     )
 
 
-WORKFLOW = WorkflowPublic(
-    initial_status=LeadStatus.NEW,
-    statuses=[
-        StatusPublic(
-            name=s,
-            category=CATEGORY[s],
-            description=DESCRIPTION[s],
-            allowed_targets=sorted(TRANSITIONS[s], key=list(LeadStatus).index),
-            reopen_targets=sorted(REOPEN_TARGETS, key=list(LeadStatus).index)
-            if s in REOPENABLE
-            else [],
-        )
-        for s in LeadStatus
-    ],
-    targets={to: _target(rule) for to, rule in REASONS.items()},
-    reopen=_target(REOPEN_RULE),
-)
+def workflow_public(workflow: Workflow) -> WorkflowPublic:
+    return WorkflowPublic(
+        pipeline=workflow.pipeline,
+        version=workflow.version,
+        initial_status=workflow.initial,
+        statuses=[
+            StatusPublic(
+                name=s.key,
+                label=s.label,
+                outcome=s.outcome,
+                category=s.category,
+                description=s.description,
+                probability=s.probability,
+                stale_after_days=s.stale_after_days,
+                archived=s.archived,
+                allowed_targets=list(workflow.allowed_targets(s.key)),
+                reopen_targets=list(workflow.open_reopen_targets)
+                if workflow.reopenable(s.key)
+                else [],
+            )
+            for s in workflow.statuses
+        ],
+        targets={to: _target(rule) for to, rule in workflow.reasons.items()},
+        reopen=_target(workflow.reopen) if workflow.reopen is not None else None,
+    )
 
 
 @router.get("/v1/workflow", response_model=WorkflowPublic)
 @requires(Scope.LEADS_READ)
-async def get_workflow() -> WorkflowPublic:
-    """The statuses, allowed moves and reason codes."""
-    return WORKFLOW
+async def get_workflow(request: Request) -> WorkflowPublic:
+    """The default pipeline's statuses, allowed moves and reason codes."""
+    return workflow_public(await workflows_of(request).refresh(DEFAULT_PIPELINE))
