@@ -1,4 +1,4 @@
-"""The `leadstatus` command: serve, migrate, seed, openapi."""
+"""The `leadstatus` command: serve, migrate, seed, openapi; apikey, source, intake, pipeline."""
 
 from __future__ import annotations
 
@@ -191,7 +191,9 @@ def main() -> None:
 # Sub-commands live in their own module; they share only app.console with the ones above.
 from app.cli_access import apikey_cli  # noqa: E402
 from app.cli_intake import intake_cli, source_cli  # noqa: E402
+from app.cli_pipelines import pipeline_cli  # noqa: E402
 
 cli.add_typer(apikey_cli, name="apikey")
 cli.add_typer(source_cli, name="source")
 cli.add_typer(intake_cli, name="intake")
+cli.add_typer(pipeline_cli, name="pipeline")

@@ -9,12 +9,14 @@ service's metrics fold would contend with that.
 from __future__ import annotations
 
 import asyncio
+import copy
 from collections.abc import AsyncIterator, Iterator
 
 import asyncpg
 import httpx
 import pytest
 
+from tests.pipelines import ENTERPRISE_DOCUMENT
 from tests.served import ServedProcess
 
 
@@ -104,3 +106,33 @@ async def test_one_idempotency_key_across_two_processes_has_one_effect(
         r.json()["type"].endswith("idempotency-key-in-use") for r in answers if r.status_code == 409
     )
     assert await pool.fetchval("SELECT count(*) FROM leads") == 1
+
+
+async def test_a_new_pipeline_version_made_through_one_process_rules_the_other_at_once(
+    clients: list[httpx.AsyncClient], pool: asyncpg.Pool
+) -> None:
+    """Each process caches the versions it has used; the other's edit is seen at the next write
+    (which checks the version it decided under), with no message between the processes."""
+    first, second = clients
+    document = copy.deepcopy(ENTERPRISE_DOCUMENT)
+    assert (await first.put("/v1/pipelines/enterprise", json=document)).status_code == 201
+    lead = await second.post("/v1/leads", json={"email": "a@x.example", "pipeline": "enterprise"})
+    assert lead.json()["status"] == "lead_in" and lead.json()["pipeline_version"] == 1
+    # The second process now has version 1 cached as current; the first makes version 2, where
+    # `proposal` is one move away from `lead_in`.
+    document["transitions"]["lead_in"].append("proposal")
+    edited = await first.put("/v1/pipelines/enterprise", json=document)
+    assert edited.status_code == 200 and edited.json()["version"] == 2
+    created = await second.post(
+        "/v1/leads", json={"email": "b@x.example", "pipeline": "enterprise"}
+    )
+    assert created.status_code == 201, created.text
+    assert (created.json()["status"], created.json()["pipeline_version"]) == ("lead_in", 2)
+    moved = await second.post(
+        f"/v1/leads/{lead.json()['id']}/transitions",
+        json={"to": "proposal", "reason": "poc_passed"},
+    )
+    assert moved.status_code == 200, moved.text
+    assert moved.json()["pipeline_version"] == 2
+    served = await second.get("/v1/pipelines/enterprise")
+    assert served.json()["version"] == 2
