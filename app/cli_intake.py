@@ -60,6 +60,9 @@ def add(
     ] = None,
     owner: Annotated[str | None, typer.Option(help="Owner of the leads it creates.")] = None,
     segment: Annotated[str | None, typer.Option(help="Segment of the leads it creates.")] = None,
+    pipeline: Annotated[
+        str, typer.Option(help="The pipeline its new leads enter (`leadstatus pipeline list`).")
+    ] = "default",
     lead_source: Annotated[
         str | None,
         typer.Option(help="The leads' `source` value. Default: the source's name."),
@@ -84,7 +87,7 @@ def add(
     """Allow a marketing tool to post leads; prints its secret once, on the last line."""
     import re
 
-    from app.services.intake_sources import BadSecret, SourceExists, add_source
+    from app.services.intake_sources import BadSecret, SourceExists, UnknownPipeline, add_source
 
     if not re.match(NAME_PATTERN, name):
         raise typer.BadParameter("A source name is lower-case letters, digits, - and _.")
@@ -96,11 +99,12 @@ def add(
         "default_segment": segment,
         "reopen_returning": reopen_returning,
         "field_map": _field_map(field_map or []),
+        "pipeline": pipeline,
     }
     keeper = _keeper()
     try:
         _, plain = run_on_database(lambda pool: add_source(pool, keeper, source, secret))
-    except (SourceExists, BadSecret) as refused:
+    except (SourceExists, BadSecret, UnknownPipeline) as refused:
         say(f"error: {refused}")
         raise typer.Exit(1) from None
     say(f"Added {kind.value} source {name!r}: POST /v1/intake/{name}")
@@ -123,6 +127,7 @@ def list_() -> None:
             f"lead source {row['lead_source']}",
             f"owner {row['default_owner'] or '-'}",
             f"segment {row['default_segment'] or '-'}",
+            f"pipeline {row['pipeline']}",
             "reopens returning leads" if row["reopen_returning"] else "reports returning leads",
             f"last delivery {last.isoformat(timespec='seconds') if last else 'never'}",
         ]
@@ -136,6 +141,9 @@ def update(
     name: str,
     owner: Annotated[str | None, typer.Option(help="New default owner.")] = None,
     segment: Annotated[str | None, typer.Option(help="New default segment.")] = None,
+    pipeline: Annotated[
+        str | None, typer.Option(help="The pipeline its new leads enter from now on.")
+    ] = None,
     reopen_returning: Annotated[
         bool | None,
         typer.Option(
@@ -151,22 +159,26 @@ def update(
 ) -> None:
     """Change a source's defaults or field map (then `intake replay` to re-read deliveries)."""
     from app.services.intake import SourceNotFound
-    from app.services.intake_sources import update_source
+    from app.services.intake_sources import UnknownPipeline, update_source
 
     changes: dict[str, Any] = {}
     if owner is not None:
         changes["default_owner"] = owner
     if segment is not None:
         changes["default_segment"] = segment
+    if pipeline is not None:
+        changes["pipeline"] = pipeline
     if reopen_returning is not None:
         changes["reopen_returning"] = reopen_returning
     if field_map is not None:
         changes["field_map"] = _field_map(field_map)
     if not changes:
-        raise typer.BadParameter("Nothing to change: give --owner, --segment, --map or --reopen-.")
+        raise typer.BadParameter(
+            "Nothing to change: give --owner, --segment, --pipeline, --map or --reopen-."
+        )
     try:
         run_on_database(lambda pool: update_source(pool, name, changes))
-    except SourceNotFound as missing:
+    except (SourceNotFound, UnknownPipeline) as missing:
         say(f"error: {missing}")
         raise typer.Exit(1) from None
     say(f"Updated source {name!r}: " + ", ".join(sorted(changes)))

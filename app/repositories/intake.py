@@ -22,7 +22,7 @@ from app.repositories.sql import IS_OPEN
 FILLABLE = ("first_name", "last_name", "company", "title", "phone", "country")
 """Fields a replay may fill on a lead where they are still empty (never overwritten)."""
 
-UPDATABLE = ("default_owner", "default_segment", "reopen_returning", "field_map")
+UPDATABLE = ("default_owner", "default_segment", "reopen_returning", "field_map", "pipeline")
 """What `source update` may change (name, kind and secret have their own commands)."""
 
 SourceRecord = Mapping[str, Any]
@@ -46,8 +46,8 @@ class SourceRepository:
         """Raises asyncpg.UniqueViolationError when the name is taken."""
         row: SourceRecord = await self.conn.fetchrow(
             "INSERT INTO intake_sources (name, kind, secret, lead_source, default_owner,"
-            " default_segment, reopen_returning, field_map)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *",
+            " default_segment, reopen_returning, field_map, pipeline)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING *",
             source["name"],
             source["kind"],
             source["secret"],
@@ -56,6 +56,7 @@ class SourceRepository:
             source.get("default_segment"),
             source.get("reopen_returning", False),
             source.get("field_map", {}),
+            source.get("pipeline", "default"),
         )
         return row
 

@@ -24,6 +24,11 @@ class SourceExists(Exception):
         super().__init__(f"An intake source named {name!r} exists already.")
 
 
+class UnknownPipeline(Exception):
+    def __init__(self, name: str) -> None:
+        super().__init__(f"No pipeline is named {name!r} (see `leadstatus pipeline list`).")
+
+
 class BadSecret(Exception):
     """A given secret the source's kind cannot sign with."""
 
@@ -50,6 +55,8 @@ async def add_source(
             row = await SourceRepository(conn).add(stored)
         except asyncpg.UniqueViolationError:
             raise SourceExists(source["name"]) from None
+        except asyncpg.ForeignKeyViolationError:
+            raise UnknownPipeline(source["pipeline"]) from None
     return row, plain
 
 
@@ -77,7 +84,11 @@ async def rotate_secret(
 
 async def update_source(pool: asyncpg.Pool, name: str, changes: Mapping[str, Any]) -> None:
     async with pool.acquire() as conn:
-        if not await SourceRepository(conn).update(name, changes):
+        try:
+            updated = await SourceRepository(conn).update(name, changes)
+        except asyncpg.ForeignKeyViolationError:
+            raise UnknownPipeline(changes["pipeline"]) from None
+        if not updated:
             raise SourceNotFound(name)
 
 

@@ -25,6 +25,7 @@ from app.intake.signatures import hubspot_signature
 from app.services.intake import prune_deliveries
 from app.services.intake_sources import add_source, rotate_secret
 from tests.api.test_leads import assert_problem, create, move
+from tests.pipelines import ENTERPRISE_DOCUMENT
 
 JSON = "application/json"
 FORM = "application/x-www-form-urlencoded"
@@ -177,6 +178,30 @@ async def test_a_source_set_to_reopen_brings_a_lost_lead_back_through_the_workfl
     last = history[-1] if isinstance(history, list) else history["items"][-1]
     assert (last["to"], last["reason"], last["reopened"]) == ("qualified", "needs_changed", True)
     assert last["actor"] == "intake:forms"
+
+
+async def test_a_source_feeds_the_pipeline_it_names_and_reopens_under_it(
+    app: FastAPI, pool: asyncpg.Pool, client: httpx.AsyncClient
+) -> None:
+    put = await client.put("/v1/pipelines/enterprise", json=ENTERPRISE_DOCUMENT)
+    assert put.status_code == 201
+    secret = await configure(
+        app, pool, "forms", "standard", pipeline="enterprise", reopen_returning=True
+    )
+    send = _standard(client, secret)
+    answer = (await send({"data": {"email": "ent@example.com"}})).json()
+    lead = (await client.get(f"/v1/leads/{answer['lead_id']}")).json()
+    assert (lead["pipeline"], lead["status"]) == ("enterprise", "lead_in")
+    for to, reason in (("discovery", "call_held"), ("stalled", "went_quiet")):
+        r = await client.post(
+            f"/v1/leads/{lead['id']}/transitions", json={"to": to, "reason": reason}
+        )
+        assert r.status_code == 200, r.text
+    again = (await send({"data": {"email": "ent@example.com"}}, msg_id="msg_2")).json()
+    assert (again["outcome"], again["lead_id"]) == ("reopened", lead["id"])
+    last = (await client.get(f"/v1/leads/{lead['id']}/history")).json()[-1]
+    # `needs_changed` is no reason of this pipeline's: its first that needs nothing more is.
+    assert (last["to"], last["reason"], last["reopened"]) == ("discovery", "budget_approved", True)
 
 
 async def test_refusals_write_nothing_and_say_why(
