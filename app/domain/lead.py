@@ -14,8 +14,6 @@ from datetime import UTC, datetime
 from app.domain.default_pipeline import DEFAULT_PIPELINE
 from app.domain.errors import InvalidChange, NotReopenable, TransitionNotAllowed, UnknownStatus
 from app.domain.workflow import (
-    REMAP_REASON,
-    SYSTEM_ACTOR,
     ExtraField,
     Outcome,
     TargetRule,
@@ -66,8 +64,6 @@ class StatusChange:
     """The version of the pipeline the change was decided under."""
     from_version: int = 1
     """The version the lead stood on before (where `from_status` was defined)."""
-    remapped: bool = False
-    """Made by a pipeline edit that removed `from_status`, not by a client."""
 
     @property
     def closes(self) -> bool:
@@ -137,14 +133,6 @@ class Lead:
         _check_reason(workflow.reopen, reason, details, now=now, target="reopen")
         return self._change(workflow, target, reason, now, details, reopened=True)
 
-    def remap(self, workflow: Workflow, to: str, *, now: datetime) -> StatusChange:
-        """The change that moves this lead out of a status a new version removed: same outcome,
-        its closing (date, revisit, where it closed from) kept, made by `system`."""
-        details = ChangeDetails(revisit_at=self.revisit_at, actor=SYSTEM_ACTOR)
-        change = self._change(workflow, to, REMAP_REASON, now, details)
-        outcome = workflow.outcome(to)
-        return replace(change, from_outcome=outcome, remapped=True)
-
     def default_reopen_target(self, workflow: Workflow) -> str | None:
         if self.closed_from in workflow.open_reopen_targets:
             return self.closed_from
@@ -152,14 +140,6 @@ class Lead:
 
     def apply(self, change: StatusChange) -> Lead:
         """The lead after `change`; the repository writes the same fields in one statement."""
-        if change.remapped:
-            return replace(
-                self,
-                status=change.to_status,
-                version=self.version + 1,
-                pipeline_version=change.pipeline_version,
-                status_reason=change.reason,
-            )
         return replace(
             self,
             status=change.to_status,

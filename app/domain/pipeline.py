@@ -127,7 +127,7 @@ def _status(c: _Collector, raw: object, index: int) -> Status | None:
     if probability is not None and (
         isinstance(probability, bool)
         or not isinstance(probability, int | float)
-        or not math.isfinite(probability)
+        or (isinstance(probability, float) and not math.isfinite(probability))
         or not 0 <= probability <= 1
     ):
         c.add(f"{where}/probability", "'probability' must be a number from 0 to 1.")
@@ -292,7 +292,8 @@ def build_workflow(document: object, *, pipeline: str, version: int) -> Workflow
             how = "reopening" if by_key[origin].reopenable else "nothing: it is terminal"
             c.add(where, f"'{origin}' is closed ({by_key[origin].outcome}); it leaves by {how}.")
             continue
-        transitions[origin] = tuple(found)
+        if found:
+            transitions[origin] = tuple(found)
 
     reopen_targets: list[str] = []
     raw_reopen = document.get("reopen_targets", [])
@@ -334,18 +335,18 @@ def build_workflow(document: object, *, pipeline: str, version: int) -> Workflow
 
     targets = {t for moves in transitions.values() for t in moves}
     for to in sorted(targets, key=lambda k: keys[k]):
-        if to not in reasons and not isinstance(raw_reasons.get(to), Mapping):
+        if to not in raw_reasons:
             c.add(pointer("reasons", to), f"'{to}' is a move's target, so it needs reason codes.")
     if reopen_targets and reopen_rule is None and REOPEN not in raw_reasons:
         c.add(pointer("reasons", REOPEN), "Reopening needs its own reason codes.")
 
     if initial is not None and not c.violations:
         _check_graph(c, statuses, initial, transitions, reopen_targets, keys)
-    outcomes = {s.outcome for s in statuses}
+    outcomes = {s.outcome for s in statuses if not s.archived}
     if statuses and Outcome.WON not in outcomes:
-        c.add("/statuses", "A pipeline needs a status with the outcome 'won'.")
+        c.add("/statuses", "A pipeline needs a status with the outcome 'won' (not archived).")
     if statuses and Outcome.LOST not in outcomes:
-        c.add("/statuses", "A pipeline needs a status with the outcome 'lost'.")
+        c.add("/statuses", "A pipeline needs a status with the outcome 'lost' (not archived).")
 
     if c.violations or initial is None:
         raise InvalidPipeline(c.violations)
@@ -527,7 +528,7 @@ def describe_changes(current: Workflow | None, proposed: Workflow) -> list[str]:
     new = {s.key: s for s in proposed.statuses}
     lines += [f"added status {k}" for k in new if k not in old]
     lines += [f"removed status {k}" for k in old if k not in new]
-    for k in new.keys() & old.keys():
+    for k in (k for k in new if k in old):
         for attr in ("label", "description", "probability", "stale_after_days", "archived"):
             if getattr(old[k], attr) != getattr(new[k], attr):
                 lines.append(f"{k}: {attr} {getattr(old[k], attr)!r} -> {getattr(new[k], attr)!r}")

@@ -1,7 +1,8 @@
 """The workflow tables of the domain description (domain.md), copied by hand as plain literals.
 
-Deliberately independent of `app.domain.status`: the tests compare the code's tables with these,
-so an edit to `status.py` that the spec does not make (or the reverse) fails a test.
+Deliberately independent of `app.domain`: the tests compare the default workflow (built from
+`app.domain.default_pipeline.DEFAULT_DOCUMENT`) with these, so an edit to the shipped document
+that the spec does not make (or the reverse) fails a test.
 """
 
 from __future__ import annotations

@@ -6,37 +6,46 @@ will hold: a new version, the reason, and closing bookkeeping set exactly when a
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import FrozenInstanceError
 from datetime import timedelta
 
 import pytest
 
 from app.domain.lead import ChangeDetails, Lead
-from app.domain.status import TRANSITIONS, LeadStatus, is_open
+from app.domain.pipeline import build_workflow
+from app.domain.workflow import Workflow
 
-from ._support import LATER, NOW, valid_request
+from ._support import (
+    DEFAULT,
+    ENTERPRISE,
+    ENTERPRISE_DOCUMENT,
+    LATER,
+    NOW,
+    document_moves,
+    lead_in,
+    params,
+    valid_request,
+)
 
-ALLOWED = [(a, b) for a, b in itertools.product(LeadStatus, LeadStatus) if b in TRANSITIONS[a]]
+
+def _allowed(wf: Workflow) -> list[tuple[str, str]]:
+    return [(a, b) for a, moves in document_moves(wf).items() for b in moves]
 
 
-def _id(pair: tuple[LeadStatus, LeadStatus]) -> str:
-    return f"{pair[0].value}->{pair[1].value}"
-
-
-@pytest.mark.parametrize("pair", ALLOWED, ids=_id)
-def test_apply_records_the_move(pair: tuple[LeadStatus, LeadStatus]) -> None:
+@pytest.mark.parametrize(("wf", "start", "to"), params(_allowed))
+def test_apply_records_the_move(wf: Workflow, start: str, to: str) -> None:
     """Status, version, reason and closing fields follow from the change and nothing else."""
-    start, to = pair
-    lead = Lead(status=start, version=7, reopen_count=2)
-    reason, details = valid_request(to)
-    after = lead.apply(lead.transition(to, reason, now=NOW, details=details))
+    lead = Lead(status=start, version=7, reopen_count=2, pipeline=wf.pipeline)
+    reason, details = valid_request(wf, to)
+    after = lead.apply(lead.transition(wf, to, reason, now=NOW, details=details))
 
     assert after.status == to
     assert after.version == 8
     assert after.status_reason == reason
     assert after.reopen_count == 2
-    if is_open(to):
+    assert after.pipeline == wf.pipeline
+    assert after.pipeline_version == wf.version
+    if wf.is_open(to):
         assert after.closed_at is None
         assert after.closed_from is None
     else:
@@ -45,39 +54,86 @@ def test_apply_records_the_move(pair: tuple[LeadStatus, LeadStatus]) -> None:
     assert after.revisit_at == details.revisit_at
 
 
-def test_apply_carries_the_revisit_date_of_an_optional_follow_up() -> None:
+def test_a_change_records_the_version_it_was_decided_under() -> None:
+    """A lead last moved under version 1 and decided under version 3 says both."""
+    v3 = build_workflow(ENTERPRISE_DOCUMENT, pipeline="enterprise", version=3)
+    lead = Lead(status="discovery", pipeline="enterprise", pipeline_version=1)
+    reason, details = valid_request(v3, "negotiation")
+    change = lead.transition(v3, "negotiation", reason, now=NOW, details=details)
+    assert (change.from_version, change.pipeline_version) == (1, 3)
+    assert lead.apply(change).pipeline_version == 3
+
+
+@pytest.mark.parametrize(
+    ("wf", "start", "to", "reason"),
+    [
+        pytest.param(DEFAULT, "negotiating", "lost", "timing", id="default"),
+        pytest.param(ENTERPRISE, "negotiation", "closed_lost", "price", id="enterprise"),
+        pytest.param(ENTERPRISE, "discovery", "stalled", "went_dark", id="enterprise-stalled"),
+    ],
+)
+def test_apply_carries_the_revisit_date_of_an_optional_follow_up(
+    wf: Workflow, start: str, to: str, reason: str
+) -> None:
     """A lost deal with a follow-up date keeps it, so it shows in the nurture queue."""
-    lead = Lead(status=LeadStatus.NEGOTIATING)
-    change = lead.transition(
-        LeadStatus.LOST, "timing", now=NOW, details=ChangeDetails(revisit_at=LATER)
-    )
+    lead = lead_in(start, wf)
+    change = lead.transition(wf, to, reason, now=NOW, details=ChangeDetails(revisit_at=LATER))
     assert lead.apply(change).revisit_at == LATER
 
 
-def test_closing_time_is_the_time_of_the_change() -> None:
+@pytest.mark.parametrize(
+    ("wf", "start", "to", "reason"),
+    [
+        pytest.param(DEFAULT, "contacted", "dead", "email_bounced", id="default"),
+        pytest.param(ENTERPRISE, "lead_in", "unqualified", "too_small", id="enterprise"),
+    ],
+)
+def test_closing_time_is_the_time_of_the_change(
+    wf: Workflow, start: str, to: str, reason: str
+) -> None:
     """closed_at is the change's `at`, not some earlier closing or a wall clock."""
-    lead = Lead(status=LeadStatus.CONTACTED)
+    lead = lead_in(start, wf)
     at = NOW + timedelta(hours=5)
-    after = lead.apply(lead.transition(LeadStatus.DEAD, "email_bounced", now=at))
+    after = lead.apply(lead.transition(wf, to, reason, now=at))
     assert after.closed_at == at
 
 
-def test_moving_between_open_statuses_leaves_closing_fields_empty() -> None:
+@pytest.mark.parametrize(
+    ("wf", "start", "to", "reason"),
+    [
+        pytest.param(DEFAULT, "negotiating", "qualified", "scope_changed", id="default"),
+        pytest.param(ENTERPRISE, "negotiation", "proof_of_concept", "pilot_started", id="ent"),
+    ],
+)
+def test_moving_between_open_statuses_leaves_closing_fields_empty(
+    wf: Workflow, start: str, to: str, reason: str
+) -> None:
     """The step back from negotiating to qualified is not a closing."""
-    lead = Lead(status=LeadStatus.NEGOTIATING, version=3)
-    after = lead.apply(lead.transition(LeadStatus.QUALIFIED, "scope_changed", now=NOW))
-    assert (after.status, after.version) == (LeadStatus.QUALIFIED, 4)
+    lead = Lead(status=start, version=3, pipeline=wf.pipeline)
+    change = lead.transition(wf, to, reason, now=NOW)
+    assert change.closes is False
+    after = lead.apply(change)
+    assert (after.status, after.version) == (to, 4)
     assert after.closed_at is None
     assert after.closed_from is None
     assert after.revisit_at is None
 
 
-def test_apply_returns_a_new_lead_and_leaves_the_old_one_alone() -> None:
+@pytest.mark.parametrize(
+    ("wf", "start", "to", "reason"),
+    [
+        pytest.param(DEFAULT, "qualified", "won", "purchase_order", id="default"),
+        pytest.param(ENTERPRISE, "negotiation", "closed_won_upsell", "seats_added", id="ent"),
+    ],
+)
+def test_apply_returns_a_new_lead_and_leaves_the_old_one_alone(
+    wf: Workflow, start: str, to: str, reason: str
+) -> None:
     """Leads are values: deciding and applying never mutate the lead they start from."""
-    lead = Lead(status=LeadStatus.QUALIFIED)
-    before = Lead(status=LeadStatus.QUALIFIED)
-    after = lead.apply(lead.transition(LeadStatus.WON, "purchase_order", now=NOW))
+    lead = lead_in(start, wf)
+    before = lead_in(start, wf)
+    after = lead.apply(lead.transition(wf, to, reason, now=NOW))
     assert lead == before
     assert after is not lead
     with pytest.raises(FrozenInstanceError):
-        lead.status = LeadStatus.WON  # type: ignore[misc]
+        lead.status = to  # type: ignore[misc]

@@ -7,9 +7,12 @@ from urllib.parse import urlencode
 import orjson
 import pytest
 
-from app.domain.intake import IntakeOutcome, SourceKind, decide, normalize_email
-from app.domain.status import LeadStatus
+from app.domain.intake import IntakeOutcome, SourceKind, decide, normalize_email, reopen_reason
+from app.domain.pipeline import build_workflow
+from app.domain.workflow import Outcome
 from app.intake.payloads import PayloadRefused, body_hash, read
+
+from ._support import DEFAULT, ENTERPRISE, copy_document
 
 JSON = "application/json"
 FORM = "application/x-www-form-urlencoded"
@@ -124,20 +127,84 @@ def test_json_with_a_charset_parameter_is_json() -> None:
     ("status", "reopen", "outcome"),
     [
         (None, False, IntakeOutcome.CREATED),
-        (LeadStatus.NEW, False, IntakeOutcome.TOUCHED),
-        (LeadStatus.NEGOTIATING, True, IntakeOutcome.TOUCHED),
-        (LeadStatus.LOST, False, IntakeOutcome.RETURNING),
-        (LeadStatus.RECYCLED, True, IntakeOutcome.REOPENED),
-        (LeadStatus.NO_DECISION, True, IntakeOutcome.REOPENED),
-        (LeadStatus.WON, True, IntakeOutcome.LINKED),
-        (LeadStatus.DISQUALIFIED, True, IntakeOutcome.LINKED),
-        (LeadStatus.DEAD, False, IntakeOutcome.LINKED),
+        ("new", False, IntakeOutcome.TOUCHED),
+        ("negotiating", True, IntakeOutcome.TOUCHED),
+        ("lost", False, IntakeOutcome.RETURNING),
+        ("recycled", True, IntakeOutcome.REOPENED),
+        ("no_decision", True, IntakeOutcome.REOPENED),
+        ("won", True, IntakeOutcome.LINKED),
+        ("disqualified", True, IntakeOutcome.LINKED),
+        ("dead", False, IntakeOutcome.LINKED),
     ],
 )
 def test_decide_by_the_status_of_the_persons_lead(
-    status: LeadStatus | None, reopen: bool, outcome: IntakeOutcome
+    status: str | None, reopen: bool, outcome: IntakeOutcome
 ) -> None:
-    assert decide(status, reopen_returning=reopen) is outcome
+    matched = DEFAULT.outcome(status) if status is not None else None
+    assert decide(matched, reopen_returning=reopen) is outcome
+
+
+@pytest.mark.parametrize(
+    ("status", "reopen", "outcome"),
+    [
+        ("proof_of_concept", True, IntakeOutcome.TOUCHED),
+        ("lost_to_competitor", False, IntakeOutcome.RETURNING),
+        ("lost_to_competitor", True, IntakeOutcome.REOPENED),
+        ("stalled", True, IntakeOutcome.REOPENED),
+        ("nurture", False, IntakeOutcome.RETURNING),
+        ("closed_won_upsell", True, IntakeOutcome.LINKED),
+        ("unqualified", False, IntakeOutcome.LINKED),
+    ],
+)
+def test_decide_reads_the_outcome_not_the_status_key(
+    status: str, reopen: bool, outcome: IntakeOutcome
+) -> None:
+    """A customer's renamed statuses decide as their outcome does."""
+    assert decide(ENTERPRISE.outcome(status), reopen_returning=reopen) is outcome
+
+
+@pytest.mark.parametrize(
+    ("matched", "reopen", "outcome"),
+    [
+        (Outcome.OPEN, True, IntakeOutcome.TOUCHED),
+        (Outcome.LOST, False, IntakeOutcome.RETURNING),
+        (Outcome.NO_DECISION, False, IntakeOutcome.RETURNING),
+        (Outcome.RECYCLED, True, IntakeOutcome.REOPENED),
+        (Outcome.WON, False, IntakeOutcome.LINKED),
+        (Outcome.DISQUALIFIED, False, IntakeOutcome.LINKED),
+        (Outcome.DEAD, True, IntakeOutcome.LINKED),
+    ],
+)
+def test_decide_by_outcome(matched: Outcome, reopen: bool, outcome: IntakeOutcome) -> None:
+    assert decide(matched, reopen_returning=reopen) is outcome
+
+
+def test_every_outcome_is_decided() -> None:
+    """No outcome falls through to an unexpected answer (the table above covers them all)."""
+    for matched in Outcome:
+        assert decide(matched, reopen_returning=False) in {
+            IntakeOutcome.TOUCHED,
+            IntakeOutcome.RETURNING,
+            IntakeOutcome.LINKED,
+        }
+
+
+def test_intake_reopens_with_needs_changed_where_the_pipeline_has_it() -> None:
+    assert reopen_reason(DEFAULT) == "needs_changed"
+
+
+def test_intake_reopens_with_the_first_code_that_needs_nothing_else() -> None:
+    """The enterprise reopen dropdown starts with `other` (needs a note): it is skipped."""
+    assert reopen_reason(ENTERPRISE) == "budget_released"
+
+
+def test_intake_cannot_reopen_where_every_reopen_code_needs_a_field() -> None:
+    doc = copy_document(ENTERPRISE)
+    doc["reasons"]["reopen"] = {
+        "codes": [{"code": "other", "label": "Other", "requires": ["note"]}]
+    }
+    workflow = build_workflow(doc, pipeline="enterprise", version=2)
+    assert reopen_reason(workflow) is None
 
 
 def test_emails_compare_trimmed_and_lower_cased_keeping_tags_and_dots() -> None:

@@ -78,7 +78,8 @@ def _violations(imported: set[str]) -> set[str]:
 def test_the_domain_has_source_files() -> None:
     """Guard against the scan below passing vacuously on an empty or moved package."""
     names = {p.name for p in DOMAIN_FILES}
-    assert {"__init__.py", "status.py", "lead.py", "errors.py"} <= names
+    expected = {"__init__.py", "workflow.py", "pipeline.py", "default_pipeline.py", "lead.py"}
+    assert expected | {"errors.py", "intake.py"} <= names
 
 
 @pytest.mark.parametrize("path", DOMAIN_FILES, ids=lambda p: p.name)
@@ -114,11 +115,11 @@ def test_the_scan_allows_the_domain_and_the_standard_library() -> None:
     """Imports the domain really uses are not flagged, so the check is not simply over-eager."""
     source = (
         "from __future__ import annotations\nimport dataclasses\nfrom enum import StrEnum\n"
-        "from app.domain.status import LeadStatus\nfrom .errors import LeadError\n"
-        "from . import status"
+        "from app.domain.workflow import Workflow\nfrom .errors import LeadError\n"
+        "from . import pipeline"
     )
     imported = _imported_modules(source, "app.domain.lead", is_package=False)
-    assert "app.domain.errors" in imported
+    assert {"app.domain.errors", "app.domain.workflow", "app.domain.pipeline"} <= imported
     assert _violations(imported) == set()
 
 
@@ -126,7 +127,7 @@ def test_importing_the_domain_loads_no_framework_or_driver() -> None:
     """A fresh interpreter that imports the domain has none of those packages in sys.modules."""
     roots = ", ".join(repr(name) for name in sorted(FORBIDDEN))
     code = (
-        "import app.domain.lead, sys; "
+        "import app.domain.lead, app.domain.pipeline, app.domain.intake, sys; "
         f"print(sorted(m for m in sys.modules if m.split('.')[0] in {{{roots}}})); "
         "print(sorted(m for m in sys.modules if m.startswith('app.')))"
     )
@@ -135,5 +136,6 @@ def test_importing_the_domain_loads_no_framework_or_driver() -> None:
     )
     forbidden_loaded, app_loaded = result.stdout.splitlines()
     assert forbidden_loaded == "[]"
-    assert "'app.domain.lead'" in app_loaded
+    for module in ("lead", "pipeline", "workflow", "default_pipeline", "intake"):
+        assert f"'app.domain.{module}'" in app_loaded
     assert all(m.startswith("'app.domain") for m in app_loaded.strip("[]").split(", "))

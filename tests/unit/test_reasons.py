@@ -14,180 +14,289 @@ import pytest
 
 from app.domain.errors import InvalidChange
 from app.domain.lead import ChangeDetails
-from app.domain.status import ALL_REASON_CODES, REASONS, REOPEN_RULE, ExtraField, LeadStatus
+from app.domain.workflow import REOPEN, ExtraField, Workflow
 
 from . import spec_tables as spec
-from ._support import LATER, NOW, closed_lead, details_for, lead_in, source_for, valid_request
+from ._support import (
+    DEFAULT,
+    ENTERPRISE,
+    LATER,
+    NOW,
+    closed_lead,
+    details_for,
+    document_codes,
+    each_workflow,
+    expected,
+    lead_in,
+    params,
+    source_for,
+    valid_request,
+)
 
-TARGETS = list(REASONS)
-EVERY_REASON = [(to, rule.code) for to in TARGETS for rule in REASONS[to].reasons]
+
+def _targets(wf: Workflow) -> list[str]:
+    return list(wf.reasons)
 
 
-def _codes(to: LeadStatus) -> set[str]:
-    return {r.code for r in REASONS[to].reasons}
+def _every_reason(wf: Workflow) -> list[tuple[str, str]]:
+    return [(to, rule.code) for to in wf.reasons for rule in wf.reasons[to].reasons]
 
 
-def _attempt(to: LeadStatus, reason: str, details: ChangeDetails) -> None:
+def _codes(wf: Workflow, to: str) -> set[str]:
+    return {r.code for r in wf.reasons[to].reasons}
+
+
+def _attempt(wf: Workflow, to: str, reason: str, details: ChangeDetails) -> None:
     """Ask for `to` from a status that may move there, so only the reason rules can refuse."""
-    lead_in(source_for(to)).transition(to, reason, now=NOW, details=details)
+    lead_in(source_for(wf, to), wf).transition(wf, to, reason, now=NOW, details=details)
 
 
-def _refused_field(to: LeadStatus, reason: str, details: ChangeDetails) -> str:
+def _refused_field(wf: Workflow, to: str, reason: str, details: ChangeDetails) -> str:
     with pytest.raises(InvalidChange) as caught:
-        _attempt(to, reason, details)
+        _attempt(wf, to, reason, details)
     return str(caught.value.facts["field"])
+
+
+def _without(wf: Workflow, extra: str) -> list[str]:
+    return [t for t in wf.reasons if extra not in expected(wf).extras[t]]
 
 
 def test_reason_codes_match_the_spec() -> None:
     """The dropdown per target is exactly the one in domain.md (and `new` has none)."""
-    assert {to.value: _codes(to) for to in TARGETS} == spec.REASON_CODES
-    assert {r.code for r in REOPEN_RULE.reasons} == spec.REOPEN_CODES
-    assert LeadStatus.NEW not in REASONS
+    assert {to: _codes(DEFAULT, to) for to in DEFAULT.reasons} == spec.REASON_CODES
+    assert DEFAULT.reopen is not None
+    assert {r.code for r in DEFAULT.reopen.reasons} == spec.REOPEN_CODES
+    assert "new" not in DEFAULT.reasons
 
 
-@pytest.mark.parametrize(("to", "code"), EVERY_REASON, ids=str)
-def test_every_reason_of_a_target_is_accepted(to: LeadStatus, code: str) -> None:
+@pytest.mark.parametrize("wf", each_workflow())
+def test_reason_codes_follow_the_document_in_order(wf: Workflow) -> None:
+    """The dropdowns are the document's, in its order; the initial status is nobody's target."""
+    built = {to: [r.code for r in rule.reasons] for to, rule in wf.reasons.items()}
+    assert wf.reopen is not None
+    built[REOPEN] = wf.reopen.codes
+    assert built == document_codes(wf)
+    assert wf.initial not in wf.reasons
+    assert set(wf.reasons) == set(expected(wf).extras)
+
+
+@pytest.mark.parametrize(("wf", "to", "code"), params(_every_reason))
+def test_every_reason_of_a_target_is_accepted(wf: Workflow, to: str, code: str) -> None:
     """Each code, with the extras it requires, moves a lead into its target."""
-    rule = REASONS[to].reason(code)
+    rule = wf.reasons[to].reason(code)
     assert rule is not None
-    lead = lead_in(source_for(to))
-    change = lead.transition(to, code, now=NOW, details=details_for(rule))
+    lead = lead_in(source_for(wf, to), wf)
+    change = lead.transition(wf, to, code, now=NOW, details=details_for(rule))
     assert (change.to_status, change.reason) == (to, code)
 
 
-@pytest.mark.parametrize("to", TARGETS, ids=str)
-def test_a_code_of_another_target_is_refused(to: LeadStatus) -> None:
+@pytest.mark.parametrize(("wf", "to"), params(_targets))
+def test_a_code_of_another_target_is_refused(wf: Workflow, to: str) -> None:
     """Codes belong to their target: `price` is a loss reason, never a reason to qualify."""
-    foreign = sorted(ALL_REASON_CODES - _codes(to))
+    foreign = sorted(wf.all_reason_codes() - _codes(wf, to))
     assert foreign
     for code in foreign:
         with pytest.raises(InvalidChange) as caught:
-            _attempt(to, code, ChangeDetails())
+            _attempt(wf, to, code, ChangeDetails())
         assert caught.value.facts["field"] == "reason", code
-        assert caught.value.facts["allowed_reasons"] == [r.code for r in REASONS[to].reasons]
+        assert caught.value.facts["allowed_reasons"] == document_codes(wf)[to]
 
 
-@pytest.mark.parametrize("to", TARGETS, ids=str)
-@pytest.mark.parametrize("code", ["", "Price", "unknown_reason", " price"])
-def test_an_unknown_code_is_refused(to: LeadStatus, code: str) -> None:
-    """Free text is not a reason code: codes match exactly, case and spacing included."""
-    assert _refused_field(to, code, ChangeDetails()) == "reason"
-
-
-def test_lost_to_a_competitor_names_the_competitor() -> None:
-    """Loss reporting counts competitors, so `competitor` needs the competitor's name."""
-    assert _refused_field(LeadStatus.LOST, "competitor", ChangeDetails()) == "competitor"
-    assert _refused_field(LeadStatus.LOST, "competitor", ChangeDetails(competitor="")) == (
-        "competitor"
-    )
-    _attempt(LeadStatus.LOST, "competitor", ChangeDetails(competitor="Acme CRM"))
-
-
-def test_lost_for_other_reasons_needs_a_note() -> None:
-    """`other` says nothing by itself, so the note must explain it."""
-    assert _refused_field(LeadStatus.LOST, "other", ChangeDetails()) == "note"
-    assert _refused_field(LeadStatus.LOST, "other", ChangeDetails(note="")) == "note"
-    _attempt(LeadStatus.LOST, "other", ChangeDetails(note="the champion left"))
-
-
-def test_reopen_for_other_reasons_needs_a_note() -> None:
-    """The reopen dropdown has its own `other`, with the same rule."""
-    lead = closed_lead(LeadStatus.LOST, from_status=LeadStatus.QUALIFIED)
-    with pytest.raises(InvalidChange) as caught:
-        lead.reopen("other", now=NOW)
-    assert caught.value.facts["field"] == "note"
-    assert lead.reopen("other", now=NOW, details=ChangeDetails(note="new budget")).reopened
-
-
-@pytest.mark.parametrize("code", sorted(_codes(LeadStatus.RECYCLED)))
-def test_recycled_needs_a_future_revisit_date(code: str) -> None:
-    """A recycled lead must say when to come back; `now` itself is not in the future."""
-    to = LeadStatus.RECYCLED
-    assert _refused_field(to, code, ChangeDetails()) == "revisit_at"
-    assert _refused_field(to, code, ChangeDetails(revisit_at=NOW)) == "revisit_at"
-    assert _refused_field(to, code, ChangeDetails(revisit_at=NOW - timedelta(days=1))) == (
-        "revisit_at"
-    )
-    _attempt(to, code, ChangeDetails(revisit_at=NOW + timedelta(microseconds=1)))
-
-
-def test_a_naive_revisit_date_is_refused() -> None:
-    """Without an offset the date is ambiguous across time zones, even if it looks future."""
-    naive = LATER.replace(tzinfo=None)
-    with pytest.raises(InvalidChange, match="time zone") as caught:
-        _attempt(LeadStatus.RECYCLED, "not_ready", ChangeDetails(revisit_at=naive))
-    assert caught.value.facts["field"] == "revisit_at"
-
-
-@pytest.mark.parametrize("to", [LeadStatus.LOST, LeadStatus.NO_DECISION], ids=str)
-def test_revisit_date_is_optional_for_lost_and_no_decision(to: LeadStatus) -> None:
-    """`lost` and `no_decision` may schedule a follow-up, but need not; if given, it is future."""
-    reason, _ = valid_request(to)
-    _attempt(to, reason, ChangeDetails())
-    _attempt(to, reason, ChangeDetails(revisit_at=LATER))
-    assert _refused_field(to, reason, ChangeDetails(revisit_at=NOW)) == "revisit_at"
+@pytest.mark.parametrize(("wf", "to"), params(_targets))
+@pytest.mark.parametrize("code", ["", "Price", "unknown_reason", " price", "pipeline_remap"])
+def test_an_unknown_code_is_refused(wf: Workflow, to: str, code: str) -> None:
+    """Free text is not a reason code: codes match exactly, case and spacing included; the
+    reason a pipeline edit records is no client's to give."""
+    assert _refused_field(wf, to, code, ChangeDetails()) == "reason"
 
 
 @pytest.mark.parametrize(
-    "to",
-    [t for t in TARGETS if t not in {LeadStatus.LOST, LeadStatus.NO_DECISION, LeadStatus.RECYCLED}],
-    ids=str,
+    ("wf", "to", "code"),
+    [
+        pytest.param(DEFAULT, "lost", "competitor", id="default"),
+        pytest.param(ENTERPRISE, "lost_to_competitor", "chose_competitor", id="enterprise"),
+        pytest.param(ENTERPRISE, "lost_to_competitor", "incumbent_kept", id="enterprise-kept"),
+    ],
 )
-def test_revisit_date_is_refused_where_it_does_not_apply(to: LeadStatus) -> None:
+def test_lost_to_a_competitor_names_the_competitor(wf: Workflow, to: str, code: str) -> None:
+    """Loss reporting counts competitors, so `competitor` needs the competitor's name."""
+    assert _refused_field(wf, to, code, ChangeDetails()) == "competitor"
+    assert _refused_field(wf, to, code, ChangeDetails(competitor="")) == "competitor"
+    _attempt(wf, to, code, ChangeDetails(competitor="Acme CRM"))
+
+
+@pytest.mark.parametrize(
+    ("wf", "to", "code"),
+    [
+        pytest.param(DEFAULT, "lost", "other", id="default"),
+        pytest.param(ENTERPRISE, "closed_lost", "other", id="enterprise"),
+        pytest.param(ENTERPRISE, "proof_of_concept", "success_criteria_agreed", id="open-target"),
+    ],
+)
+def test_lost_for_other_reasons_needs_a_note(wf: Workflow, to: str, code: str) -> None:
+    """`other` says nothing by itself, so the note must explain it."""
+    assert _refused_field(wf, to, code, ChangeDetails()) == "note"
+    assert _refused_field(wf, to, code, ChangeDetails(note="")) == "note"
+    _attempt(wf, to, code, ChangeDetails(note="the champion left"))
+
+
+@pytest.mark.parametrize(
+    ("wf", "closed", "opened"),
+    [
+        pytest.param(DEFAULT, "lost", "qualified", id="default"),
+        pytest.param(ENTERPRISE, "closed_lost", "discovery", id="enterprise"),
+    ],
+)
+def test_reopen_for_other_reasons_needs_a_note(wf: Workflow, closed: str, opened: str) -> None:
+    """The reopen dropdown has its own `other`, with the same rule."""
+    lead = closed_lead(wf, closed, from_status=opened)
+    with pytest.raises(InvalidChange) as caught:
+        lead.reopen(wf, "other", now=NOW)
+    assert caught.value.facts["field"] == "note"
+    assert lead.reopen(wf, "other", now=NOW, details=ChangeDetails(note="new budget")).reopened
+
+
+def _recycling(wf: Workflow) -> list[tuple[str, str]]:
+    """Every (target, code) whose code requires a revisit date."""
+    return [
+        (to, r.code)
+        for to, rule in wf.reasons.items()
+        for r in rule.reasons
+        if ExtraField.REVISIT_AT in r.requires
+    ]
+
+
+def test_the_recycled_targets_are_the_expected_ones() -> None:
+    """The parametrization below covers recycled (default) and nurture (enterprise), all codes."""
+    assert {to for to, _ in _recycling(DEFAULT)} == {"recycled"}
+    assert {code for _, code in _recycling(DEFAULT)} == spec.REASON_CODES["recycled"]
+    assert {to for to, _ in _recycling(ENTERPRISE)} == {"nurture"}
+    assert len(_recycling(ENTERPRISE)) == len(ENTERPRISE.reasons["nurture"].reasons)
+
+
+@pytest.mark.parametrize(("wf", "to", "code"), params(_recycling))
+def test_recycled_needs_a_future_revisit_date(wf: Workflow, to: str, code: str) -> None:
+    """A recycled lead must say when to come back; `now` itself is not in the future."""
+    assert _refused_field(wf, to, code, ChangeDetails()) == "revisit_at"
+    assert _refused_field(wf, to, code, ChangeDetails(revisit_at=NOW)) == "revisit_at"
+    assert _refused_field(wf, to, code, ChangeDetails(revisit_at=NOW - timedelta(days=1))) == (
+        "revisit_at"
+    )
+    _attempt(wf, to, code, ChangeDetails(revisit_at=NOW + timedelta(microseconds=1)))
+
+
+@pytest.mark.parametrize(
+    ("wf", "to", "code"),
+    [
+        pytest.param(DEFAULT, "recycled", "not_ready", id="default"),
+        pytest.param(ENTERPRISE, "nurture", "next_fiscal_year", id="enterprise"),
+        pytest.param(ENTERPRISE, "stalled", "went_dark", id="enterprise-optional"),
+    ],
+)
+def test_a_naive_revisit_date_is_refused(wf: Workflow, to: str, code: str) -> None:
+    """Without an offset the date is ambiguous across time zones, even if it looks future."""
+    naive = LATER.replace(tzinfo=None)
+    with pytest.raises(InvalidChange, match="time zone") as caught:
+        _attempt(wf, to, code, ChangeDetails(revisit_at=naive))
+    assert caught.value.facts["field"] == "revisit_at"
+
+
+@pytest.mark.parametrize(
+    ("wf", "to"),
+    [
+        pytest.param(DEFAULT, "lost", id="default-lost"),
+        pytest.param(DEFAULT, "no_decision", id="default-no_decision"),
+        pytest.param(ENTERPRISE, "closed_lost", id="enterprise-closed_lost"),
+        pytest.param(ENTERPRISE, "stalled", id="enterprise-stalled"),
+    ],
+)
+def test_revisit_date_is_optional_for_lost_and_no_decision(wf: Workflow, to: str) -> None:
+    """`lost` and `no_decision` may schedule a follow-up, but need not; if given, it is future."""
+    reason, _ = valid_request(wf, to)
+    _attempt(wf, to, reason, ChangeDetails())
+    _attempt(wf, to, reason, ChangeDetails(revisit_at=LATER))
+    assert _refused_field(wf, to, reason, ChangeDetails(revisit_at=NOW)) == "revisit_at"
+
+
+@pytest.mark.parametrize(("wf", "to"), params(lambda wf: _without(wf, "revisit_at")))
+def test_revisit_date_is_refused_where_it_does_not_apply(wf: Workflow, to: str) -> None:
     """Qualified, won and the other targets have nothing to revisit: the field is refused."""
-    reason, details = valid_request(to)
-    assert _refused_field(to, reason, replace(details, revisit_at=LATER)) == "revisit_at"
+    reason, details = valid_request(wf, to)
+    assert _refused_field(wf, to, reason, replace(details, revisit_at=LATER)) == "revisit_at"
 
 
 @pytest.mark.parametrize("flag", [True, False])
-def test_future_opportunity_is_accepted_for_won(flag: bool) -> None:
+@pytest.mark.parametrize(
+    ("wf", "to", "code"),
+    [
+        pytest.param(DEFAULT, "won", "contract_signed", id="default"),
+        pytest.param(ENTERPRISE, "closed_won_new", "order_form_signed", id="enterprise-new"),
+        pytest.param(ENTERPRISE, "closed_won_upsell", "expansion_signed", id="enterprise-upsell"),
+    ],
+)
+def test_future_opportunity_is_accepted_for_won(
+    wf: Workflow, to: str, code: str, flag: bool
+) -> None:
     """A won customer may have more to sell later; `False` is an answer too, not an absence."""
-    lead = lead_in(LeadStatus.NEGOTIATING)
-    change = lead.transition(
-        LeadStatus.WON, "contract_signed", now=NOW, details=ChangeDetails(future_opportunity=flag)
-    )
+    lead = lead_in(source_for(wf, to), wf)
+    change = lead.transition(wf, to, code, now=NOW, details=ChangeDetails(future_opportunity=flag))
     assert change.details.future_opportunity is flag
 
 
 @pytest.mark.parametrize("flag", [True, False])
-@pytest.mark.parametrize("to", [t for t in TARGETS if t is not LeadStatus.WON], ids=str)
-def test_future_opportunity_is_refused_for_other_targets(to: LeadStatus, flag: bool) -> None:
+@pytest.mark.parametrize(("wf", "to"), params(lambda wf: _without(wf, "future_opportunity")))
+def test_future_opportunity_is_refused_for_other_targets(wf: Workflow, to: str, flag: bool) -> None:
     """Only a won deal has a future opportunity in this sense."""
-    reason, details = valid_request(to)
-    field = _refused_field(to, reason, replace(details, future_opportunity=flag))
+    reason, details = valid_request(wf, to)
+    field = _refused_field(wf, to, reason, replace(details, future_opportunity=flag))
     assert field == ExtraField.FUTURE_OPPORTUNITY
 
 
-@pytest.mark.parametrize("to", [t for t in TARGETS if t is not LeadStatus.LOST], ids=str)
-def test_competitor_is_refused_for_non_lost_targets(to: LeadStatus) -> None:
-    """A competitor only explains a loss."""
-    reason, details = valid_request(to)
-    assert _refused_field(to, reason, replace(details, competitor="Acme CRM")) == "competitor"
+@pytest.mark.parametrize(("wf", "to"), params(lambda wf: _without(wf, "competitor")))
+def test_competitor_is_refused_for_non_lost_targets(wf: Workflow, to: str) -> None:
+    """A competitor only explains a loss (in the enterprise pipeline, only the one it names)."""
+    reason, details = valid_request(wf, to)
+    assert _refused_field(wf, to, reason, replace(details, competitor="Acme CRM")) == "competitor"
 
 
 def test_competitor_may_accompany_any_loss() -> None:
     """The competitor is optional with other loss reasons (lost on price to Acme)."""
-    _attempt(LeadStatus.LOST, "price", ChangeDetails(competitor="Acme CRM"))
+    _attempt(DEFAULT, "lost", "price", ChangeDetails(competitor="Acme CRM"))
 
 
-@pytest.mark.parametrize("to", TARGETS, ids=str)
-def test_a_note_is_always_welcome(to: LeadStatus) -> None:
+@pytest.mark.parametrize(("wf", "to"), params(_targets))
+def test_a_note_is_always_welcome(wf: Workflow, to: str) -> None:
     """Every change may carry free text next to its standardized code."""
-    reason, details = valid_request(to)
-    change = lead_in(source_for(to)).transition(
-        to, reason, now=NOW, details=replace(details, note="context")
+    reason, details = valid_request(wf, to)
+    change = lead_in(source_for(wf, to), wf).transition(
+        wf, to, reason, now=NOW, details=replace(details, note="context")
     )
     assert change.details.note == "context"
 
 
-def test_reopen_takes_only_a_note() -> None:
+@pytest.mark.parametrize(
+    ("wf", "closed", "opened"),
+    [
+        pytest.param(DEFAULT, "lost", "negotiating", id="default"),
+        pytest.param(ENTERPRISE, "lost_to_competitor", "negotiation", id="enterprise"),
+    ],
+)
+def test_reopen_takes_only_a_note(wf: Workflow, closed: str, opened: str) -> None:
     """Reopening carries its reason and a note; revisit and competitor belong to closing."""
-    lead = closed_lead(LeadStatus.LOST, from_status=LeadStatus.NEGOTIATING)
+    lead = closed_lead(wf, closed, from_status=opened)
+    code = expected(wf).reopen_code
     for extra, field in [
         (ChangeDetails(revisit_at=LATER), "revisit_at"),
         (ChangeDetails(competitor="Acme CRM"), "competitor"),
         (ChangeDetails(future_opportunity=True), "future_opportunity"),
     ]:
         with pytest.raises(InvalidChange) as caught:
-            lead.reopen("budget_approved", now=NOW, details=extra)
+            lead.reopen(wf, code, now=NOW, details=extra)
         assert caught.value.facts["field"] == field
+    assert lead.reopen(wf, code, now=NOW, details=ChangeDetails(note="why")).reopened
+
+
+@pytest.mark.parametrize(("wf", "to"), params(_targets))
+def test_each_target_takes_exactly_the_expected_extras(wf: Workflow, to: str) -> None:
+    """What a target accepts (optional and required fields, and the note) is the stated set."""
+    assert wf.reasons[to].accepted == expected(wf).extras[to] | {ExtraField.NOTE}
