@@ -66,7 +66,6 @@ def test_allowed_pair_succeeds_with_every_valid_reason(wf: Workflow, start: str,
         assert change.at == NOW
         assert change.details == details
         assert change.reopened is False
-        assert change.remapped is False
         assert (change.from_outcome, change.to_outcome) == (wf.outcome(start), wf.outcome(to))
         assert change.pipeline_version == wf.version
 

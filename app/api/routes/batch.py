@@ -19,6 +19,7 @@ from app.api.deps import documented_headers, workflows_of
 from app.api.idempotency import IDEMPOTENCY_KEY, idempotent
 from app.api.schemas import LeadCreate, LeadsBatchResult
 from app.domain.access import Scope
+from app.domain.errors import PipelineNotFound
 from app.services import leads as service
 
 MAX_BATCH = 1000
@@ -106,17 +107,23 @@ async def create_leads_batch(request: Request) -> Response:
         # One insert per pipeline named in the batch (usually one), answers in input order.
         by_pipeline: dict[str, list[int]] = {}
         for position, (_, lead) in enumerate(valid):
-            by_pipeline.setdefault(lead.pop("pipeline"), []).append(position)
+            by_pipeline.setdefault(lead["pipeline"], []).append(position)
         outcomes: list[tuple[str, int | None]] = [("conflict", None)] * len(valid)
         for pipeline, positions in by_pipeline.items():
-            results = await service.create_leads(
-                db, workflows, leads=[valid[i][1] for i in positions], pipeline=pipeline
-            )
+            try:
+                leads = [_without_pipeline(valid[i][1]) for i in positions]
+                results = await service.create_leads(db, workflows, leads=leads, pipeline=pipeline)
+            except PipelineNotFound:
+                results = [("unknown_pipeline", None)] * len(positions)
             for i, result in zip(positions, results, strict=True):
                 outcomes[i] = result
         return _answer(answers, valid, outcomes)
 
     return await idempotent(request, work)
+
+
+def _without_pipeline(lead: dict[str, Any]) -> dict[str, Any]:
+    return {name: value for name, value in lead.items() if name != "pipeline"}
 
 
 def _answer(
@@ -125,11 +132,17 @@ def _answer(
     outcomes: list[tuple[str, int | None]],
 ) -> Response:
     answers = list(answers)
-    for (index, _), (result, lead_id) in zip(valid, outcomes, strict=True):
+    for (index, lead), (result, lead_id) in zip(valid, outcomes, strict=True):
         if result == "created":
             answers[index] = {"index": index, "result": "created", "id": lead_id}
         elif result == "duplicate":
             answers[index] = {"index": index, "result": "duplicate", "existing_lead_id": lead_id}
+        elif result == "unknown_pipeline":
+            pipeline = lead["pipeline"]
+            problem = p.problem_body(
+                p.PIPELINE_NOT_FOUND, f"No pipeline is named '{pipeline}'.", pipeline=pipeline
+            )
+            answers[index] = {"index": index, "result": "rejected", "problem": problem}
         else:
             answers[index] = {"index": index, "result": "rejected", "problem": _conflict()}
     tally = {"created": 0, "duplicate": 0, "rejected": 0}
