@@ -155,15 +155,18 @@ async def get_pipeline(request: Request, name: PipelineName) -> Response:
     "status kept with `archived: true`: otherwise 409 naming how many leads. Past changes keep "
     "the version they were decided under. Honors `If-Match`.",
     openapi_extra={**_DOCUMENT_BODY, **documented_headers(IF_MATCH)},
-    responses=p.responses(
-        p.INVALID_PIPELINE,
-        p.STATUSES_IN_USE,
-        p.STALE_PIPELINE_VERSION,
-        p.PIPELINE_NOT_FOUND,
-        p.BAD_PRECONDITION,
-        p.MALFORMED_BODY,
-        p.VALIDATION,
-    ),
+    responses={
+        201: {"model": PipelinePublic, "description": "A new pipeline, at version 1."},
+        **p.responses(
+            p.INVALID_PIPELINE,
+            p.STATUSES_IN_USE,
+            p.STALE_PIPELINE_VERSION,
+            p.PIPELINE_NOT_FOUND,
+            p.BAD_PRECONDITION,
+            p.MALFORMED_BODY,
+            p.VALIDATION,
+        ),
+    },
 )
 @requires(Scope.ADMIN)
 async def put_pipeline(request: Request, name: PipelineName) -> Response:
