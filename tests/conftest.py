@@ -111,6 +111,7 @@ async def _empty_tables(request: pytest.FixtureRequest) -> None:
         " pipelines, pipeline_versions, pipeline_statuses, pipeline_reasons," if reset else ""
     )
     async with pool.acquire() as conn, conn.transaction():
+        await conn.execute("SET LOCAL leadstatus.pipeline_reset = 'on'")
         await conn.execute(
             "TRUNCATE leads, lead_status_changes, metrics_daily, metrics_durations, metrics_losses,"
             " metrics_pipeline, metrics_pending, metrics_pending_changes, metrics_pending_leads,"

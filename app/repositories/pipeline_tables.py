@@ -1,8 +1,8 @@
 """Pipelines and their versions: each version's definition, statuses and (target, reason) pairs.
 
-Versions are immutable (a trigger refuses UPDATE and DELETE of their rows); leads and history rows
-point at them with foreign keys, so the database refuses a status or a reason that is not in the
-version a change was decided under (migration 0012).
+Versions are immutable (triggers refuse UPDATE, DELETE and TRUNCATE of their rows); triggers on
+leads and history rows look each written row up in them, so the database refuses a status or a
+reason that is not in the version a change was decided under (migration 0012).
 """
 
 from __future__ import annotations

@@ -314,6 +314,8 @@ async def test_the_database_refuses_a_status_or_reason_outside_the_version(
         await pool.execute("DELETE FROM pipeline_statuses WHERE pipeline = 'enterprise'")
     with pytest.raises(asyncpg.RestrictViolationError):
         await pool.execute("UPDATE pipeline_versions SET definition = '{}'")
+    with pytest.raises(asyncpg.RestrictViolationError):
+        await pool.execute("TRUNCATE pipeline_reasons")
 
 
 async def test_leads_list_filters_on_pipeline_and_refuses_unknown_statuses(
@@ -330,3 +332,24 @@ async def test_leads_list_filters_on_pipeline_and_refuses_unknown_statuses(
     assert assert_problem(wrong, 422, "unknown-status")["field"] == "status"
     missing = await client.post("/v1/leads", json={"email": "x@example.com", "pipeline": "nope"})
     assert_problem(missing, 404, "pipeline-not-found")
+
+
+async def test_a_batch_may_mix_pipelines_and_names_an_unknown_one_per_item(
+    client: httpx.AsyncClient,
+) -> None:
+    await define(client, "enterprise", ENTERPRISE)
+    leads = [
+        {"email": "one@example.com"},
+        {"email": "two@example.com", "pipeline": "enterprise"},
+        {"email": "three@example.com", "pipeline": "nowhere"},
+    ]
+    r = await client.post("/v1/leads:batch", json={"leads": leads})
+    assert r.status_code == 200, r.text
+    items = r.json()["items"]
+    assert [i["result"] for i in items] == ["created", "created", "rejected"]
+    assert items[2]["problem"]["type"] == "/problems/pipeline-not-found"
+    made = [(await client.get(f"/v1/leads/{i['id']}")).json() for i in items[:2]]
+    assert [(m["pipeline"], m["status"]) for m in made] == [
+        ("default", "new"),
+        ("enterprise", "lead_in"),
+    ]
