@@ -24,10 +24,10 @@ from pydantic import SecretStr
 
 from alembic import command
 from app.db import asyncpg_dsn, create_pool, start_embedded
-from app.services.workflows import Workflows
 from app.domain.access import Scope
 from app.main import create_app
 from app.services.access import create_key
+from app.services.workflows import Workflows
 from app.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent

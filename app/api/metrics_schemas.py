@@ -16,6 +16,9 @@ class WindowPublic(BaseModel):
     owner: str | None
     source: str | None
     segment: str | None
+    pipeline: str | None = Field(
+        default=None, description="The pipeline filter; null: every pipeline."
+    )
 
     model_config = {"populate_by_name": True}
 
@@ -25,9 +28,13 @@ class SummaryPublic(BaseModel):
     created: int = Field(description="Leads created in the window (their current owner).")
     closed: int = Field(
         description="Leads whose latest closing change falls in the window, each counted once, "
-        "by that status: a deal lost, reopened and won counts as won."
+        "by the outcome of that change: a deal lost, reopened and won counts as won. A change "
+        "a pipeline edit made (reason `pipeline_remap`) is no closing."
     )
-    closed_by_status: dict[str, int] = Field(description="`closed`, per closing status.")
+    closed_by_status: dict[str, int] = Field(
+        description="`closed`, per closing outcome (won, lost, no_decision, recycled, "
+        "disqualified, dead), whatever each pipeline calls its statuses."
+    )
     win_rate: Rate = Field(description="won / (won + lost) among `closed`; null if both are 0.")
     no_decision_rate: Rate = Field(description="no_decision / (won + lost + no_decision).")
     conversion_rate: Rate = Field(
@@ -41,10 +48,17 @@ class SummaryPublic(BaseModel):
         description="Of the reopenings in the window, the share whose deal was won afterwards."
     )
     median_days_to_won: float | None = Field(
-        description="Median whole days (elapsed, rounded down) from creation (`new`) to `won`,"
-        " over the leads won in the window."
+        description="Median whole days (elapsed, rounded down) from creation to the won"
+        " outcome, over the leads won in the window."
     )
-    pipeline: dict[str, int] = Field(description="Open leads by status now (not windowed).")
+    pipeline: dict[str, int] = Field(
+        description="Open leads by status now (not windowed), for each open status of the"
+        " current version of `pipeline_name`."
+    )
+    pipeline_name: str = Field(
+        description="The pipeline `pipeline` counts the leads of: the `pipeline` filter, else"
+        " `default`."
+    )
     nurture_due: int = Field(
         description="Closed leads whose `revisit_at` has come (not windowed): the nurture queue."
     )
@@ -68,14 +82,16 @@ class StatusCount(Ranked):
 
 class LossReasonsPublic(BaseModel):
     window: WindowPublic
-    lost: int = Field(description="Every change to `lost` in the window, reopened ones included.")
+    lost: int = Field(
+        description="Every change to the lost outcome in the window, reopened ones included."
+    )
     by_reason: list[ReasonCount] = Field(description="Losses by reason code, most frequent first.")
     by_competitor: list[CompetitorCount] = Field(description="Losses naming a competitor.")
     by_from_status: list[StatusCount] = Field(
         description="Losses by the open status they were lost from: early losses point at "
         "qualification, late ones at positioning or price."
     )
-    no_decision: int = Field(description="Every change to `no_decision` in the window.")
+    no_decision: int = Field(description="Every change to the no_decision outcome in the window.")
     no_decision_by_reason: list[ReasonCount]
 
 
@@ -86,8 +102,8 @@ class OwnerPublic(BaseModel):
     lost: int = Field(description="Latest closings as lost in the window, made by this rep.")
     win_rate: Rate = Field(description="won / (won + lost).")
     median_cycle_days: float | None = Field(
-        description="Median whole days from creation to `won` (the sales cycle), over the deals"
-        " this rep won in the window; null when none."
+        description="Median whole days from creation to the won outcome (the sales cycle), over"
+        " the deals this rep won in the window; null when none."
     )
 
 
@@ -112,8 +128,16 @@ class SourcesPublic(BaseModel):
 
 
 class StagePublic(BaseModel):
-    status: str
-    reached: int = Field(description="Leads created in the window that ever held this status.")
+    status: str = Field(
+        description="An open status of the pipeline's current version, or `won` (any status"
+        " with the won outcome) for the last stage."
+    )
+    outcome: str = Field(description="`open`, or `won` for the last stage.")
+    reached: int = Field(
+        description="Leads created in the window that ever held this stage: the open status at"
+        " this position of the version each change was decided under (the first stage: every"
+        " lead)."
+    )
     went_on: int | None = Field(description="Of those, how many reached a later stage.")
     went_on_rate: Rate = Field(description="went_on / reached.")
     stays_ended: int = Field(description="Stays in this status that ended in the window.")
@@ -123,7 +147,12 @@ class StagePublic(BaseModel):
 
 class FunnelPublic(BaseModel):
     window: WindowPublic
-    stages: list[StagePublic] = Field(description="new, contacted, qualified, negotiating, won.")
+    pipeline: str = Field(description="The pipeline: the `pipeline` filter, else `default`.")
+    version: int = Field(description="Its current version, whose open statuses name the stages.")
+    stages: list[StagePublic] = Field(
+        description="The pipeline's open statuses in position order (at most 12), then won; for"
+        " `default`: new, contacted, qualified, negotiating, won."
+    )
 
 
 class PointPublic(BaseModel):

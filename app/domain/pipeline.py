@@ -30,6 +30,8 @@ from app.domain.workflow import (
 KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 """Status keys, reason codes and pipeline names: lower-case identifiers, stable in URLs and SQL."""
 MAX_STATUSES = 50
+MAX_OPEN_STATUSES = 12
+"""The funnel's stages: the metrics rollups count up to this many open statuses per version."""
 MAX_CODES = 100
 MAX_TEXT = 500
 
@@ -259,8 +261,20 @@ def build_workflow(document: object, *, pipeline: str, version: int) -> Workflow
         return value if value in by_key else None
 
     initial = known(document.get("initial"), "/initial")
+    opened = [st.key for st in statuses if st.is_open]
     if initial is not None and not by_key[initial].is_open:
         c.add("/initial", f"The initial status '{initial}' must have the outcome 'open'.")
+    elif initial is not None and opened and initial != opened[0]:
+        c.add(
+            "/initial",
+            f"The initial status '{initial}' must be the first open status listed (the funnel "
+            f"starts there), not '{opened[0]}'.",
+        )
+    if len(opened) > MAX_OPEN_STATUSES:
+        c.add(
+            "/statuses",
+            f"At most {MAX_OPEN_STATUSES} open statuses (the funnel's stages), not {len(opened)}.",
+        )
     if initial is not None and by_key[initial].archived:
         c.add("/initial", f"The initial status '{initial}' cannot be archived.")
 

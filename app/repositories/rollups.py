@@ -3,15 +3,16 @@
 Same answers as `MetricsRepository` (which reads the history itself), for windows made of whole
 UTC days: a rollup row covers one day, so a window starting or ending mid-day cannot be cut from
 it and goes to the history instead (see `app.services.metrics`). Attribution is the history's:
-a creation counts for the lead's current owner, source and segment, a change for those recorded
-on it. Durations are whole days in histograms kept overall and per single dimension; a request
-filtering on two or more dimensions reads those figures from the history.
+a creation counts for the lead's pipeline and current owner, source and segment, a change for
+those recorded on it; closings count by outcome, the funnel by stage number. Durations are whole
+days in histograms kept overall and per single dimension; a request filtering on two or more
+dimensions reads those figures from the history.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, time
 from typing import Any
 
@@ -19,18 +20,29 @@ import asyncpg
 
 from app.domain.histogram import Histogram
 from app.domain.workflow import CLOSING_OUTCOMES, Outcome
-from app.repositories.metrics import FUNNEL, OPEN_STAGES, MetricsRepository, Scope, Stage
-from app.repositories.sql import IS_CLOSED, sql_list
+from app.repositories.metrics import FUNNEL_STAGES, MetricsRepository, Scope
+from app.repositories.sql import IS_CLOSED
 
-CLOSING_SQL = sql_list(CLOSING_OUTCOMES)
-_OPEN = frozenset(s.value for s in OPEN_STAGES)
-_CLOSED_COLUMNS = ", ".join(f"sum(closed_{s.value}) AS {s.value}" for s in CLOSING_OUTCOMES)
-_ANY_CLOSED = " OR ".join(f"sum(closed_{s.value}) <> 0" for s in CLOSING_OUTCOMES)
+_CLOSED_COLUMNS = ", ".join(f"sum(closed_{o.value}) AS {o.value}" for o in CLOSING_OUTCOMES)
+_ANY_CLOSED = " OR ".join(f"sum(closed_{o.value}) <> 0" for o in CLOSING_OUTCOMES)
 _DAYS = "day >= $1 AND day < $2"
 _FILTERS = (
     "($3::text IS NULL OR owner = $3) AND ($4::text IS NULL OR source = $4)"
-    " AND ($5::text IS NULL OR segment = $5)"
+    " AND ($5::text IS NULL OR segment = $5) AND ($6::text IS NULL OR pipeline = $6)"
 )
+
+
+def _stage_sums(stages: int) -> str:
+    """The funnel's counts of a pipeline with `stages` open stages (the others are all 0)."""
+    assert 1 <= stages <= FUNNEL_STAGES
+    return ", ".join(
+        [
+            "sum(created) AS created",
+            "sum(won_now) AS won_now",
+            *(f"sum(reached_{i}) AS reached_{i}" for i in range(2, stages + 1)),
+            *(f"sum(went_on_{i}) AS went_on_{i}" for i in range(1, stages + 1)),
+        ]
+    )
 
 
 def whole_days(scope: Scope) -> tuple[date, date] | None:
@@ -53,10 +65,10 @@ class RollupRepository:
         self.history = MetricsRepository(conn)
 
     def _args(self, scope: Scope) -> tuple[Any, ...]:
-        return (*self.days, scope.owner, scope.source, scope.segment)
+        return (*self.days, scope.owner, scope.source, scope.segment, scope.pipeline)
 
     async def totals(self, scope: Scope) -> Mapping[str, Any]:
-        """Created, created-and-won-now, latest closings by status, reopenings in the window."""
+        """Created, created-and-won-now, latest closings by outcome, reopenings in the window."""
         row: Mapping[str, Any] = await self.conn.fetchrow(
             f"""
             SELECT coalesce(sum(created), 0) AS created,
@@ -73,7 +85,8 @@ class RollupRepository:
     async def durations(
         self, measure: str, statuses: tuple[str, ...], scope: Scope, *, by: str | None = None
     ) -> dict[tuple[str, str | None], Histogram] | None:
-        """Whole-day histograms per status (and per `by` dimension value when grouped).
+        """Whole-day histograms per status (and per `by` dimension value when grouped): stays
+        by open status key, cycle times under the outcome `won`.
 
         None when the filters name two dimensions, or one and a different `by`: the histograms
         are kept overall and per single dimension only.
@@ -97,6 +110,7 @@ class RollupRepository:
               FROM metrics_durations_now
              WHERE measure = $1 AND dimension = $2 AND status = ANY($3::text[])
                AND day >= $4 AND day < $5 AND ($6::text IS NULL OR value = $6)
+               AND ($7::text IS NULL OR pipeline = $7)
              GROUP BY status, value, days
             HAVING sum(n) <> 0
             """,
@@ -105,6 +119,7 @@ class RollupRepository:
             list(statuses),
             *self.days,
             value,
+            scope.pipeline,
         )
         grouped: dict[tuple[str, str | None], dict[int, int]] = defaultdict(dict)
         for r in rows:
@@ -115,8 +130,8 @@ class RollupRepository:
         won = Outcome.WON.value
         histograms = await self.durations("cycle", (won,), scope)
         if histograms is None:
-            by_status = await self.history.closed_by_status(scope)
-            return by_status[won]["median_days"] if won in by_status else None
+            by_outcome = await self.history.closed_by_outcome(scope)
+            return by_outcome[won]["median_days"] if won in by_outcome else None
         histogram = histograms.get((won, None))
         return histogram.percentile(0.5) if histogram else None
 
@@ -125,7 +140,7 @@ class RollupRepository:
         overall = scope.owner is None and scope.source is None and scope.segment is None
         rows: list[Mapping[str, Any]] = await self.conn.fetch(
             f"""
-            SELECT status AS to_status, reason, competitor, from_status, sum(n)::bigint AS n
+            SELECT status AS to_outcome, reason, competitor, from_status, sum(n)::bigint AS n
               FROM metrics_losses_now WHERE overall = {overall} AND {_DAYS} AND {_FILTERS}
              GROUP BY 1, 2, 3, 4 HAVING sum(n) <> 0
             """,
@@ -160,8 +175,8 @@ class RollupRepository:
             {
                 "owner": r["owner"],
                 "leads": r["leads"],
-                "won": r["won"],
-                "lost": r["lost"],
+                "won": r[won],
+                "lost": r[Outcome.LOST.value],
                 "median_cycle_days": medians.get(r["owner"]),
             }
             for r in rows
@@ -173,35 +188,30 @@ class RollupRepository:
                 "source": r["source"],
                 "leads": r["leads"],
                 "won": r["won_now"],
-                "closed": sum(r[s.value] for s in CLOSING_OUTCOMES),
-                "disqualified": r["disqualified"],
-                "dead": r["dead"],
+                "closed": sum(r[o.value] for o in CLOSING_OUTCOMES),
+                "disqualified": r[Outcome.DISQUALIFIED.value],
+                "dead": r[Outcome.DEAD.value],
             }
             for r in await self._by("source", scope)
         ]
 
-    async def funnel(self, scope: Scope) -> Mapping[str, Any]:
-        """Of the leads created in the window: how many reached each stage, and went further."""
-        columns = [
-            "sum(created) AS reached_new",
-            "sum(won_now) AS reached_won",
-            "0 AS advanced_won",
-        ]
-        for stage in FUNNEL[:-1]:
-            if stage is not Stage.NEW:
-                columns.append(f"sum(reached_{stage.value}) AS reached_{stage.value}")
-            columns.append(f"sum(went_on_{stage.value}) AS advanced_{stage.value}")
+    async def funnel(self, scope: Scope, stages: int) -> Mapping[str, Any]:
+        """Of the leads created in the window: how many held each of the first `stages` stages,
+        and went further, by stage number (`scope.pipeline` names the pipeline)."""
         row = await self.conn.fetchrow(
-            f"SELECT {', '.join(columns)} FROM metrics_daily_now WHERE {_DAYS} AND {_FILTERS}",
+            f"SELECT {_stage_sums(stages)} FROM metrics_daily_now WHERE {_DAYS} AND {_FILTERS}",
             *self._args(scope),
         )
         return {key: value or 0 for key, value in row.items()}
 
-    async def time_in_status(self, scope: Scope) -> list[Mapping[str, Any]]:
-        """Stays in each open status that ended in the window, in whole days: median and p90."""
-        histograms = await self.durations("stay", tuple(_OPEN), scope)
+    async def time_in_status(
+        self, scope: Scope, statuses: Sequence[str]
+    ) -> list[Mapping[str, Any]]:
+        """Stays in each of the open `statuses` that ended in the window, in whole days: median
+        and p90 (`scope.pipeline` names the pipeline they are statuses of)."""
+        histograms = await self.durations("stay", tuple(statuses), scope)
         if histograms is None:
-            return await self.history.time_in_status(scope)
+            return await self.history.time_in_status(scope, statuses)
         return [
             {
                 "status": status,
@@ -214,7 +224,7 @@ class RollupRepository:
         ]
 
     async def series(self, scope: Scope, interval: str) -> list[Mapping[str, Any]]:
-        """Per bucket: created, created-and-won-now, and latest closings by status."""
+        """Per bucket: created, created-and-won-now, and latest closings by outcome."""
         rows: list[Mapping[str, Any]] = await self.conn.fetch(
             f"""
             WITH buckets AS (
@@ -226,8 +236,10 @@ class RollupRepository:
                 SELECT date_trunc('{interval}', day::timestamp) AS bucket,
                        sum(created) AS created, sum(won_now) AS created_won,
                        {" + ".join(f"sum(closed_{s.value})" for s in CLOSING_OUTCOMES)} AS closed,
-                       sum(closed_won) AS won, sum(closed_lost) AS lost,
-                       sum(closed_disqualified) AS disqualified, sum(closed_dead) AS dead
+                       sum(closed_{Outcome.WON.value}) AS won,
+                       sum(closed_{Outcome.LOST.value}) AS lost,
+                       sum(closed_{Outcome.DISQUALIFIED.value}) AS disqualified,
+                       sum(closed_{Outcome.DEAD.value}) AS dead
                   FROM metrics_daily_now WHERE {_DAYS} AND {_FILTERS}
                  GROUP BY 1
             )
@@ -252,8 +264,11 @@ class PipelineRepository:
     def __init__(self, conn: asyncpg.Connection) -> None:
         self.conn = conn
 
-    async def now(self, scope: Scope, now: datetime) -> tuple[dict[str, int], int]:
-        """Open leads by status now, and closed leads whose revisit date has come (not windowed).
+    async def now(
+        self, scope: Scope, now: datetime, *, pipeline: str
+    ) -> tuple[dict[str, int], int]:
+        """How many leads of `pipeline` stand in each of its statuses now, and how many closed
+        leads in the scope (every pipeline, unless it names one) are due for a revisit now.
 
         Closed leads are counted by revisit month: every month before this one is due whole,
         and this month's are counted from the leads themselves, up to now.
@@ -261,35 +276,42 @@ class PipelineRepository:
         month = now.date().replace(day=1)
         rows = await self.conn.fetch(
             """
-            SELECT status, revisit_month < $1 AS due, sum(n)::bigint AS n
+            SELECT pipeline, status, revisit_month < $1 AS due, sum(n)::bigint AS n
               FROM metrics_pipeline_now
              WHERE ($2::text IS NULL OR owner = $2) AND ($3::text IS NULL OR source = $3)
                AND ($4::text IS NULL OR segment = $4)
-             GROUP BY 1, 2
+               AND ($5::text IS NULL OR pipeline = $5 OR pipeline = $6)
+             GROUP BY 1, 2, 3
             """,
             month,
             scope.owner,
             scope.source,
             scope.segment,
+            scope.pipeline,
+            pipeline,
         )
         due_this_month: int = await self.conn.fetchval(
             f"""
             SELECT count(*) FROM leads
              WHERE revisit_at >= $1 AND revisit_at <= $2 AND {IS_CLOSED}
                AND ($3::text IS NULL OR owner = $3) AND ($4::text IS NULL OR source = $4)
-               AND ($5::text IS NULL OR segment = $5)
+               AND ($5::text IS NULL OR segment = $5) AND ($6::text IS NULL OR pipeline = $6)
             """,
             datetime.combine(month, time.min, tzinfo=now.tzinfo),
             now,
             scope.owner,
             scope.source,
             scope.segment,
+            scope.pipeline,
         )
-        open_now: dict[str, int] = defaultdict(int)
+        standing: dict[str, int] = defaultdict(int)
+        due = due_this_month
         for r in rows:
-            if r["status"] in _OPEN:
-                open_now[r["status"]] += r["n"]
-        return dict(open_now), due_this_month + sum(r["n"] for r in rows if r["due"])
+            if r["pipeline"] == pipeline:
+                standing[r["status"]] += r["n"]
+            if r["due"] and (scope.pipeline is None or r["pipeline"] == scope.pipeline):
+                due += r["n"]
+        return dict(standing), due
 
 
 async def fold(conn: asyncpg.Connection) -> int:

@@ -35,6 +35,7 @@ from sqlalchemy.types import UserDefinedType
 from sqlmodel import Field, SQLModel
 
 from app.domain.workflow import CLOSING_OUTCOMES
+from app.repositories.metrics import FUNNEL_STAGES
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -153,9 +154,7 @@ class LeadRow(SQLModel, table=True):
 
 class StatusChangeRow(SQLModel, table=True):
     __tablename__ = "lead_status_changes"
-    __table_args__ = (
-        Index("ix_lead_status_changes_lead_id_id", "lead_id", "id"),
-    )
+    __table_args__ = (Index("ix_lead_status_changes_lead_id_id", "lead_id", "id"),)
 
     id: int | None = Field(
         default=None,
@@ -207,23 +206,27 @@ def _counts(*names: str) -> list[Column[int]]:
     return [Column(name, Integer, nullable=False, server_default=text("0")) for name in names]
 
 
-_STAGES = ("new", "contacted", "qualified", "negotiating")
 _COHORT = (
     "created",
     "won_now",
-    *(f"reached_{s}" for s in _STAGES[1:]),
-    *(f"went_on_{s}" for s in _STAGES),
+    *(f"reached_{i}" for i in range(2, FUNNEL_STAGES + 1)),
+    *(f"went_on_{i}" for i in range(1, FUNNEL_STAGES + 1)),
 )
+"""A cohort's counts by funnel stage: stage i is the i-th open status (by position) of the
+pipeline version each change was decided under; stage 1, where every lead enters, is `created`."""
 _ACTIVITY = (*(f"closed_{o.value}" for o in CLOSING_OUTCOMES), "reopened", "reopened_won")
 DAILY_COUNTS: tuple[str, ...] = _COHORT + _ACTIVITY
-"""Counts of a `metrics_daily` row, kept by migration 0003's triggers and 0004's fold."""
+"""Counts of a `metrics_daily` row, kept by migration 0013's triggers and fold."""
 
-# The rollups are written by triggers only (migration 0003); each unique index is also the
+# The rollups are written by triggers only (migration 0013); each unique index is also the
 # covering index the metrics read, and treats a missing owner, source or segment as a value.
+# `metrics_daily`'s key and counts exceed an index's 32 columns: a second index covers the
+# funnel's.
 metrics_daily = Table(
     "metrics_daily",
     metadata,
     Column("day", Date, nullable=False),
+    Column("pipeline", Text, nullable=False),
     Column("owner", Text),
     Column("source", Text),
     Column("segment", Text),
@@ -231,12 +234,22 @@ metrics_daily = Table(
     Index(
         "uq_metrics_daily_key",
         "day",
+        "pipeline",
         "owner",
         "source",
         "segment",
         unique=True,
-        postgresql_include=list(DAILY_COUNTS),
+        postgresql_include=["created", "won_now", *_ACTIVITY],
         postgresql_nulls_not_distinct=True,
+    ),
+    Index(
+        "ix_metrics_daily_stages",
+        "day",
+        "pipeline",
+        "owner",
+        "source",
+        "segment",
+        postgresql_include=list(_COHORT),
     ),
 )
 
@@ -247,6 +260,7 @@ metrics_durations = Table(
     Column("dimension", Text, nullable=False),
     Column("status", Text, nullable=False),
     Column("day", Date, nullable=False),
+    Column("pipeline", Text, nullable=False),
     Column("value", Text),
     Column("days", Integer, nullable=False),
     *_counts("n"),
@@ -258,6 +272,7 @@ metrics_durations = Table(
         "dimension",
         "status",
         "day",
+        "pipeline",
         "value",
         "days",
         unique=True,
@@ -265,10 +280,13 @@ metrics_durations = Table(
         postgresql_nulls_not_distinct=True,
     ),
 )
+"""Whole-day histograms: stays in each open status (`status` is its key) and cycle times to the
+won outcome (`status` is `won`, the outcome)."""
 
 _LOSS_KEY = (
     "overall",
     "day",
+    "pipeline",
     "owner",
     "source",
     "segment",
@@ -282,6 +300,7 @@ metrics_losses = Table(
     metadata,
     Column("overall", Boolean, nullable=False),
     Column("day", Date, nullable=False),
+    Column("pipeline", Text, nullable=False),
     Column("owner", Text),
     Column("source", Text),
     Column("segment", Text),
@@ -298,10 +317,12 @@ metrics_losses = Table(
         postgresql_nulls_not_distinct=True,
     ),
 )
+"""Every loss and no-decision: `status` is the outcome, `from_status` the status key left."""
 
 metrics_pipeline = Table(
     "metrics_pipeline",
     metadata,
+    Column("pipeline", Text, nullable=False),
     Column("status", Text, nullable=False),
     Column("owner", Text),
     Column("source", Text),
@@ -310,6 +331,7 @@ metrics_pipeline = Table(
     *_counts("n"),
     Index(
         "uq_metrics_pipeline_key",
+        "pipeline",
         "status",
         "owner",
         "source",
@@ -343,7 +365,7 @@ metrics_pending = Table(
         for rollup in ROLLUPS
     ),
 )
-"""Deltas appended by the triggers, not yet folded into the rollups (see migration 0003)."""
+"""Deltas appended by the edit and delete trigger, not yet folded into the rollups (0013)."""
 
 metrics_pending_changes = Table(
     "metrics_pending_changes", metadata, Column("change_id", BigInteger, nullable=False)
@@ -354,10 +376,12 @@ metrics_pending_leads = Table(
     "metrics_pending_leads",
     metadata,
     Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("pipeline", Text, nullable=False),
     Column("owner", Text),
     Column("source", Text),
     Column("segment", Text),
     Column("status", Text, nullable=False),
+    Column("outcome", Text, nullable=False),
     Column("revisit_at", DateTime(timezone=True)),
 )
 """New leads not yet folded in, as they were created."""

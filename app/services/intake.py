@@ -260,12 +260,12 @@ async def _apply(
     )
     if outcome in (IntakeOutcome.CREATED, IntakeOutcome.LINKED):
         previous = match["id"] if match is not None else None
-        workflow = await workflows.current(source.pipeline)
+        workflow = await workflows.current(source.pipeline, conn=conn)
         new_lead = _new_lead(source, arrival, fields, email)
         created = await leads.create(new_lead, previous, workflow)
         if created is None:
             # A concurrent delivery took the email, or a pipeline edit the version: run again.
-            await workflows.refresh(source.pipeline)
+            await workflows.refresh(source.pipeline, conn=conn)
             raise _LostRace
         return outcome, created["id"], previous
     assert match is not None
@@ -285,7 +285,7 @@ async def _reopen(
     """Reopen a returning prospect's lead under its pipeline; False where that pipeline has no
     reopening that needs nothing more than a reason (the prospect is then reported only)."""
     lead = to_domain(match)
-    workflow = await workflows.current(lead.pipeline)
+    workflow = await workflows.current(lead.pipeline, conn=conn)
     reason = reopen_reason(workflow)
     if reason is None or not workflow.reopenable(lead.status):
         return False
@@ -295,7 +295,7 @@ async def _reopen(
     # The row is locked (person_lead), so the version read is the current one; only a
     # pipeline edit can refuse the write, and then the whole event runs again under it.
     if await LeadRepository(conn).record_change(match["id"], lead, change) is None:
-        await workflows.refresh(lead.pipeline)
+        await workflows.refresh(lead.pipeline, conn=conn)
         raise _LostRace
     return True
 

@@ -61,7 +61,7 @@ async def create_lead(
                 row = await repo.insert(fields, workflow)
                 if row is not None:
                     return row
-                workflow = await workflows.refresh(pipeline)
+                workflow = await workflows.refresh(pipeline, conn=conn)
                 continue
             except asyncpg.UniqueViolationError:
                 existing = await repo.open_lead_id_by_email(fields["email"])
@@ -204,7 +204,7 @@ async def _change_status(
                 raise StaleVersion(lead_id, if_match, row["version"])
             lead = to_domain(row)
             workflows.saw(lead.pipeline, row["current_version"])
-            workflow = await workflows.version(lead.pipeline, row["current_version"])
+            workflow = await workflows.version(lead.pipeline, row["current_version"], conn=conn)
             change = decide(lead, workflow)
             changed = await repo.record_change(lead_id, lead, change, api_key=api_key)
             if changed is not None:
@@ -247,7 +247,7 @@ async def create_leads(
             except asyncpg.UniqueViolationError:
                 break  # a concurrent writer took one of the emails meanwhile: skip such rows
             if inserted is None:
-                workflow = await workflows.refresh(pipeline)
+                workflow = await workflows.refresh(pipeline, conn=conn)
                 continue
             created, pending = inserted, []
             break
@@ -256,7 +256,7 @@ async def create_leads(
                 break
             inserted = await repo.insert_many(pending, workflow, skip_open_emails=True)
             if inserted is None:
-                workflow = await workflows.refresh(pipeline)
+                workflow = await workflows.refresh(pipeline, conn=conn)
                 continue
             created.update(inserted)
             skipped = [lead for lead in pending if lead["email"].lower() not in created]

@@ -1,21 +1,32 @@
 """The metrics use cases: resolve the window, run the queries, turn counts into rates.
 
 Every rate is `None` when its denominator is zero: an empty window is an answer, not an error.
+Closings, rates and loss reasons are counted by outcome, so they span every pipeline unless the
+scope names one; the funnel, the time in each status and the open pipeline by status are one
+pipeline's (the scope's, else `default`), named by its current version's open statuses.
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal
 
 import asyncpg
 
-from app.domain.errors import InvalidWindow
+from app.domain.default_pipeline import DEFAULT_PIPELINE
+from app.domain.errors import InvalidWindow, PipelineNotFound
 from app.domain.lead import EARLIEST, LATEST
 from app.domain.workflow import CLOSING_OUTCOMES, Outcome
-from app.repositories.metrics import FUNNEL, OPEN_STAGES, MetricsRepository, Scope, Stage
+from app.repositories.metrics import (
+    MetricsRepository,
+    Scope,
+    Stages,
+    current_stages,
+    pipeline_exists,
+)
 from app.repositories.rollups import PipelineRepository, RollupRepository, whole_days
 
 DEFAULT_WINDOW = timedelta(days=90)
@@ -61,6 +72,21 @@ def window(
     return begin, stop
 
 
+async def _stages(conn: asyncpg.Connection, scope: Scope) -> Stages:
+    """The funnel of the scope's pipeline (`default` when it names none)."""
+    name = scope.pipeline or DEFAULT_PIPELINE
+    stages = await current_stages(conn, name)
+    if stages is None:
+        raise PipelineNotFound(name)
+    return stages
+
+
+async def _check_pipeline(conn: asyncpg.Connection, scope: Scope) -> None:
+    """A pipeline filter must name a pipeline: a typo is an error, not an empty answer."""
+    if scope.pipeline is not None and not await pipeline_exists(conn, scope.pipeline):
+        raise PipelineNotFound(scope.pipeline)
+
+
 def _reader(conn: asyncpg.Connection, scope: Scope) -> RollupRepository | MetricsRepository:
     """The rollups for windows of whole UTC days (the default), else the history itself."""
     days = whole_days(scope)
@@ -68,35 +94,47 @@ def _reader(conn: asyncpg.Connection, scope: Scope) -> RollupRepository | Metric
 
 
 def _closed_rates(closed: Mapping[str, int]) -> dict[str, Any]:
-    won, lost, nd = (closed.get(s, 0) for s in ("won", "lost", "no_decision"))
+    """Rates of the latest closings, by outcome."""
+    won, lost, nd, disqualified, dead, recycled = (
+        closed.get(o.value, 0)
+        for o in (
+            Outcome.WON,
+            Outcome.LOST,
+            Outcome.NO_DECISION,
+            Outcome.DISQUALIFIED,
+            Outcome.DEAD,
+            Outcome.RECYCLED,
+        )
+    )
     total = sum(closed.values())
     return {
         "closed": total,
-        "closed_by_status": {s.value: closed.get(s.value, 0) for s in CLOSING_OUTCOMES},
+        "closed_by_status": {o.value: closed.get(o.value, 0) for o in CLOSING_OUTCOMES},
         "win_rate": rate(won, won + lost),
         "no_decision_rate": rate(nd, won + lost + nd),
-        "disqualified_rate": rate(closed.get("disqualified", 0), total),
-        "dead_rate": rate(closed.get("dead", 0), total),
-        "recycle_rate": rate(closed.get("recycled", 0), total),
+        "disqualified_rate": rate(disqualified, total),
+        "dead_rate": rate(dead, total),
+        "recycle_rate": rate(recycled, total),
     }
 
 
 async def summary(pool: asyncpg.Pool, scope: Scope, *, now: datetime) -> dict[str, Any]:
     async with pool.acquire() as conn:
+        stages = await _stages(conn, scope)
         days = whole_days(scope)
         if days:
             rollups = RollupRepository(conn, days)
             figures = await rollups.totals(scope)
-            closed = {s.value: figures[s.value] or 0 for s in CLOSING_OUTCOMES}
+            closed = {o.value: figures[o.value] or 0 for o in CLOSING_OUTCOMES}
             median_days_to_won = await rollups.median_days_to_won(scope)
         else:
             history = MetricsRepository(conn)
-            by_status = await history.closed_by_status(scope)
+            by_outcome = await history.closed_by_outcome(scope)
             figures = await history.summary_figures(scope)
-            closed = {status: row["n"] for status, row in by_status.items()}
-            won = by_status.get(Outcome.WON.value)
+            closed = {outcome: row["n"] for outcome, row in by_outcome.items()}
+            won = by_outcome.get(Outcome.WON.value)
             median_days_to_won = won["median_days"] if won else None
-        open_now, due = await PipelineRepository(conn).now(scope, now)
+        standing, due = await PipelineRepository(conn).now(scope, now, pipeline=stages.pipeline)
     return {
         "created": figures["created"],
         **_closed_rates(closed),
@@ -104,18 +142,20 @@ async def summary(pool: asyncpg.Pool, scope: Scope, *, now: datetime) -> dict[st
         "reopened": figures["reopened"],
         "reopened_won_rate": rate(figures["reopened_won"], figures["reopened"]),
         "median_days_to_won": median_days_to_won,
-        "pipeline": {s.value: open_now.get(s.value, 0) for s in OPEN_STAGES},
+        "pipeline": {status: standing.get(status, 0) for status in stages.open},
+        "pipeline_name": stages.pipeline,
         "nurture_due": due,
     }
 
 
 async def loss_reasons(pool: asyncpg.Pool, scope: Scope) -> dict[str, Any]:
     async with pool.acquire() as conn:
+        await _check_pipeline(conn, scope)
         rows = await _reader(conn, scope).losses(scope)
     lost: dict[str, Counter[str]] = defaultdict(Counter)
     no_decision: Counter[str] = Counter()
     for r in rows:
-        if r["to_status"] == Outcome.NO_DECISION:
+        if r["to_outcome"] == Outcome.NO_DECISION:
             no_decision[r["reason"]] += r["n"]
             continue
         lost["reason"][r["reason"]] += r["n"]
@@ -149,6 +189,7 @@ async def owners(
 ) -> tuple[list[dict[str, Any]], int]:
     """Per owner, sorted (ties by owner name, absent values last) and paged; and the total."""
     async with pool.acquire() as conn:
+        await _check_pipeline(conn, scope)
         rows = await _reader(conn, scope).by_owner(scope)
     items = [
         {
@@ -171,6 +212,7 @@ async def owners(
 
 async def sources(pool: asyncpg.Pool, scope: Scope) -> list[dict[str, Any]]:
     async with pool.acquire() as conn:
+        await _check_pipeline(conn, scope)
         rows = await _reader(conn, scope).by_source(scope)
     items = [
         {
@@ -187,32 +229,52 @@ async def sources(pool: asyncpg.Pool, scope: Scope) -> list[dict[str, Any]]:
 
 
 async def funnel(pool: asyncpg.Pool, scope: Scope) -> dict[str, Any]:
+    """The scope's pipeline's stages (its current version's open statuses, then won): of the
+    leads created in the window, how many held each and went on; stays that ended in the
+    window."""
     async with pool.acquire() as conn:
-        repo = _reader(conn, scope)
-        reach = await repo.funnel(scope)
-        stays = {r["status"]: r for r in await repo.time_in_status(scope)}
-    stages = []
-    for stage in FUNNEL:
-        reached, advanced = reach[f"reached_{stage.value}"], reach[f"advanced_{stage.value}"]
-        stay = stays.get(stage.value)
-        stages.append(
+        stages = await _stages(conn, scope)
+        scoped = replace(scope, pipeline=stages.pipeline)
+        repo = _reader(conn, scoped)
+        reach = await repo.funnel(scoped, len(stages.funnel))
+        stays = {r["status"]: r for r in await repo.time_in_status(scoped, stages.funnel)}
+    rows = []
+    for number, status in enumerate(stages.funnel, start=1):
+        reached = reach["created"] if number == 1 else reach[f"reached_{number}"]
+        advanced = reach[f"went_on_{number}"]
+        stay = stays.get(status)
+        rows.append(
             {
-                "status": stage.value,
+                "status": status,
+                "outcome": Outcome.OPEN.value,
                 "reached": reached,
-                "went_on": advanced if stage is not Stage.WON else None,
-                "went_on_rate": rate(advanced, reached) if stage is not Stage.WON else None,
+                "went_on": advanced,
+                "went_on_rate": rate(advanced, reached),
                 "stays_ended": stay["stays"] if stay else 0,
                 "median_days_in_status": stay["median_days"] if stay else None,
                 "p90_days_in_status": stay["p90_days"] if stay else None,
             }
         )
-    return {"stages": stages}
+    rows.append(
+        {
+            "status": Outcome.WON.value,
+            "outcome": Outcome.WON.value,
+            "reached": reach["won_now"],
+            "went_on": None,
+            "went_on_rate": None,
+            "stays_ended": 0,
+            "median_days_in_status": None,
+            "p90_days_in_status": None,
+        }
+    )
+    return {"pipeline": stages.pipeline, "version": stages.version, "stages": rows}
 
 
 async def timeseries(
     pool: asyncpg.Pool, scope: Scope, *, metric: SeriesMetric, interval: Interval
 ) -> list[dict[str, Any]]:
     async with pool.acquire() as conn:
+        await _check_pipeline(conn, scope)
         rows = await _reader(conn, scope).series(scope, interval)
     value: Callable[[Mapping[str, Any]], int | float | None] = {
         "created": lambda r: r["created"],

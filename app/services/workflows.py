@@ -31,10 +31,17 @@ class Workflows:
         if version > self._current.get(name, 0):
             self._current[name] = version
 
-    async def version(self, name: str, version: int) -> Workflow:
+    async def version(
+        self, name: str, version: int, *, conn: asyncpg.Connection | None = None
+    ) -> Workflow:
+        """The workflow of `version`: cached, or read on `conn` (a caller that holds a
+        connection passes it, so a full pool never waits on itself) or a pooled one."""
         found = self._versions.get((name, version))
         if found is None:
-            async with self._pool_of().acquire() as conn:
+            if conn is None:
+                async with self._pool_of().acquire() as own:
+                    row = await PipelineDefinitionRepository(own).version(name, version)
+            else:
                 row = await PipelineDefinitionRepository(conn).version(name, version)
             if row is None:
                 raise PipelineNotFound(name, version)
@@ -42,22 +49,25 @@ class Workflows:
             self.saw(name, row["current_version"])
         return found
 
-    async def current(self, name: str) -> Workflow:
+    async def current(self, name: str, *, conn: asyncpg.Connection | None = None) -> Workflow:
         """The current version as this process last saw it (the writes' guard has the last say)."""
         version = self._current.get(name)
         if version is None:
-            return await self.refresh(name)
-        return await self.version(name, version)
+            return await self.refresh(name, conn=conn)
+        return await self.version(name, version, conn=conn)
 
-    async def refresh(self, name: str) -> Workflow:
+    async def refresh(self, name: str, *, conn: asyncpg.Connection | None = None) -> Workflow:
         """The current version as the database has it now."""
-        async with self._pool_of().acquire() as conn:
+        if conn is None:
+            async with self._pool_of().acquire() as own:
+                version = await PipelineDefinitionRepository(own).current_version(name)
+        else:
             version = await PipelineDefinitionRepository(conn).current_version(name)
         if version is None:
             self._current.pop(name, None)
             raise PipelineNotFound(name)
         self._current[name] = version
-        return await self.version(name, version)
+        return await self.version(name, version, conn=conn)
 
     def forget(self) -> None:
         """Drop everything cached (a database whose pipelines were reset, as tests do)."""

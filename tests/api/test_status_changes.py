@@ -8,8 +8,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.pipelines import DEFAULT
 from tests.api.test_leads import assert_problem, create, move
+from tests.pipelines import DEFAULT
 
 
 def future(days: int = 30) -> str:

@@ -1,21 +1,26 @@
 """The metric definitions of domain.md, computed in plain Python over raw rows.
 
 Written apart from the SQL on purpose: the tests compare the API's figures with these, so a
-wrong join, a missed filter or a double count in the queries shows up as a difference.
+wrong join, a missed filter or a double count in the queries shows up as a difference. Every
+figure is defined over the outcomes recorded on the history rows; only the funnel and the time in
+status speak of one pipeline's statuses, by their position among the open statuses of the
+version each change was decided under (`stages`, read from the definition documents).
 """
 
 from __future__ import annotations
 
 import statistics
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-CLOSING = {"won", "lost", "no_decision", "recycled", "disqualified", "dead"}
-OPEN = ["new", "contacted", "qualified", "negotiating"]
-FUNNEL = ["new", "contacted", "qualified", "negotiating", "won"]
+CLOSING = ("won", "lost", "no_decision", "recycled", "disqualified", "dead")
+REMAP = "pipeline_remap"
+FUNNEL_STAGES = 12
+WON_STAGE = FUNNEL_STAGES + 1
+DEFAULT = "default"
 
 Row = Mapping[str, Any]
 
@@ -27,16 +32,18 @@ class Filters:
     owner: str | None = None
     source: str | None = None
     segment: str | None = None
+    pipeline: str | None = None
 
     def lead_ok(self, lead: Row, owner: str | None) -> bool:
         return (
             (self.owner is None or owner == self.owner)
             and (self.source is None or lead["source"] == self.source)
             and (self.segment is None or lead["segment"] == self.segment)
+            and (self.pipeline is None or lead["pipeline"] == self.pipeline)
         )
 
     def change_ok(self, change: Row) -> bool:
-        """Changes count for the owner, source and segment recorded on them."""
+        """Changes count for the pipeline, owner, source and segment recorded on them."""
         return self.inside(change["at"]) and self.lead_ok(change, change["owner"])
 
     def inside(self, at: datetime) -> bool:
@@ -56,17 +63,50 @@ def _median(values: list[float]) -> float | None:
     return statistics.median(values) if values else None
 
 
+def closes(change: Row) -> bool:
+    """A closing change: into a closed outcome, and not a pipeline edit's relabelling."""
+    return change["to_outcome"] != "open" and change["reason"] != REMAP
+
+
 class Oracle:
-    def __init__(self, leads: Iterable[Row], changes: Iterable[Row]) -> None:
+    def __init__(
+        self,
+        leads: Iterable[Row],
+        changes: Iterable[Row],
+        stages: Mapping[tuple[str, int], Sequence[str]],
+        current: Mapping[str, int],
+    ) -> None:
+        """`stages`: each pipeline version's open statuses in order; `current`: each pipeline's
+        current version."""
         self.leads = {lead["id"]: lead for lead in leads}
         self.history: dict[int, list[Row]] = defaultdict(list)
         for change in sorted(changes, key=lambda c: c["id"]):
             self.history[change["lead_id"]].append(change)
+        self.stages = stages
+        self.current = current
+
+    def open_statuses(self, pipeline: str) -> Sequence[str]:
+        return self.stages[(pipeline, self.current[pipeline])]
+
+    def stage(self, change: Row) -> int | None:
+        """The funnel stage the change's target is: its open status's number in the version it
+        was decided under, or the won stage."""
+        if change["to_outcome"] == "won":
+            return WON_STAGE
+        if change["to_outcome"] != "open":
+            return None
+        number = (
+            list(self.stages[(change["pipeline"], change["pipeline_version"])]).index(
+                change["to_status"]
+            )
+            + 1
+        )
+        return number if number <= FUNNEL_STAGES else None
 
     def latest_closings(self, f: Filters) -> list[Row]:
         found = []
         for changes in self.history.values():
-            closings = [c for c in changes if c["to_status"] in CLOSING]
+            closings = [c for c in changes if closes(c)]
             if closings:
                 last = closings[-1]
                 if f.change_ok(last):
@@ -82,7 +122,7 @@ class Oracle:
 
     def summary(self, f: Filters, now: datetime) -> dict[str, Any]:
         closings = self.latest_closings(f)
-        by = Counter(c["to_status"] for c in closings)
+        by = Counter(c["to_outcome"] for c in closings)
         won, lost, nd = by["won"], by["lost"], by["no_decision"]
         created = self.created(f)
         reopenings = [
@@ -94,17 +134,19 @@ class Oracle:
         reopened_won = sum(
             1
             for c, i, changes in reopenings
-            if next((n["to_status"] for n in changes[i + 1 :] if n["to_status"] in CLOSING), None)
-            == "won"
+            if next((n["to_outcome"] for n in changes[i + 1 :] if closes(n)), None) == "won"
         )
         scoped = [lead for lead in self.leads.values() if f.lead_ok(lead, lead["owner"])]
+        pipeline = f.pipeline or DEFAULT
         return {
             "created": len(created),
             "closed": len(closings),
-            "closed_by_status": {s: by[s] for s in sorted(CLOSING)},
+            "closed_by_status": {o: by[o] for o in sorted(CLOSING)},
             "win_rate": _rate(won, won + lost),
             "no_decision_rate": _rate(nd, won + lost + nd),
-            "conversion_rate": _rate(sum(1 for x in created if x["status"] == "won"), len(created)),
+            "conversion_rate": _rate(
+                sum(1 for x in created if x["outcome"] == "won"), len(created)
+            ),
             "disqualified_rate": _rate(by["disqualified"], len(closings)),
             "dead_rate": _rate(by["dead"], len(closings)),
             "recycle_rate": _rate(by["recycled"], len(closings)),
@@ -114,23 +156,25 @@ class Oracle:
                 [
                     _days(c["at"], self.leads[c["lead_id"]]["created_at"])
                     for c in closings
-                    if c["to_status"] == "won"
+                    if c["to_outcome"] == "won"
                 ]
             ),
-            "pipeline": {s: sum(1 for x in scoped if x["status"] == s) for s in OPEN},
+            "pipeline": {
+                s: sum(1 for x in scoped if x["pipeline"] == pipeline and x["status"] == s)
+                for s in self.open_statuses(pipeline)
+            },
+            "pipeline_name": pipeline,
             "nurture_due": sum(
                 1
                 for x in scoped
-                if x["status"] not in OPEN
-                and x["revisit_at"] is not None
-                and x["revisit_at"] <= now
+                if x["outcome"] != "open" and x["revisit_at"] is not None and x["revisit_at"] <= now
             ),
         }
 
     def loss_reasons(self, f: Filters) -> dict[str, Any]:
-        changes = [c for cs in self.history.values() for c in cs if f.change_ok(c)]
-        losses = [c for c in changes if c["to_status"] == "lost"]
-        stalls = [c for c in changes if c["to_status"] == "no_decision"]
+        changes = [c for cs in self.history.values() for c in cs if f.change_ok(c) and closes(c)]
+        losses = [c for c in changes if c["to_outcome"] == "lost"]
+        stalls = [c for c in changes if c["to_outcome"] == "no_decision"]
         return {
             "lost": len(losses),
             "by_reason": dict(Counter(c["reason"] for c in losses)),
@@ -148,9 +192,9 @@ class Oracle:
             out[lead["owner"]]["leads"] += 1
         for c in self.latest_closings(f):
             entry = out[c["owner"]]
-            entry["won"] += c["to_status"] == "won"
-            entry["lost"] += c["to_status"] == "lost"
-            if c["to_status"] == "won":
+            entry["won"] += c["to_outcome"] == "won"
+            entry["lost"] += c["to_outcome"] == "lost"
+            if c["to_outcome"] == "won":
                 entry["cycles"].append(_days(c["at"], self.leads[c["lead_id"]]["created_at"]))
         return {
             owner: {
@@ -175,48 +219,53 @@ class Oracle:
             made, done = created[source], closed[source]
             out[source] = {
                 "leads": len(made),
-                "conversion_rate": _rate(sum(1 for x in made if x["status"] == "won"), len(made)),
+                "conversion_rate": _rate(sum(1 for x in made if x["outcome"] == "won"), len(made)),
                 "closed": len(done),
                 "disqualified_rate": _rate(
-                    sum(1 for c in done if c["to_status"] == "disqualified"), len(done)
+                    sum(1 for c in done if c["to_outcome"] == "disqualified"), len(done)
                 ),
-                "dead_rate": _rate(sum(1 for c in done if c["to_status"] == "dead"), len(done)),
+                "dead_rate": _rate(sum(1 for c in done if c["to_outcome"] == "dead"), len(done)),
             }
         return out
 
     def funnel(self, f: Filters) -> list[dict[str, Any]]:
-        cohort = self.created(f)
+        """The stages of the filter's pipeline (default's when it names none)."""
+        pipeline = f.pipeline or DEFAULT
+        scoped = Filters(f.start, f.end, f.owner, f.source, f.segment, pipeline)
+        held_by_lead = []
+        for lead in self.created(scoped):
+            held = {1} | {self.stage(c) for c in self.history.get(lead["id"], [])}
+            held.discard(None)
+            held_by_lead.append(held)
+        stays = self._stays(scoped)
+        named = [(n, s) for n, s in enumerate(self.open_statuses(pipeline), start=1)]
         stages = []
-        for rank, stage in enumerate(FUNNEL):
-            reached = advanced = 0
-            for lead in cohort:
-                held = {"new"} | {c["to_status"] for c in self.history.get(lead["id"], [])}
-                top = max(FUNNEL.index(s) for s in held if s in FUNNEL)
-                if stage in held:
-                    reached += 1
-                    advanced += top > rank
-            stays = self._stays(f).get(stage, [])
-            last = stage == "won"
+        for number, status in [*named[:FUNNEL_STAGES], (WON_STAGE, "won")]:
+            reached = sum(number in held for held in held_by_lead)
+            advanced = sum(number in held and max(held) > number for held in held_by_lead)
+            last = number == WON_STAGE
             stages.append(
                 {
-                    "status": stage,
+                    "status": status,
+                    "outcome": "won" if last else "open",
                     "reached": reached,
                     "went_on": None if last else advanced,
                     "went_on_rate": None if last else _rate(advanced, reached),
-                    "stays_ended": len(stays),
-                    "median_days_in_status": _median(stays),
-                    "p90_days_in_status": _percentile(stays, 0.9),
+                    "stays_ended": 0 if last else len(stays.get(status, [])),
+                    "median_days_in_status": None if last else _median(stays.get(status, [])),
+                    "p90_days_in_status": None if last else _percentile(stays.get(status, []), 0.9),
                 }
             )
         return stages
 
     def _stays(self, f: Filters) -> dict[str, list[float]]:
+        """Stays in open statuses (a pipeline edit's remap ends one too) ending in the scope."""
         stays: dict[str, list[float]] = defaultdict(list)
         for lead_id, changes in self.history.items():
             lead = self.leads[lead_id]
             entered = lead["created_at"]
             for c in changes:
-                if c["from_status"] in OPEN and f.change_ok(c):
+                if c["from_outcome"] == "open" and f.change_ok(c):
                     stays[c["from_status"]].append(_days(c["at"], entered))
                 entered = c["at"]
         return stays

@@ -221,7 +221,8 @@ async def test_moves_racing_an_edit_leave_no_lead_in_a_removed_status(
     assert all(isinstance(r, UnknownStatus) for r in refusals), refusals
     assert (
         await pool.fetchval(
-            "SELECT count(*) FROM leads WHERE pipeline = 'enterprise' AND status = 'proof_of_concept'"
+            "SELECT count(*) FROM leads"
+            " WHERE pipeline = 'enterprise' AND status = 'proof_of_concept'"
         )
         == 0
     )

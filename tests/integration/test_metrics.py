@@ -1,4 +1,6 @@
-"""The metrics API against an independent computation over the same history."""
+"""The metrics API against an independent computation over the same history: leads of the
+default pipeline and of a custom one (examples/enterprise.json), whose version 2 removed two
+statuses and remapped their leads."""
 
 from __future__ import annotations
 
@@ -9,25 +11,51 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.integration.metrics_history import write_history
+from app.services.workflows import Workflows
+from tests.integration.metrics_history import (
+    ENTERPRISE,
+    define_enterprise,
+    edit_enterprise_with_remap,
+    stage_lists,
+    write_history,
+)
 from tests.integration.metrics_oracle import Filters, Oracle
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 
 
-@pytest.fixture
-async def oracle(pool: asyncpg.Pool) -> Oracle:
-    await write_history(pool, leads=160, seed=7, now=NOW)
+async def read_oracle(pool: asyncpg.Pool) -> Oracle:
+    """The oracle over everything the database holds now."""
     leads = await pool.fetch("SELECT * FROM leads")
     changes = await pool.fetch("SELECT * FROM lead_status_changes")
+    current = {r["name"]: r["current_version"] for r in await pool.fetch("SELECT * FROM pipelines")}
+    return Oracle(
+        [dict(x) for x in leads], [dict(x) for x in changes], await stage_lists(pool), current
+    )
+
+
+@pytest.fixture
+async def oracle(pool: asyncpg.Pool, workflows: Workflows) -> Oracle:
+    await define_enterprise(pool, workflows)
+    await write_history(pool, workflows, leads=160, seed=7, now=NOW)
+    await write_history(pool, workflows, leads=140, seed=7, now=NOW, pipeline=ENTERPRISE)
+    # Recent leads, mostly still open: some in the status the edit removes.
+    await write_history(pool, workflows, leads=30, seed=8, now=NOW, pipeline=ENTERPRISE, days=30)
+    moved = await edit_enterprise_with_remap(pool, workflows)
+    assert all(moved.values()), f"both remaps must move leads: {moved}"
+    found = await read_oracle(pool)
+    changes = [c for cs in found.history.values() for c in cs]
     assert any(c["reopened"] for c in changes), "the history must include reopenings"
-    assert any(c["to_status"] == "recycled" for c in changes)
-    return Oracle([dict(x) for x in leads], [dict(x) for x in changes])
+    assert any(c["to_outcome"] == "recycled" for c in changes)
+    assert {c["pipeline"] for c in changes if c["to_outcome"] == "won"} == {"default", ENTERPRISE}
+    return found
 
 
 def _params(f: Filters) -> dict[str, str]:
     params = {"from": f.start.isoformat(), "to": f.end.isoformat()}
-    params.update({k: v for k in ("owner", "source", "segment") if (v := getattr(f, k))})
+    params.update(
+        {k: v for k in ("owner", "source", "segment", "pipeline") if (v := getattr(f, k))}
+    )
     return params
 
 
@@ -38,6 +66,8 @@ INSTANTS = [
     Filters(NOW - timedelta(days=365), NOW + timedelta(days=1), owner="alex"),
     Filters(NOW - timedelta(days=365), NOW + timedelta(days=1), source="purchased_list"),
     Filters(NOW - timedelta(days=120), NOW, segment="enterprise", owner="sam"),
+    Filters(NOW - timedelta(days=365), NOW + timedelta(days=1), pipeline=ENTERPRISE),
+    Filters(NOW - timedelta(days=150), NOW, pipeline="default", owner="alex"),
 ]
 """Windows cut mid-day: answered from the history itself."""
 WHOLE_DAYS = [
@@ -47,6 +77,17 @@ WHOLE_DAYS = [
     Filters(MIDNIGHT - timedelta(days=365), MIDNIGHT + timedelta(days=1), segment="smb"),
     Filters(MIDNIGHT - timedelta(days=120), MIDNIGHT, segment="enterprise", owner="sam"),
     Filters(MIDNIGHT - timedelta(days=150), MIDNIGHT, source="referral", owner="alex"),
+    Filters(MIDNIGHT - timedelta(days=365), MIDNIGHT + timedelta(days=1), pipeline=ENTERPRISE),
+    Filters(MIDNIGHT - timedelta(days=89), MIDNIGHT + timedelta(days=1), pipeline="default"),
+    Filters(
+        MIDNIGHT - timedelta(days=200),
+        MIDNIGHT + timedelta(days=1),
+        pipeline=ENTERPRISE,
+        owner="kim",
+    ),
+    Filters(
+        MIDNIGHT - timedelta(days=200), MIDNIGHT, pipeline=ENTERPRISE, source="web", segment="smb"
+    ),
 ]
 """Windows of whole UTC days: answered from the rollups (two filters: durations from history)."""
 SCOPES = INSTANTS + WHOLE_DAYS
@@ -76,6 +117,7 @@ async def test_summary_matches_the_definitions(
     assert body["closed"] > 0 or scope.segment, "the scope must contain closings"
     _same(body, expected)
     assert body["window"]["owner"] == scope.owner and body["window"]["source"] == scope.source
+    assert body["window"]["pipeline"] == scope.pipeline
 
 
 @pytest.mark.parametrize("scope", SCOPES)
@@ -128,6 +170,8 @@ async def test_sources_match(client: httpx.AsyncClient, oracle: Oracle, scope: F
 async def test_funnel_matches(client: httpx.AsyncClient, oracle: Oracle, scope: Filters) -> None:
     body = await get(client, "funnel", **_params(scope))
     expected = oracle.funnel(scope)
+    assert body["pipeline"] == (scope.pipeline or "default")
+    assert body["version"] == (2 if scope.pipeline == ENTERPRISE else 1)
     assert [s["status"] for s in body["stages"]] == [s["status"] for s in expected]
     for actual, wanted in zip(body["stages"], expected, strict=True):
         _same(actual, wanted)
@@ -227,3 +271,70 @@ async def test_one_lead_won_after_a_loss(client: httpx.AsyncClient, pool: asyncp
     owners = {x["owner"]: x for x in (await get(client, "owners"))["items"]}
     assert owners["sam"]["won"] == 1 and owners["sam"]["leads"] == 1
     assert "alex" not in owners
+
+
+async def test_the_stages_are_the_current_versions_open_statuses_then_won(
+    client: httpx.AsyncClient, oracle: Oracle
+) -> None:
+    default = await get(client, "funnel")
+    assert [s["status"] for s in default["stages"]] == [
+        "new",
+        "contacted",
+        "qualified",
+        "negotiating",
+        "won",
+    ]
+    custom = await get(client, "funnel", pipeline=ENTERPRISE, **{"from": "2025-01-01"})
+    assert [(s["status"], s["outcome"]) for s in custom["stages"]] == [
+        ("lead_in", "open"),
+        ("discovery", "open"),
+        ("proposal", "open"),
+        ("security_review", "open"),
+        ("legal_review", "open"),
+        ("won", "won"),
+    ]
+    # Stage 3 held under version 1 was proof_of_concept, under version 2 it is proposal.
+    assert custom["stages"][2]["reached"] > 0
+    summary = await get(client, "summary", pipeline=ENTERPRISE)
+    assert summary["pipeline_name"] == ENTERPRISE
+    assert list(summary["pipeline"]) == [s["status"] for s in custom["stages"][:-1]]
+    assert list((await get(client, "summary"))["pipeline"]) == [
+        "new",
+        "contacted",
+        "qualified",
+        "negotiating",
+    ]
+
+
+async def test_closings_span_pipelines_unless_one_is_named(
+    client: httpx.AsyncClient, oracle: Oracle
+) -> None:
+    window = {"from": (MIDNIGHT - timedelta(days=365)).date().isoformat()}
+    every = await get(client, "summary", **window)
+    per = [await get(client, "summary", **window, pipeline=p) for p in ("default", ENTERPRISE)]
+    for key in ("created", "closed", "reopened"):
+        assert every[key] == sum(p[key] for p in per) > 0, key
+    for outcome, n in every["closed_by_status"].items():
+        assert n == sum(p["closed_by_status"][outcome] for p in per), outcome
+    assert set(every["closed_by_status"]) == {
+        "won",
+        "lost",
+        "no_decision",
+        "recycled",
+        "disqualified",
+        "dead",
+    }
+    assert every["nurture_due"] == sum(p["nurture_due"] for p in per)
+
+
+@pytest.mark.parametrize(
+    "path", ["summary", "loss-reasons", "owners", "sources", "funnel", "timeseries"]
+)
+async def test_an_unknown_pipeline_is_404_and_a_malformed_one_422(
+    client: httpx.AsyncClient, pool: asyncpg.Pool, path: str
+) -> None:
+    extra = {"metric": "created"} if path == "timeseries" else {}
+    r = await client.get(f"/v1/metrics/{path}", params={"pipeline": "nowhere", **extra})
+    assert r.status_code == 404 and r.json()["type"] == "/problems/pipeline-not-found", r.text
+    r = await client.get(f"/v1/metrics/{path}", params={"pipeline": "No Such", **extra})
+    assert r.status_code == 422, r.text

@@ -19,19 +19,12 @@ from typer.testing import CliRunner
 from app.cli import cli
 from app.demo import seeding
 from app.demo.seeding import SeedPlan, SeedSummary, seed_demo
-from app.domain.status import (
-    REASONS,
-    REOPEN_RULE,
-    REOPEN_TARGETS,
-    REOPENABLE,
-    TRANSITIONS,
-    ExtraField,
-    LeadStatus,
-    is_open,
-)
+from app.domain.workflow import ExtraField
 from app.settings import get_settings
+from tests.pipelines import DEFAULT
 
-S = LeadStatus
+W = DEFAULT
+"""The demo's leads walk the default pipeline."""
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 PLAN = SeedPlan(leads=300, seed=7, now=NOW, workers=2)
 Row = Mapping[str, Any]
@@ -48,19 +41,29 @@ async def seeded(pool: asyncpg.Pool) -> tuple[list[Row], dict[int, list[Row]]]:
 
 def replay(lead: Row, history: Sequence[Row]) -> Iterator[str]:
     """Every way `history` breaks the workflow or disagrees with `lead`'s status columns."""
-    status, previous_at, reopenings = S.NEW, lead["created_at"], 0
+    status, previous_at, reopenings = W.initial, lead["created_at"], 0
     for change in history:
-        to = S(change["to_status"])
+        to = change["to_status"]
         if change["from_status"] != status:
             yield f"change {change['id']} starts from {change['from_status']}, not {status}"
+        outcomes = (change["from_outcome"], change["to_outcome"])
+        if outcomes != (W.outcome(status).value, W.outcome(to).value):
+            yield f"change {change['id']} records the outcomes {outcomes}"
+        if (change["pipeline"], change["pipeline_version"], change["from_version"]) != (
+            W.pipeline,
+            W.version,
+            W.version,
+        ):
+            yield f"change {change['id']} is not on {W.pipeline} version {W.version}"
         if change["reopened"]:
             reopenings += 1
-            rule = REOPEN_RULE
-            if status not in REOPENABLE or to not in REOPEN_TARGETS:
+            assert W.reopen is not None
+            rule = W.reopen
+            if not W.reopenable(status) or to not in W.open_reopen_targets:
                 yield f"change {change['id']} reopens {status} to {to}"
         else:
-            rule = REASONS[to]
-            if to not in TRANSITIONS[status]:
+            rule = W.reasons[to]
+            if to not in W.allowed_targets(status):
                 yield f"change {change['id']} moves {status} to {to}"
         reason = rule.reason(change["reason"])
         if reason is None:
@@ -80,9 +83,12 @@ def replay(lead: Row, history: Sequence[Row]) -> Iterator[str]:
             yield f"change {change['id']} was made by {change['actor']}, not the owner"
         status, previous_at = to, change["at"]
     last = history[-1] if history else None
-    closed = not is_open(status)
+    closed = not W.is_open(status)
     expected = {
-        "status": status.value,
+        "status": status,
+        "outcome": W.outcome(status).value,
+        "pipeline": W.pipeline,
+        "pipeline_version": W.version,
         "version": 1 + len(history),
         "reopen_count": reopenings,
         "status_reason": last["reason"] if last else None,
@@ -107,7 +113,7 @@ async def test_every_history_replays_through_the_workflow(
     assert broken == []
     # The replay above must have had every kind of step to check.
     changes = [c for h in histories.values() for c in h]
-    assert {c["to_status"] for c in changes} == {s.value for s in S if s is not S.NEW}
+    assert {c["to_status"] for c in changes} == set(W.keys) - {W.initial}
     assert any(c["reopened"] for c in changes)
     assert any(c["note"] for c in changes) and any(c["competitor"] for c in changes)
     assert max(len(h) for h in histories.values()) >= 6
@@ -185,7 +191,7 @@ async def test_reopenings_recycles_and_open_leads_look_like_a_real_pipeline(
     reopened_from = Counter(
         c["from_status"] for h in histories.values() for c in h if c["reopened"]
     )
-    assert set(reopened_from) == {s.value for s in REOPENABLE}
+    assert set(reopened_from) == set(W.reopenable_statuses)
     reopened_then_won = [
         lead for lead in leads if lead["reopen_count"] > 0 and lead["status"] == "won"
     ]
@@ -193,14 +199,9 @@ async def test_reopenings_recycles_and_open_leads_look_like_a_real_pipeline(
     recycled = [lead for lead in leads if lead["status"] == "recycled"]
     due = [lead for lead in recycled if lead["revisit_at"] <= NOW]
     assert due and len(due) < len(recycled), "some recycled leads are due now, some later"
-    open_leads = [lead for lead in leads if is_open(S(lead["status"]))]
-    assert {lead["status"] for lead in open_leads} == {
-        "new",
-        "contacted",
-        "qualified",
-        "negotiating",
-    }
-    closed = [lead for lead in leads if not is_open(S(lead["status"]))]
+    open_leads = [lead for lead in leads if lead["outcome"] == "open"]
+    assert {lead["status"] for lead in open_leads} == set(W.open_statuses)
+    closed = [lead for lead in leads if lead["outcome"] != "open"]
     recent = NOW - timedelta(days=60)
     open_recent = sum(lead["created_at"] > recent for lead in open_leads) / len(open_leads)
     closed_recent = sum(lead["created_at"] > recent for lead in closed) / len(closed)

@@ -9,6 +9,8 @@ Documents are edited copies of the shipped default one or of the enterprise pipe
 
 from __future__ import annotations
 
+import copy
+import itertools
 import json
 import math
 from collections.abc import Callable
@@ -909,3 +911,31 @@ def test_an_archived_reopen_target_takes_no_reopenings() -> None:
     with pytest.raises(InvalidChange) as caught:
         lead.reopen(wf, "budget_approved", now=NOW, to="negotiating")
     assert caught.value.facts["allowed_targets"] == ["contacted", "qualified"]
+
+
+def test_the_initial_status_is_the_first_open_one() -> None:
+    """The funnel starts where every lead starts: stage 1 is counted for each of them."""
+    doc = copy.deepcopy(DEFAULT_DOCUMENT)
+    doc["statuses"][0], doc["statuses"][1] = doc["statuses"][1], doc["statuses"][0]
+    with pytest.raises(InvalidPipeline) as caught:
+        build_workflow(doc, pipeline="default", version=1)
+    assert [v.pointer for v in caught.value.violations] == ["/initial"]
+
+
+def test_at_most_twelve_open_statuses() -> None:
+    doc = copy.deepcopy(DEFAULT_DOCUMENT)
+    extra = [f"stage_{i}" for i in range(9)]
+    doc["statuses"][4:4] = [{"key": k, "label": k, "outcome": "open"} for k in extra]
+    chain = ["negotiating", *extra]
+    for here, there in itertools.pairwise(chain):
+        doc["transitions"].setdefault(here, []).append(there)
+        doc["reasons"][there] = {"codes": [{"code": "moved_on", "label": "Moved on"}]}
+    doc["transitions"][extra[-1]] = ["won", "lost"]
+    with pytest.raises(InvalidPipeline) as caught:
+        build_workflow(doc, pipeline="default", version=1)
+    assert [v.pointer for v in caught.value.violations] == ["/statuses"]
+    doc["statuses"] = [s for s in doc["statuses"] if s["key"] != "stage_8"]
+    doc["transitions"].pop("stage_8")
+    doc["reasons"].pop("stage_8")
+    doc["transitions"]["stage_7"] = ["won", "lost"]
+    assert len(build_workflow(doc, pipeline="default", version=1).open_statuses) == 12

@@ -21,6 +21,7 @@ from app.api.metrics_schemas import (
 )
 from app.api.schemas import NO_NUL
 from app.domain.access import Scope as KeyScope
+from app.domain.pipeline import KEY_PATTERN
 from app.repositories.metrics import Scope
 from app.services import metrics as service
 from app.services.leads import utc_now
@@ -31,6 +32,7 @@ router = APIRouter(
     route_class=KeyedRoute,
     responses=p.responses(
         p.INVALID_WINDOW,
+        p.PIPELINE_NOT_FOUND,
         p.VALIDATION,
         *p.KEYED,
         p.UNAVAILABLE,
@@ -72,9 +74,20 @@ def scope(
     owner: Filter = None,
     source: Filter = None,
     segment: Filter = None,
+    pipeline: Annotated[
+        str | None,
+        Query(
+            max_length=63,
+            pattern=KEY_PATTERN.pattern,
+            description="Only this pipeline's leads and changes. Without it, closings, rates and"
+            " loss reasons span every pipeline (they count outcomes); the funnel, the time in"
+            " each status and the open pipeline by status are `default`'s.",
+            examples=["default"],
+        ),
+    ] = None,
 ) -> Scope:
     begin, stop = service.window(start, end, now=utc_now())
-    return Scope(begin, stop, owner=owner, source=source, segment=segment)
+    return Scope(begin, stop, owner=owner, source=source, segment=segment, pipeline=pipeline)
 
 
 Window = Annotated[Scope, Depends(scope)]
@@ -87,6 +100,7 @@ def _window(s: Scope) -> dict[str, Any]:
         "owner": s.owner,
         "source": s.source,
         "segment": s.segment,
+        "pipeline": s.pipeline,
     }
 
 
@@ -94,8 +108,9 @@ def _window(s: Scope) -> dict[str, Any]:
     "/summary",
     response_model=SummaryPublic,
     summary="Sales summary",
-    description="Created, closed by status, win / no-decision / conversion / disqualified / "
-    "dead / recycle rates, reopenings, cycle time, the open pipeline and the nurture queue.",
+    description="Created, closed by outcome, win / no-decision / conversion / disqualified / "
+    "dead / recycle rates, reopenings, cycle time, the open pipeline by status and the nurture "
+    "queue.",
 )
 @requires(KeyScope.METRICS_READ)
 async def summary(request: Request, where: Window) -> dict[str, Any]:
@@ -151,8 +166,9 @@ async def sources(request: Request, where: Window) -> dict[str, Any]:
     "/funnel",
     response_model=FunnelPublic,
     summary="Funnel and time in status",
-    description="For the leads created in the window: how many reached each stage and went on; "
-    "and the median and p90 days spent in each open status, over stays that ended in the window.",
+    description="For the leads created in the window: how many reached each stage of the "
+    "pipeline (its current version's open statuses, then won) and went on; and the median and "
+    "p90 days spent in each open status, over stays that ended in the window.",
 )
 @requires(KeyScope.METRICS_READ)
 async def funnel(request: Request, where: Window) -> dict[str, Any]:

@@ -227,6 +227,8 @@ async def pipeline_versions(request: Request, name: PipelineName) -> Response:
     "/{name}/versions/{version}",
     response_model=PipelinePublic,
     summary="One version of a pipeline",
+    description="A past (or the current) version's definition and the workflow it made: what "
+    "the changes recorded under that version were decided by.",
     responses=p.responses(p.PIPELINE_NOT_FOUND, p.VALIDATION),
 )
 @requires(Scope.LEADS_READ)
