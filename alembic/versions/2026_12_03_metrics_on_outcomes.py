@@ -148,13 +148,12 @@ STAGE_VIEW = f"""
 CREATE VIEW metrics_stages AS
   SELECT pipeline, version, key AS status, stage,
          CASE WHEN stage <= {STAGES} THEN 1 << (stage - 1) ELSE 0 END AS bit
-    FROM (SELECT pipeline, version, key,
-                 row_number() OVER (PARTITION BY pipeline, version ORDER BY position)::integer
-                   AS stage
-            FROM pipeline_statuses WHERE outcome = '{OPEN}') s
+    FROM pipeline_statuses WHERE stage IS NOT NULL
 """
 """Each open status of each pipeline version with its funnel stage (its rank among the version's
-open statuses, by position) and that stage's bit (none past the funnel's last stage)."""
+open statuses, by position, stored with the version) and that stage's bit (none past the
+funnel's last stage). A plain projection, so a join on (pipeline, version, status) is one
+primary-key lookup: the fold joins it for every change and every earlier change of its lead."""
 
 
 def _functions() -> list[str]:

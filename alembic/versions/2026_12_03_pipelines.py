@@ -267,6 +267,7 @@ CREATE TABLE pipeline_statuses (
     CHECK (outcome IN ({_quoted(OUTCOMES)})),
   position smallint NOT NULL,
   archived boolean NOT NULL DEFAULT false,
+  stage smallint,
   CONSTRAINT pk_pipeline_statuses PRIMARY KEY (pipeline, version, key),
   CONSTRAINT uq_pipeline_statuses_pipeline_version_key_outcome
     UNIQUE (pipeline, version, key, outcome),
@@ -290,14 +291,17 @@ CREATE TABLE pipeline_reasons (
 
 FUNCTIONS = [
     # A version's rows derived from its definition, in one place for the migration and the
-    # service: statuses with their funnel position, every (target, code) pair an ordinary move
+    # service: statuses with their position (and, for open ones, their funnel stage: the rank
+    # among the version's open statuses), every (target, code) pair an ordinary move
     # or a reopening may record (none into an archived status), and the reserved remap reason
     # into each status that takes moves.
     """
     CREATE FUNCTION pipeline_version_store(p text, v integer, definition jsonb) RETURNS void
     LANGUAGE sql AS $$
-      INSERT INTO pipeline_statuses (pipeline, version, key, outcome, position, archived)
-      SELECT p, v, s->>'key', s->>'outcome', n, coalesce((s->>'archived')::boolean, false)
+      INSERT INTO pipeline_statuses (pipeline, version, key, outcome, position, archived, stage)
+      SELECT p, v, s->>'key', s->>'outcome', n, coalesce((s->>'archived')::boolean, false),
+             CASE WHEN s->>'outcome' = 'open'
+                  THEN row_number() OVER (PARTITION BY s->>'outcome' = 'open' ORDER BY n) END
         FROM jsonb_array_elements(definition->'statuses') WITH ORDINALITY AS t(s, n);
       INSERT INTO pipeline_reasons (pipeline, version, to_status, to_outcome, reopened, code)
       SELECT p, v, st.key, st.outcome, false, c->>'code'

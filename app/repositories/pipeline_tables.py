@@ -70,6 +70,8 @@ pipeline_statuses = Table(
     Column("outcome", Text, nullable=False),
     Column("position", SmallInteger, nullable=False),
     Column("archived", Boolean, nullable=False, server_default=text("false")),
+    # The funnel stage of an open status: its rank among the version's open statuses.
+    Column("stage", SmallInteger),
     PrimaryKeyConstraint("pipeline", "version", "key"),
     UniqueConstraint("pipeline", "version", "key", "outcome"),
     ForeignKeyConstraint(
