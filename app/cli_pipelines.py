@@ -67,15 +67,11 @@ def validate(
 ) -> None:
     """Check a definition file offline: every violation, with its JSON pointer."""
     from app.domain.errors import InvalidPipeline
-    from app.domain.pipeline import build_workflow
+    from app.domain.pipeline import build_workflow, split_remap
 
     pipeline = _name(file, name)
     document = _read(file)
-    body = (
-        {k: v for k, v in document.items() if k != "remap"}
-        if isinstance(document, dict)
-        else document
-    )
+    body, _ = split_remap(document)
     try:
         workflow = build_workflow(body, pipeline=pipeline, version=1)
     except InvalidPipeline as invalid:

@@ -207,6 +207,14 @@ def _target_rule(c: _Collector, raw: object, where: str) -> TargetRule | None:
     return TargetRule(tuple(rules), optional) if rules else None
 
 
+def split_remap(body: object) -> tuple[object, object]:
+    """A PUT body (or a definition file) as the definition document and its `remap`, if any:
+    the remap says how to get from the current version to this one, it is not part of it."""
+    if isinstance(body, Mapping) and "remap" in body:
+        return {k: v for k, v in body.items() if k != "remap"}, body["remap"]
+    return body, None
+
+
 def _reachable(start: str, moves: Mapping[str, Iterable[str]]) -> set[str]:
     seen = {start}
     frontier = [start]

@@ -8,7 +8,7 @@ defined over outcomes, so two won statuses make one win rate and no code names a
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -201,14 +201,3 @@ class Workflow:
         """Where a reopening lands when the status held before closing is not a target."""
         targets = self.open_reopen_targets
         return targets[0] if targets else None
-
-    def with_outcomes(self, outcomes: Iterable[Outcome]) -> tuple[str, ...]:
-        wanted = frozenset(outcomes)
-        return tuple(s.key for s in self.statuses if s.outcome in wanted)
-
-    def all_reason_codes(self) -> frozenset[str]:
-        rules = [*self.reasons.values(), *([self.reopen] if self.reopen else [])]
-        return frozenset(r.code for rule in rules for r in rule.reasons)
-
-
-WorkflowsByVersion = Mapping[int, Workflow]

@@ -175,13 +175,13 @@ class LeadRepository:
 
     async def insert_many(
         self, leads: Sequence[Mapping[str, Any]], workflow: Workflow, *, skip_open_emails: bool
-    ) -> dict[str, int] | None:
+    ) -> dict[str, int]:
         """Insert new leads in one statement (emails distinct); lower(email) -> id of each.
 
         With `skip_open_emails`, a lead whose email has an open lead already is skipped rather
         than failing the statement; without, such a lead raises asyncpg.UniqueViolationError
-        (a plain insert costs PostgreSQL about a third less than a speculative one). None when
-        the workflow's version is no longer current.
+        (a plain insert costs PostgreSQL about a third less than a speculative one). Nothing is
+        inserted when the workflow's version is no longer current.
         """
         columns = [[lead.get(name) for lead in leads] for name in DESCRIPTIVE_FIELDS]
         sql = _INSERT_MANY_SKIPPING if skip_open_emails else _INSERT_MANY_NEW
@@ -189,17 +189,7 @@ class LeadRepository:
             rows = await self.conn.fetch(
                 sql, *columns, workflow.pipeline, workflow.version, workflow.initial
             )
-        if not rows and not await self.pipeline_is_at(workflow):
-            return None
         return {row["email_key"]: row["id"] for row in rows}
-
-    async def pipeline_is_at(self, workflow: Workflow) -> bool:
-        current: bool = await self.conn.fetchval(
-            "SELECT EXISTS (SELECT 1 FROM pipelines WHERE name = $1 AND current_version = $2)",
-            workflow.pipeline,
-            workflow.version,
-        )
-        return current
 
     async def open_lead_ids_by_email(self, emails: Sequence[str]) -> dict[str, int]:
         """lower(email) -> id of the open lead with that email, for those that have one."""

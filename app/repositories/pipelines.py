@@ -97,7 +97,7 @@ class PipelineDefinitionRepository:
     async def all_current(self) -> list[PipelineRecord]:
         rows: list[PipelineRecord] = await self.conn.fetch(
             "SELECT p.name AS pipeline, p.current_version AS version, v.definition, v.created_at,"
-            " v.created_by, p.created_at AS pipeline_created_at,"
+            " v.created_by,"
             " (SELECT count(*) FROM leads l WHERE l.pipeline = p.name) AS leads"
             " FROM pipelines p JOIN pipeline_versions v"
             "   ON v.pipeline = p.name AND v.version = p.current_version"
@@ -105,18 +105,8 @@ class PipelineDefinitionRepository:
         )
         return rows
 
-    async def unknown_statuses(self, keys: Sequence[str], pipeline: str | None) -> list[str]:
-        """Those of `keys` that no version of `pipeline` (of any, when None) has ever had."""
-        rows = await self.conn.fetch(
-            "SELECT k FROM unnest($1::text[]) WITH ORDINALITY AS u(k, n) WHERE NOT EXISTS"
-            " (SELECT 1 FROM pipeline_statuses s"
-            "   WHERE s.key = u.k AND ($2::text IS NULL OR s.pipeline = $2)) ORDER BY n",
-            list(keys),
-            pipeline,
-        )
-        return [row["k"] for row in rows]
-
     async def status_keys(self, pipeline: str | None) -> list[str]:
+        """Every key a version of `pipeline` (of any, when None) has had, in funnel order."""
         rows = await self.conn.fetch(
             "SELECT key FROM pipeline_statuses WHERE $1::text IS NULL OR pipeline = $1"
             " GROUP BY key ORDER BY min(position), key",

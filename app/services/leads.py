@@ -85,11 +85,9 @@ async def list_leads(
     """A page of leads and the id to continue before, or None on the last page."""
     async with pool.acquire() as conn:
         if where.statuses:
-            unknown = await PipelineDefinitionRepository(conn).unknown_statuses(
-                where.statuses, where.pipeline
-            )
+            known = await PipelineDefinitionRepository(conn).status_keys(where.pipeline)
+            unknown = [s for s in where.statuses if s not in known]
             if unknown:
-                known = await PipelineDefinitionRepository(conn).status_keys(where.pipeline)
                 raise UnknownStatus(where.pipeline or "any", unknown[0], known, field="status")
         rows = await LeadRepository(conn).list(where, before_id=before_id, limit=limit + 1)
     if len(rows) > limit:
@@ -214,6 +212,15 @@ async def _change_status(
     raise ConcurrentChange(f"Lead {lead_id}", lead_id=lead_id)
 
 
+async def _replaced(
+    workflows: Workflows, workflow: Workflow, conn: asyncpg.Connection
+) -> Workflow | None:
+    """The pipeline's new current version when `workflow`'s has been replaced (an insert under
+    it wrote nothing), else None: the rows were skipped for their emails."""
+    current = await workflows.refresh(workflow.pipeline, conn=conn)
+    return current if current.version != workflow.version else None
+
+
 async def create_leads(
     pool: asyncpg.Pool,
     workflows: Workflows,
@@ -246,8 +253,8 @@ async def create_leads(
                 inserted = await repo.insert_many(pending, workflow, skip_open_emails=False)
             except asyncpg.UniqueViolationError:
                 break  # a concurrent writer took one of the emails meanwhile: skip such rows
-            if inserted is None:
-                workflow = await workflows.refresh(pipeline, conn=conn)
+            if not inserted and (fresh := await _replaced(workflows, workflow, conn)):
+                workflow = fresh
                 continue
             created, pending = inserted, []
             break
@@ -255,8 +262,8 @@ async def create_leads(
             if not pending:
                 break
             inserted = await repo.insert_many(pending, workflow, skip_open_emails=True)
-            if inserted is None:
-                workflow = await workflows.refresh(pipeline, conn=conn)
+            if not inserted and (fresh := await _replaced(workflows, workflow, conn)):
+                workflow = fresh
                 continue
             created.update(inserted)
             skipped = [lead for lead in pending if lead["email"].lower() not in created]

@@ -24,7 +24,13 @@ from app.domain.errors import (
     StatusesInUse,
     Violation,
 )
-from app.domain.pipeline import VersionPlan, build_workflow, document_of, plan_version
+from app.domain.pipeline import (
+    VersionPlan,
+    build_workflow,
+    document_of,
+    plan_version,
+    split_remap,
+)
 from app.domain.workflow import Workflow
 from app.repositories.pipelines import PipelineDefinitionRepository, PipelineRecord
 from app.services.workflows import Workflows
@@ -78,16 +84,10 @@ async def pipeline_versions(pool: asyncpg.Pool, *, name: str) -> list[PipelineRe
     return rows
 
 
-def _document_and_remap(body: object) -> tuple[object, object]:
-    if isinstance(body, Mapping) and "remap" in body:
-        return {k: v for k, v in body.items() if k != "remap"}, body["remap"]
-    return body, None
-
-
 async def _plan(
     repo: PipelineDefinitionRepository, name: str, body: object
 ) -> tuple[VersionPlan, Workflow | None]:
-    document, remap = _document_and_remap(body)
+    document, remap = split_remap(body)
     earlier = [
         build_workflow(row["definition"], pipeline=name, version=row["version"])
         for row in await repo.definitions(name)

@@ -75,7 +75,10 @@ class Workflows:
         self._current.clear()
 
     def remember(self, name: str, version: int, definition: object) -> Workflow:
-        # Stored versions were valid when stored, and validity never depends on the clock.
-        workflow = build_workflow(definition, pipeline=name, version=version)
-        self._versions[(name, version)] = workflow
-        return workflow
+        """The workflow of a stored version whose definition the caller has read already."""
+        found = self._versions.get((name, version))
+        if found is None:
+            # Stored versions were valid when stored, and validity never depends on the clock.
+            found = build_workflow(definition, pipeline=name, version=version)
+            self._versions[(name, version)] = found
+        return found

@@ -27,17 +27,21 @@ from app.services.workflows import Workflows
 from tests.pipelines import DEFAULT, ENTERPRISE_DOCUMENT
 
 
-async def _qualified_lead(pool: asyncpg.Pool, workflows: Workflows) -> int:
+async def _lead_at(
+    pool: asyncpg.Pool,
+    workflows: Workflows,
+    *,
+    email: str = "race@example.com",
+    pipeline: str = "default",
+    to: str = "qualified",
+    reason: str = "need_confirmed",
+) -> int:
+    """A new lead of `pipeline`, moved once to `to`."""
     row = await service.create_lead(
-        pool, workflows, fields={"email": "race@example.com", "attributes": {}}
+        pool, workflows, fields={"email": email, "attributes": {}}, pipeline=pipeline
     )
     await service.transition_lead(
-        pool,
-        workflows,
-        lead_id=row["id"],
-        to="qualified",
-        reason="need_confirmed",
-        details=ChangeDetails(),
+        pool, workflows, lead_id=row["id"], to=to, reason=reason, details=ChangeDetails()
     )
     lead_id: int = row["id"]
     return lead_id
@@ -70,7 +74,7 @@ async def _replay(pool: asyncpg.Pool, lead_id: int) -> str:
 async def test_simultaneous_closings_of_one_lead_apply_exactly_once(
     pool: asyncpg.Pool, workflows: Workflows
 ) -> None:
-    lead_id = await _qualified_lead(pool, workflows)
+    lead_id = await _lead_at(pool, workflows)
     results = await asyncio.gather(
         *(
             service.transition_lead(
@@ -92,7 +96,7 @@ async def test_simultaneous_closings_of_one_lead_apply_exactly_once(
 async def test_simultaneous_if_match_changes_let_one_through(
     pool: asyncpg.Pool, workflows: Workflows
 ) -> None:
-    lead_id = await _qualified_lead(pool, workflows)
+    lead_id = await _lead_at(pool, workflows)
     moves = [("negotiating", "proposal_sent"), ("won", "online_checkout")] * 10
     results = await asyncio.gather(
         *(
@@ -129,19 +133,9 @@ def _without_proof_of_concept() -> dict[str, Any]:
 
 
 async def _enterprise_lead(pool: asyncpg.Pool, workflows: Workflows, email: str) -> int:
-    row = await service.create_lead(
-        pool, workflows, fields={"email": email, "attributes": {}}, pipeline="enterprise"
+    return await _lead_at(
+        pool, workflows, email=email, pipeline="enterprise", to="discovery", reason="call_held"
     )
-    await service.transition_lead(
-        pool,
-        workflows,
-        lead_id=row["id"],
-        to="discovery",
-        reason="call_held",
-        details=ChangeDetails(),
-    )
-    lead_id: int = row["id"]
-    return lead_id
 
 
 async def test_a_move_decided_under_a_version_an_edit_replaces_is_decided_again(

@@ -277,6 +277,12 @@ def each_workflow() -> list[Any]:
     return [pytest.param(wf, id=wf.pipeline) for wf in WORKFLOWS]
 
 
+def all_reason_codes(workflow: Workflow) -> frozenset[str]:
+    """Every code any target of `workflow` (reopening included) takes."""
+    rules = [*workflow.reasons.values(), *([workflow.reopen] if workflow.reopen else [])]
+    return frozenset(r.code for rule in rules for r in rule.reasons)
+
+
 def details_for(rule: ReasonRule, *, now: datetime = NOW) -> ChangeDetails:
     """The smallest ChangeDetails that satisfies every extra field `rule` requires."""
     required = rule.requires

@@ -21,7 +21,15 @@ from app.domain.lead import ChangeDetails, Lead, StatusChange
 from app.domain.workflow import Category, TargetRule, Workflow
 
 from . import spec_tables as spec
-from ._support import DEFAULT, NOW, details_for, document_moves, each_workflow, expected
+from ._support import (
+    DEFAULT,
+    NOW,
+    all_reason_codes,
+    details_for,
+    document_moves,
+    each_workflow,
+    expected,
+)
 
 HOUR = timedelta(hours=1)
 PICKS = 64
@@ -67,7 +75,7 @@ STEPS = st.builds(
 
 
 def _any_codes(wf: Workflow) -> list[str]:
-    return [*sorted(wf.all_reason_codes()), "bogus", ""]
+    return [*sorted(all_reason_codes(wf)), "bogus", ""]
 
 
 def _request(

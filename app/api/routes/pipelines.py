@@ -20,7 +20,6 @@ from app.api.schemas import (
     ViolationPublic,
 )
 from app.domain.access import Scope
-from app.domain.pipeline import build_workflow
 from app.repositories.pipelines import PipelineRecord
 from app.services import pipelines as service
 
@@ -93,8 +92,9 @@ def _json(content: Any, status_code: int = 200, **headers: str) -> Response:
     )
 
 
-def _public(row: PipelineRecord) -> dict[str, Any]:
-    workflow = build_workflow(row["definition"], pipeline=row["pipeline"], version=row["version"])
+def _public(request: Request, row: PipelineRecord) -> dict[str, Any]:
+    workflows = workflows_of(request)
+    workflow = workflows.remember(row["pipeline"], row["version"], row["definition"])
     return {
         **service.version_public(row),
         "definition": row["definition"],
@@ -140,7 +140,7 @@ async def list_pipelines(request: Request) -> Response:
 @requires(Scope.LEADS_READ)
 async def get_pipeline(request: Request, name: PipelineName) -> Response:
     row = await service.get_pipeline(primary_pool(request), name=name)
-    return _json(_public(row), ETag=etag(row["version"]))
+    return _json(_public(request, row), ETag=etag(row["version"]))
 
 
 @router.put(
@@ -179,7 +179,7 @@ async def put_pipeline(request: Request, name: PipelineName) -> Response:
         created_by=key_name(request),
     )
     status = 201 if applied.created_pipeline else 200
-    return _json(_public(applied.record), status, ETag=etag(applied.record["version"]))
+    return _json(_public(request, applied.record), status, ETag=etag(applied.record["version"]))
 
 
 @router.post(
@@ -234,4 +234,4 @@ async def pipeline_versions(request: Request, name: PipelineName) -> Response:
 @requires(Scope.LEADS_READ)
 async def pipeline_version(request: Request, name: PipelineName, version: Version) -> Response:
     row = await service.get_pipeline(primary_pool(request), name=name, version=version)
-    return _json(_public(row), ETag=etag(row["version"]))
+    return _json(_public(request, row), ETag=etag(row["version"]))
