@@ -17,7 +17,7 @@ import orjson
 from app.domain.intake import IntakeOutcome
 from app.domain.workflow import Workflow
 from app.repositories.leads import DESCRIPTIVE_FIELDS, LeadRecord
-from app.repositories.sql import IS_OPEN
+from app.repositories.sql import IS_OPEN, decided_under_current
 
 FILLABLE = ("first_name", "last_name", "company", "title", "phone", "country")
 """Fields a replay may fill on a lead where they are still empty (never overwritten)."""
@@ -33,7 +33,7 @@ _INTAKE_INSERT = (
     f"INSERT INTO leads ({', '.join(DESCRIPTIVE_FIELDS)}, previous_lead_id, pipeline,"
     " pipeline_version, status) "
     f"SELECT {', '.join(f'${i}' for i in range(1, _PLACED + 4))} "
-    f"WHERE pipeline_current(${_PLACED + 1}, ${_PLACED + 2}) "
+    f"WHERE {decided_under_current(f'${_PLACED + 1}', f'${_PLACED + 2}')} "
     f"ON CONFLICT (lower(email)) WHERE {IS_OPEN} DO NOTHING RETURNING *"
 )
 

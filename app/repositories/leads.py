@@ -17,7 +17,7 @@ import asyncpg
 
 from app.domain.lead import Lead, StatusChange
 from app.domain.workflow import Workflow
-from app.repositories.sql import IS_CLOSED, IS_OPEN
+from app.repositories.sql import IS_CLOSED, IS_OPEN, decided_under_current
 
 LeadRecord = Mapping[str, Any]
 """A full row of `leads`, as the API shows it."""
@@ -41,17 +41,19 @@ DESCRIPTIVE_FIELDS: tuple[str, ...] = (
 """Columns a client may write; status columns change only through the workflow."""
 
 _PLACED = len(DESCRIPTIVE_FIELDS)
+_CURRENT = decided_under_current(f"${_PLACED + 1}", f"${_PLACED + 2}")
+"""The guard of an insert: the pipeline and version its status was taken from are parameters."""
 _INSERT = (
     f"INSERT INTO leads ({', '.join(DESCRIPTIVE_FIELDS)}, pipeline, pipeline_version, status) "
     f"SELECT {', '.join(f'${i}' for i in range(1, _PLACED + 4))} "
-    f"WHERE pipeline_current(${_PLACED + 1}, ${_PLACED + 2}) RETURNING *"
+    f"WHERE {_CURRENT} RETURNING *"
 )
 """A new lead at its pipeline's initial status, written only if the version that status was
 taken from is still current (no rows otherwise: the caller re-reads the pipeline)."""
 
 _COLUMN_TYPES = {"estimated_value": "numeric", "attributes": "jsonb"}
 _INSERT_MANY = (
-    f"WITH guard AS (SELECT pipeline_current(${_PLACED + 1}, ${_PLACED + 2}) AS current)"
+    f"WITH guard AS (SELECT {_CURRENT} AS current)"
     f" INSERT INTO leads ({', '.join(DESCRIPTIVE_FIELDS)}, pipeline, pipeline_version, status)"
     " SELECT u.*, "
     f"${_PLACED + 1}, ${_PLACED + 2}, ${_PLACED + 3} FROM guard, unnest("
@@ -66,14 +68,14 @@ _INSERT_MANY_SKIPPING = _INSERT_MANY.format(
     conflict=f"ON CONFLICT (lower(email)) WHERE {IS_OPEN} DO NOTHING"
 )
 
-_CHANGE_STATUS = """
+_CHANGE_STATUS = f"""
 WITH changed AS (
     UPDATE leads
        SET status = $3, status_reason = $4, version = version + 1,
-           reopen_count = reopen_count + $5::int, closed_from = $6, {revisit}
+           reopen_count = reopen_count + $5::int, closed_from = $6, {{revisit}}
            closed_at = $14, outcome = $16, pipeline_version = $17,
            updated_at = $8
-     WHERE id = $1 AND version = $2 AND pipeline_current(pipeline, $17)
+     WHERE id = $1 AND version = $2 AND {decided_under_current("leads.pipeline", "$17")}
  RETURNING *
 ), recorded AS (
     INSERT INTO lead_status_changes
@@ -93,7 +95,7 @@ the metrics trigger that watches it (`metrics_on_lead_update`, `UPDATE OF ... re
 PostgreSQL skips a column trigger whose columns an UPDATE does not set, and otherwise re-reads
 the trigger's WHEN clause from its stored text for every statement (about a twentieth of the
 server's CPU per transition). The version guard keeps the skipped value the one `lead` read;
-`pipeline_current()` keeps the decision's pipeline version the current one."""
+`decided_under_current()` keeps the decision's pipeline version the current one."""
 
 
 _STATE = (

@@ -48,11 +48,6 @@ SELECT count(*) FROM recorded
 """
 
 
-def lock_key(name: str) -> str:
-    """What `pipeline_current()` hashes for its advisory lock: an edit takes it exclusively."""
-    return f"leadstatus.pipeline:{name}"
-
-
 class PipelineDefinitionRepository:
     def __init__(self, conn: asyncpg.Connection) -> None:
         self.conn = conn
@@ -114,12 +109,14 @@ class PipelineDefinitionRepository:
         )
         return [row["key"] for row in rows]
 
-    async def lock_for_edit(self, name: str) -> None:
-        """Wait for status changes in flight on this pipeline and hold off new ones until the
-        caller's transaction ends (they take the same lock shared in `pipeline_current()`)."""
-        await self.conn.execute(
-            "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", lock_key(name)
-        )
+    async def lock_for_edit(self) -> None:
+        """Wait for the writes of leads in flight and hold off new ones (and other edits) until
+        the caller's transaction ends: a write that waited then finds the version it decided
+        under replaced (`decided_under_current()`), and a remap misses no lead that moved
+        meanwhile. Every pipeline's writes wait, for as long as the edit takes: a lock a
+        write takes anyway costs writes nothing while no edit runs, where a lock of the
+        pipeline's own would cost every write a trip through the shared lock table."""
+        await self.conn.execute("LOCK TABLE leads IN SHARE ROW EXCLUSIVE MODE")
 
     async def leads_per_status(self, name: str, statuses: Sequence[str]) -> dict[str, int]:
         rows = await self.conn.fetch(

@@ -20,3 +20,14 @@ IS_OPEN = "outcome = 'open'"
 a statement that relies on that index must spell it the same way)."""
 IS_CLOSED = "outcome <> 'open'"
 """Decided, for now or for good (the nurture-queue index's predicate, spelled the same way)."""
+
+
+def decided_under_current(pipeline: str, version: str) -> str:
+    """The guard of every write that takes a status from a pipeline version: that version is
+    still the pipeline's current one. An edit of a pipeline holds `leads` in SHARE ROW EXCLUSIVE
+    mode until it commits, and in READ COMMITTED a statement that waited for that lock reads
+    with a snapshot taken after it: a decision taken under the version the edit replaced
+    writes nothing, and the use case re-decides under the new one."""
+    return (
+        f"EXISTS (SELECT 1 FROM pipelines WHERE name = {pipeline} AND current_version = {version})"
+    )

@@ -139,7 +139,7 @@ async def apply_pipeline(
     now = datetime.now(UTC)
     async with pool.acquire() as conn, conn.transaction():
         repo = PipelineDefinitionRepository(conn)
-        await repo.lock_for_edit(name)
+        await repo.lock_for_edit()
         current_version = await repo.current_version(name)
         if if_match is not None and current_version != if_match:
             if current_version is None:

@@ -3,9 +3,9 @@
 A version never changes once stored, so a cached `Workflow` is never stale; only which version
 is *current* can move on. That is kept as a hint, learned from every status change's read (it
 joins the pipeline's current version) and from every write refused by the version guard
-(`pipeline_current()` in the statement): a decision taken under a version that has since changed
-is not applied, and the use case re-decides under the new one. So several processes see a new
-version at their next write, with no message between them.
+(`decided_under_current()` in the statement): a decision taken under a version that has since
+changed is not applied, and the use case re-decides under the new one. So several processes see
+a new version at their next write, with no message between them.
 """
 
 from __future__ import annotations

@@ -151,7 +151,7 @@ async def test_a_move_decided_under_a_version_an_edit_replaces_is_decided_again(
     async with pool.acquire() as holder:
         hold = holder.transaction()
         await hold.start()
-        await PipelineDefinitionRepository(holder).lock_for_edit("enterprise")
+        await PipelineDefinitionRepository(holder).lock_for_edit()
         edit = asyncio.create_task(
             apply_pipeline(
                 pool,
