@@ -353,3 +353,18 @@ async def test_a_batch_may_mix_pipelines_and_names_an_unknown_one_per_item(
         ("default", "new"),
         ("enterprise", "lead_in"),
     ]
+
+
+async def test_an_email_has_one_open_lead_across_pipelines(client: httpx.AsyncClient) -> None:
+    await define(client, "enterprise", ENTERPRISE)
+    first = await lead_in(client, "ann@example.com", pipeline="default")
+    r = await client.post("/v1/leads", json={"email": "ANN@example.com", "pipeline": "enterprise"})
+    body = assert_problem(r, 409, "duplicate-open-lead")
+    assert body["existing_lead_id"] == first["id"]
+    # Once the first is closed, the person may start again in the other pipeline.
+    closed = await client.post(
+        f"/v1/leads/{first['id']}/transitions", json={"to": "dead", "reason": "email_bounced"}
+    )
+    assert closed.status_code == 200, closed.text
+    again = await lead_in(client, "ann@example.com")
+    assert again["pipeline"] == "enterprise"
