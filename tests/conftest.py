@@ -95,15 +95,29 @@ async def pool(database_url: str, settings: Settings) -> AsyncIterator[asyncpg.P
     await p.close()
 
 
-async def _truncate(pool: asyncpg.Pool, pipelines: str) -> None:
+async def _reset(pool: asyncpg.Pool, pipelines: bool, default: object) -> None:
+    """Empty the tables (the pipelines too, putting `default` v1 back) in one transaction."""
+    also = (
+        " pipelines, pipeline_versions, pipeline_statuses, pipeline_reasons," if pipelines else ""
+    )
     async with pool.acquire() as conn, conn.transaction():
         await conn.execute("SET LOCAL leadstatus.pipeline_reset = 'on'")
         await conn.execute(
             "TRUNCATE leads, lead_status_changes, metrics_daily, metrics_durations, metrics_losses,"
             " metrics_pipeline, metrics_pending, metrics_pending_changes, metrics_pending_leads,"
-            f"{pipelines} intake_sources, intake_deliveries, lead_touches"
+            f"{also} intake_sources, intake_deliveries, lead_touches"
             " RESTART IDENTITY CASCADE"
         )
+        if pipelines:
+            await conn.execute(
+                "INSERT INTO pipelines (name, current_version) VALUES ('default', 1)"
+            )
+            await conn.execute(
+                "INSERT INTO pipeline_versions (pipeline, version, definition, created_by)"
+                " VALUES ('default', 1, $1, 'migration 0012')",
+                default,
+            )
+            await conn.execute("SELECT pipeline_version_store('default', 1, $1)", default)
 
 
 @pytest.fixture(autouse=True)
@@ -118,29 +132,15 @@ async def _empty_tables(request: pytest.FixtureRequest) -> None:
     definition = await pool.fetchval(
         "SELECT definition FROM pipeline_versions WHERE pipeline = 'default' AND version = 1"
     )
-    pipelines = (
-        " pipelines, pipeline_versions, pipeline_statuses, pipeline_reasons," if reset else ""
-    )
     for attempt in range(3):
         try:
-            await _truncate(pool, pipelines)
+            await _reset(pool, reset, definition)
             break
         except asyncpg.DeadlockDetectedError:
             # A statement of the previous test still finishing on the server (its locks taken
             # in another order than TRUNCATE's) lost to or beat the reset: try it again.
             if attempt == 2:
                 raise
-    async with pool.acquire() as conn, conn.transaction():
-        if reset:
-            await conn.execute(
-                "INSERT INTO pipelines (name, current_version) VALUES ('default', 1)"
-            )
-            await conn.execute(
-                "INSERT INTO pipeline_versions (pipeline, version, definition, created_by)"
-                " VALUES ('default', 1, $1, 'migration 0012')",
-                definition,
-            )
-            await conn.execute("SELECT pipeline_version_store('default', 1, $1)", definition)
     if reset and "app" in request.fixturenames:
         request.getfixturevalue("app").state.workflows.forget()
 

@@ -64,7 +64,7 @@ CHECKS = {
     "pipeline_statuses": (
         "pipeline_has_status(p text, v integer, status text, outcome text)",
         "status || '/' || outcome",
-        "SELECT pipeline, version, key || '/' || outcome AS key FROM pipeline_statuses",
+        "SELECT pipeline, version, key AS status, outcome FROM pipeline_statuses",
         "'status % (outcome %) is not one of pipeline % version %', status, outcome, p, v",
     ),
     "pipeline_reasons": (
@@ -72,18 +72,18 @@ CHECKS = {
         " reopened boolean, code text)",
         "CASE WHEN reopened THEN 'reopen:' ELSE '' END || to_status || '/' || to_outcome"
         " || '/' || code",
-        "SELECT pipeline, version, CASE WHEN reopened THEN 'reopen:' ELSE '' END || to_status"
-        " || '/' || to_outcome || '/' || code AS key FROM pipeline_reasons",
+        "SELECT pipeline, version, to_status, to_outcome, reopened, code FROM pipeline_reasons",
         "'pipeline % version % has no change to % (outcome %) with reason %',"
         " p, v, to_status, to_outcome, code",
     ),
 }
-"""Per table of version rows: the check it compiles, the key of a row checked, the keys of the
-table, and the refusal."""
+"""Per table of version rows: the check it compiles, the key of what is checked (over the
+check's parameters, which the table's rows name the same), the rows, and the refusal."""
 
 
 def _compiler(table: str) -> str:
-    signature, key, keyed, refusal = CHECKS[table]
+    signature, key, rows, refusal = CHECKS[table]
+    keyed = f"SELECT pipeline, version, {key} AS key FROM ({rows}) r"
     refusal = refusal.replace("%", "%%")  # the message's placeholders, kept from format()
     return f"""
     CREATE FUNCTION {table}_compile() RETURNS void LANGUAGE plpgsql AS $compile$
