@@ -91,16 +91,20 @@ class _OneLineErrors(logging.Filter):
 logging.getLogger("asyncpg.pool").addFilter(_OneLineErrors())
 
 
-async def create_pool(url: str, settings: Settings) -> asyncpg.Pool:
+async def create_pool(
+    url: str, settings: Settings, *, size: int | None = None, name: str = "leadstatus"
+) -> asyncpg.Pool:
+    """The requests' pool, or with `size` a small one of its own (a background job's); `name`
+    is what `pg_stat_activity.application_name` shows for its connections."""
     pool: asyncpg.Pool = await asyncpg.create_pool(
         asyncpg_dsn(url),
-        min_size=settings.pool_min_size,
-        max_size=settings.pool_max_size,
+        min_size=size or settings.pool_min_size,
+        max_size=size or settings.pool_max_size,
         init=_init_connection,
         reset=_keep_session,
         timeout=settings.connect_timeout_s,
         server_settings={
-            "application_name": "leadstatus",
+            "application_name": name,
             "statement_timeout": str(settings.statement_timeout_ms),
             # The planner overestimates the row counts of the metrics fold and reads (set-returning
             # functions over rollup arrays), which is enough to trigger JIT compilation: most of a

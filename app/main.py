@@ -90,6 +90,10 @@ def _mount(app: FastAPI, router: APIRouter) -> None:
     app.router.routes.extend(router.routes)
 
 
+FOLD_CONNECTION = "leadstatus-fold"
+"""The application name of the metrics fold's connection, as `pg_stat_activity` shows it."""
+
+
 def create_app(*, settings: Settings | None = None, database_url: str | None = None) -> FastAPI:
     """Build the app; the pool opens on startup against `database_url` (or the settings')."""
     settings = settings or get_settings()
@@ -102,6 +106,10 @@ def create_app(*, settings: Settings | None = None, database_url: str | None = N
         app.state.read_pool = (
             await create_pool(read_url.get_secret_value(), settings) if read_url else app.state.pool
         )
+        # The fold runs on a connection of its own: a VACUUM of the tables it reads invalidates
+        # its plan (tens of milliseconds to make again) on every connection that holds one, and
+        # on a pooled connection it would also take a request's place.
+        fold_pool = await create_pool(url, settings, size=1, name=FOLD_CONNECTION)
         app.state.keyring = KeyRing(app.state.pool)
         # Everything built so far lives as long as the process: keep it out of every future
         # garbage collection, so full collections stay short and off the latency tail.
@@ -110,7 +118,7 @@ def create_app(*, settings: Settings | None = None, database_url: str | None = N
         background = [
             asyncio.create_task(
                 fold_forever(
-                    app.state.pool, settings.fold_interval_s, settings.metrics_vacuum_interval_s
+                    fold_pool, settings.fold_interval_s, settings.metrics_vacuum_interval_s
                 )
             ),
             asyncio.create_task(app.state.keyring.flush_forever()),
@@ -132,6 +140,7 @@ def create_app(*, settings: Settings | None = None, database_url: str | None = N
                 await app.state.keyring.flush_uses()
             if app.state.read_pool is not app.state.pool:
                 await app.state.read_pool.close()
+            await fold_pool.close()
             await app.state.pool.close()
 
     app = FastAPIOffline(
