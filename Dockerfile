@@ -45,7 +45,7 @@ RUN groupadd --system --gid 10001 leadstatus \
 
 COPY --from=builder /opt/venv /opt/venv
 
-# app/cli.py looks for alembic.ini next to the package (only true for an editable install from a
+# app/cli/main.py looks for alembic.ini next to the package (only true for an editable install from a
 # checkout) and then in the current directory: in this image it is the latter, so the migrations
 # live in the working directory the commands run from. Owned by root: the app only reads them.
 WORKDIR /srv/leadstatus

@@ -8,9 +8,9 @@ from alembic import context
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from app.db import resolve_database_url, sqlalchemy_url
-from app.repositories.tables import metadata
-from app.settings import get_settings
+from app.platform.db import resolve_database_url, sqlalchemy_url
+from app.schema import metadata
+from app.platform.settings import get_settings
 
 config = context.config
 target_metadata = metadata

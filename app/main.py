@@ -18,19 +18,23 @@ from fastapi.telemetry import TelemetryConfig
 from fastapi_offline import FastAPIOffline
 
 from app import __doc__ as about
-from app.api import problems
-from app.api.auth import document_security
-from app.api.limits import RequestLimits
-from app.api.routes import batch, intake, leads, metrics, pipelines, workflow
-from app.api.routes import problems as problem_routes
-from app.db import create_pool, resolve_database_url
-from app.observability.metrics import Instruments
-from app.observability.middleware import RequestObserver
-from app.services.access import KeyRing
-from app.services.retention import prune_forever
-from app.services.rollups import fold_forever
-from app.services.workflows import Workflows
-from app.settings import Settings, get_settings
+from app.access.http import document_security
+from app.access.service import KeyRing
+from app.intake import routes as intake
+from app.leads import batch_routes as batch
+from app.leads import routes as leads
+from app.metrics import routes as metrics
+from app.metrics.folding import fold_forever
+from app.pipelines import routes as pipelines
+from app.pipelines import workflow_routes as workflow
+from app.pipelines.cache import Workflows
+from app.platform.db import create_pool, resolve_database_url
+from app.platform.http import problem_routes, problems
+from app.platform.http.limits import RequestLimits
+from app.platform.observability.metrics import Instruments
+from app.platform.observability.middleware import RequestObserver
+from app.platform.settings import Settings, get_settings
+from app.retention import prune_forever
 
 VERSION = "0.1.0"
 NO_TELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}

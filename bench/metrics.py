@@ -50,7 +50,7 @@ def database_url(env: dict[str, str]) -> str:
     """The configured database, or this benchmark's own embedded server (kept running)."""
     if env.get("DATABASE_URL"):
         return env["DATABASE_URL"]
-    from app.db import start_embedded
+    from app.platform.db import start_embedded
 
     return start_embedded(Path(".leadstatus/bench-metrics"))
 

@@ -23,12 +23,12 @@ from fastapi import FastAPI
 from pydantic import SecretStr
 
 from alembic import command
-from app.db import asyncpg_dsn, create_pool, start_embedded
-from app.domain.access import Scope
+from app.access.domain import Scope
+from app.access.service import create_key
 from app.main import create_app
-from app.services.access import create_key
-from app.services.workflows import Workflows
-from app.settings import Settings
+from app.pipelines.cache import Workflows
+from app.platform.db import asyncpg_dsn, create_pool, start_embedded
+from app.platform.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 

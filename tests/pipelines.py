@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from app.domain.default_pipeline import DEFAULT_DOCUMENT, DEFAULT_PIPELINE
-from app.domain.pipeline import build_workflow
+from app.pipelines.default import DEFAULT_DOCUMENT, DEFAULT_PIPELINE
+from app.pipelines.definition import build_workflow
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 DEFAULT = build_workflow(DEFAULT_DOCUMENT, pipeline=DEFAULT_PIPELINE, version=1)

@@ -49,7 +49,7 @@ depends_on: str | Sequence[str] | None = None
 OPEN = "open"
 WON = "won"
 CLOSING = ("won", "lost", "no_decision", "recycled", "disqualified", "dead")
-"""The closing outcomes, a fixed vocabulary (app.domain.workflow.Outcome)."""
+"""The closing outcomes, a fixed vocabulary (app.pipelines.workflow.Outcome)."""
 LOSSES = ("lost", "no_decision")
 REMAP = "pipeline_remap"
 """The reserved reason of a change a pipeline edit made."""

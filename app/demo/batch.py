@@ -17,7 +17,7 @@ from app.demo.calendar import WINDOW_DAYS, Calendar
 from app.demo.journey import CHANGED_AT, WORKFLOW, ChangeRow, Deal, walk
 from app.demo.market import REPS, SEGMENT_MIX, SEGMENTS, SOURCE_MIX, Team
 from app.demo.people import COUNTRIES, contact
-from app.repositories.bulk import Row
+from app.leads.bulk import Row
 
 BATCH_SIZE = 5_000
 """Leads per batch: big enough to amortize a COPY round trip, small enough to keep COPY busy."""

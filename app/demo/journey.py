@@ -26,10 +26,10 @@ from app.demo.market import (
 )
 from app.demo.mix import chance
 from app.demo.odds import S
-from app.domain.default_pipeline import DEFAULT_DOCUMENT, DEFAULT_PIPELINE
-from app.domain.lead import ChangeDetails, Lead, StatusChange
-from app.domain.pipeline import build_workflow
-from app.domain.workflow import Category
+from app.leads.domain import ChangeDetails, Lead, StatusChange
+from app.pipelines.default import DEFAULT_DOCUMENT, DEFAULT_PIPELINE
+from app.pipelines.definition import build_workflow
+from app.pipelines.workflow import Category
 
 WORKFLOW = build_workflow(DEFAULT_DOCUMENT, pipeline=DEFAULT_PIPELINE, version=1)
 """The demo's leads move through the `default` pipeline as migration 0012 stores it."""

@@ -20,9 +20,9 @@ from datetime import datetime
 
 import asyncpg
 
-from app.db import asyncpg_dsn
 from app.demo.batch import Batch, BatchOrder, make_batch, plan_batches
-from app.repositories import bulk
+from app.leads import bulk
+from app.platform.db import asyncpg_dsn
 
 Say = Callable[[str], None]
 STATUS_COLUMN = bulk.LEAD_COLUMNS.index("status")

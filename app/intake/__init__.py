@@ -1,5 +1,3 @@
-"""Receiving leads from marketing tools: how each tool signs and shapes its deliveries.
-
-Pure functions over bytes and headers (no database, no clock they are not given), so every
-scheme is tested against its own reference sender; `app.services.intake` does the rest.
-"""
+"""Receiving leads from marketing tools: each tool's signature scheme and payload shape (pure
+functions over bytes and headers, tested against each tool's own reference sender), the
+sources and their sealed secrets, the deliveries kept for retries, and the intake route."""

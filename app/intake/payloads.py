@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl
 
 import orjson
 
-from app.domain.intake import IntakeOutcome, SourceKind
+from app.intake.domain import IntakeOutcome, SourceKind
 
 MAX_PAYLOAD_BYTES = 256 * 1024
 """Largest delivery body accepted and kept (HubSpot batches stay far below it)."""

@@ -15,9 +15,9 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
 
-from app.domain.intake import SourceKind
+from app.intake.domain import SourceKind
 from app.intake.signatures import secret_digest
-from app.settings import Settings
+from app.platform.settings import Settings
 
 _SEALED = "fernet:"
 

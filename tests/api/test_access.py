@@ -12,10 +12,10 @@ import pytest
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
-from app.api.auth import KeyedRoute, requires
-from app.domain.access import Scope
-from app.domain.default_pipeline import DEFAULT_DOCUMENT
-from app.services.access import create_key, revoke_key
+from app.access.domain import Scope
+from app.access.http import KeyedRoute, requires
+from app.access.service import create_key, revoke_key
+from app.pipelines.default import DEFAULT_DOCUMENT
 from tests.api.test_leads import assert_problem, create
 
 # (method, path template, scope it needs, a body that passes validation where one is needed)
@@ -137,7 +137,7 @@ async def test_each_route_needs_its_scope_and_names_the_missing_one(
 async def test_revoked_and_expired_keys_are_refused(
     anonymous: httpx.AsyncClient, pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("app.services.access.CACHE_SECONDS", 0.0)
+    monkeypatch.setattr("app.access.service.CACHE_SECONDS", 0.0)
     key = await _key(pool, "soon-revoked", Scope.LEADS_READ)
     assert (await anonymous.get("/v1/workflow", headers={"X-API-Key": key})).status_code == 200
     await revoke_key(pool, "soon-revoked", now=datetime.now(UTC))

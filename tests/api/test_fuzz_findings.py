@@ -15,7 +15,7 @@ from fastapi import FastAPI
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.api.deps import IF_MATCH_FORM, expected_version
+from app.platform.http.requests import IF_MATCH_FORM, expected_version
 from tests.api.test_leads import assert_problem, create
 
 NUL = "\x00"

@@ -9,8 +9,8 @@ import asyncpg
 import httpx
 import pytest
 
-from app.domain.access import Scope
-from app.services.access import create_key
+from app.access.domain import Scope
+from app.access.service import create_key
 from tests.api.test_leads import assert_problem, create
 
 
@@ -168,7 +168,7 @@ async def test_answers_are_kept_at_least_a_day_then_pruned(
     )
     from datetime import UTC, datetime
 
-    from app.services.retention import prune_idempotency
+    from app.retention import prune_idempotency
 
     assert await prune_idempotency(pool, now=datetime.now(UTC)) == 1
     assert await pool.fetchval("SELECT array_agg(key) FROM idempotency_records") == ["recent"]

@@ -21,9 +21,9 @@ from fastapi import FastAPI
 from standardwebhooks.webhooks import Webhook
 
 from app.intake.secrets import keeper_for
+from app.intake.service import prune_deliveries
 from app.intake.signatures import hubspot_signature
-from app.services.intake import prune_deliveries
-from app.services.intake_sources import add_source, rotate_secret
+from app.intake.sources import add_source, rotate_secret
 from tests.api.test_leads import assert_problem, create, move
 from tests.pipelines import ENTERPRISE_DOCUMENT
 

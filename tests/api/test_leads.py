@@ -9,7 +9,7 @@ import asyncpg
 import httpx
 import pytest
 
-from app.api.schemas import LeadPublic
+from app.leads.schemas import LeadPublic
 from tests.pipelines import DEFAULT
 
 PROBLEM = "application/problem+json"

@@ -8,9 +8,9 @@ import asyncpg
 import httpx
 import pytest
 
-from app.db import create_pool
 from app.main import create_app
-from app.settings import Settings
+from app.platform.db import create_pool
+from app.platform.settings import Settings
 from tests.api.test_leads import assert_problem, create
 
 

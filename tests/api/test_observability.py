@@ -21,8 +21,8 @@ from fastapi import FastAPI
 from prometheus_client.parser import text_string_to_metric_families
 from standardwebhooks.webhooks import Webhook
 
-from app.observability.logs import JsonLines
-from app.settings import Settings
+from app.platform.observability.logs import JsonLines
+from app.platform.settings import Settings
 from tests.api.test_intake import configure
 from tests.api.test_leads import assert_problem, create, move
 from tests.served import ServedProcess

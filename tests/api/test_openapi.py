@@ -7,7 +7,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from app.cli import render_openapi
+from app.cli.main import render_openapi
 
 COMMITTED = Path(__file__).resolve().parents[2] / "openapi" / "openapi.json"
 

@@ -13,9 +13,9 @@ import asyncpg
 import httpx
 import pytest
 
-from app.domain.default_pipeline import DEFAULT_DOCUMENT
-from app.domain.pipeline import build_workflow, document_of
-from app.domain.workflow import ExtraField, Workflow
+from app.pipelines.default import DEFAULT_DOCUMENT
+from app.pipelines.definition import build_workflow, document_of
+from app.pipelines.workflow import ExtraField, Workflow
 
 from .test_leads import assert_problem
 

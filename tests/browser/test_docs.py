@@ -94,7 +94,7 @@ def _leadstatus_command() -> list[str]:
     found = shutil.which("leadstatus")
     if found:
         return [found]
-    return [sys.executable, "-c", "from app.cli import main; main()"]
+    return [sys.executable, "-c", "from app.cli.main import main; main()"]
 
 
 def _tail(path: Path, lines: int = 40) -> str:

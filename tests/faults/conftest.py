@@ -15,9 +15,9 @@ import asyncpg
 import pytest
 from cryptography.fernet import Fernet
 
-from app.db import asyncpg_dsn
-from app.domain.access import Scope
-from app.services.access import create_key
+from app.access.domain import Scope
+from app.access.service import create_key
+from app.platform.db import asyncpg_dsn
 from tests.conftest import _with_database, migrated_database
 
 with warnings.catch_warnings():

@@ -6,7 +6,7 @@ import asyncio
 
 from typer.testing import CliRunner, Result
 
-from app.cli import cli
+from app.cli.main import cli
 
 runner = CliRunner()
 

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from app.settings import Settings, get_settings
+from app.platform.settings import Settings, get_settings
 
 
 @pytest.fixture

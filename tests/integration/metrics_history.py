@@ -17,13 +17,13 @@ from typing import Any
 
 import asyncpg
 
-from app.domain.default_pipeline import DEFAULT_PIPELINE
-from app.domain.lead import ChangeDetails, Lead, StatusChange
-from app.domain.pipeline import build_workflow
-from app.domain.workflow import ExtraField, Outcome, ReasonRule, TargetRule, Workflow
-from app.repositories.leads import LeadRepository, to_domain
-from app.services.pipelines import apply_pipeline
-from app.services.workflows import Workflows
+from app.leads.domain import ChangeDetails, Lead, StatusChange
+from app.leads.repository import LeadRepository, to_domain
+from app.pipelines.cache import Workflows
+from app.pipelines.default import DEFAULT_PIPELINE
+from app.pipelines.definition import build_workflow
+from app.pipelines.service import apply_pipeline
+from app.pipelines.workflow import ExtraField, Outcome, ReasonRule, TargetRule, Workflow
 from tests.pipelines import ENTERPRISE_DOCUMENT
 
 OWNERS = ["alex", "sam", "kim", None]

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import asyncpg
 
-from app.domain.access import key_hash
-from app.services.access import development_key, revoke_key
+from app.access.domain import key_hash
+from app.access.service import development_key, revoke_key
 from tests.integration.cli_runner import leadstatus
 
 

@@ -12,18 +12,18 @@ from typing import Any
 import asyncpg
 import pytest
 
-from app.domain.errors import (
+from app.leads import service
+from app.leads.domain import ChangeDetails
+from app.pipelines.cache import Workflows
+from app.pipelines.repository import PipelineDefinitionRepository
+from app.pipelines.service import apply_pipeline
+from app.platform.errors import (
     ConcurrentChange,
     LeadError,
     StaleVersion,
     TransitionNotAllowed,
     UnknownStatus,
 )
-from app.domain.lead import ChangeDetails
-from app.repositories.pipelines import PipelineDefinitionRepository
-from app.services import leads as service
-from app.services.pipelines import apply_pipeline
-from app.services.workflows import Workflows
 from tests.pipelines import DEFAULT, ENTERPRISE_DOCUMENT
 
 

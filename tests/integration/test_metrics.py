@@ -11,7 +11,7 @@ import asyncpg
 import httpx
 import pytest
 
-from app.services.workflows import Workflows
+from app.pipelines.cache import Workflows
 from tests.integration.metrics_history import (
     ENTERPRISE,
     define_enterprise,

@@ -7,11 +7,11 @@ from datetime import UTC, datetime
 import asyncpg
 import pytest
 
-from app.domain.errors import DuplicateOpenLead, StaleVersion, TransitionNotAllowed
-from app.domain.lead import ChangeDetails
-from app.repositories.leads import LeadFilter, LeadRepository, to_domain
-from app.services import leads as service
-from app.services.workflows import Workflows
+from app.leads import service
+from app.leads.domain import ChangeDetails
+from app.leads.repository import LeadFilter, LeadRepository, to_domain
+from app.pipelines.cache import Workflows
+from app.platform.errors import DuplicateOpenLead, StaleVersion, TransitionNotAllowed
 from tests.pipelines import DEFAULT
 
 

@@ -24,15 +24,22 @@ import asyncpg
 import orjson
 import pytest
 
-from app.domain.default_pipeline import DEFAULT_PIPELINE
-from app.domain.errors import ConcurrentChange, TransitionNotAllowed
-from app.domain.lead import ChangeDetails
-from app.domain.workflow import REMAP_REASON, ExtraField, Outcome, ReasonRule, TargetRule, Workflow
-from app.repositories.leads import LeadRepository, to_domain
-from app.repositories.rollups import vacuum_churning_tables
-from app.services import leads as service
-from app.services.rollups import fold_forever
-from app.services.workflows import Workflows
+from app.leads import service
+from app.leads.domain import ChangeDetails
+from app.leads.repository import LeadRepository, to_domain
+from app.metrics.folding import fold_forever
+from app.metrics.rollups import vacuum_churning_tables
+from app.pipelines.cache import Workflows
+from app.pipelines.default import DEFAULT_PIPELINE
+from app.pipelines.workflow import (
+    REMAP_REASON,
+    ExtraField,
+    Outcome,
+    ReasonRule,
+    TargetRule,
+    Workflow,
+)
+from app.platform.errors import ConcurrentChange, TransitionNotAllowed
 from tests.integration.metrics_history import (
     ENTERPRISE,
     ENTERPRISE_REMAP,

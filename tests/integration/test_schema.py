@@ -12,9 +12,9 @@ from alembic.migration import MigrationContext
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from app.db import sqlalchemy_url
-from app.domain.workflow import Outcome
-from app.repositories.tables import metadata
+from app.pipelines.workflow import Outcome
+from app.platform.db import sqlalchemy_url
+from app.schema import metadata
 from tests.pipelines import DEFAULT
 
 

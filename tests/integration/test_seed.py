@@ -16,11 +16,11 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from app.cli import cli
+from app.cli.main import cli
 from app.demo import seeding
 from app.demo.seeding import SeedPlan, SeedSummary, seed_demo
-from app.domain.workflow import ExtraField
-from app.settings import get_settings
+from app.pipelines.workflow import ExtraField
+from app.platform.settings import get_settings
 from tests.pipelines import DEFAULT
 
 W = DEFAULT

@@ -19,10 +19,10 @@ from typing import Any
 
 import pytest
 
-from app.domain.default_pipeline import DEFAULT_DOCUMENT, DEFAULT_PIPELINE
-from app.domain.lead import ChangeDetails, Lead
-from app.domain.pipeline import build_workflow
-from app.domain.workflow import ExtraField, ReasonRule, Workflow
+from app.leads.domain import ChangeDetails, Lead
+from app.pipelines.default import DEFAULT_DOCUMENT, DEFAULT_PIPELINE
+from app.pipelines.definition import build_workflow
+from app.pipelines.workflow import ExtraField, ReasonRule, Workflow
 
 from . import spec_tables as spec
 

@@ -1,7 +1,7 @@
 """The workflow tables of the domain description (domain.md), copied by hand as plain literals.
 
 Deliberately independent of `app.domain`: the tests compare the default workflow (built from
-`app.domain.default_pipeline.DEFAULT_DOCUMENT`) with these, so an edit to the shipped document
+`app.pipelines.default.DEFAULT_DOCUMENT`) with these, so an edit to the shipped document
 that the spec does not make (or the reverse) fails a test.
 """
 

@@ -11,9 +11,9 @@ from datetime import timedelta
 
 import pytest
 
-from app.domain.lead import ChangeDetails, Lead
-from app.domain.pipeline import build_workflow
-from app.domain.workflow import Workflow
+from app.leads.domain import ChangeDetails, Lead
+from app.pipelines.definition import build_workflow
+from app.pipelines.workflow import Workflow
 
 from ._support import (
     DEFAULT,

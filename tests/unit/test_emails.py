@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import EmailStr, TypeAdapter, ValidationError
 
-from app.api.emails import PLAIN_ADDRESS, Email, normalized_email
+from app.leads.emails import PLAIN_ADDRESS, Email, normalized_email
 
 EMAIL_STR = TypeAdapter(EmailStr)
 FAST = TypeAdapter(Email)

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.domain.histogram import Histogram
+from app.metrics.histogram import Histogram
 
 
 def percentile_cont(values: list[int], fraction: float) -> float:

@@ -7,10 +7,10 @@ from urllib.parse import urlencode
 import orjson
 import pytest
 
-from app.domain.intake import IntakeOutcome, SourceKind, decide, normalize_email, reopen_reason
-from app.domain.pipeline import build_workflow
-from app.domain.workflow import Outcome
+from app.intake.domain import IntakeOutcome, SourceKind, decide, normalize_email, reopen_reason
 from app.intake.payloads import PayloadRefused, body_hash, read
+from app.pipelines.definition import build_workflow
+from app.pipelines.workflow import Outcome
 
 from ._support import DEFAULT, ENTERPRISE, copy_document
 

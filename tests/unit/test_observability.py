@@ -16,18 +16,18 @@ from prometheus_client.parser import text_string_to_metric_families
 from pydantic import ValidationError
 from starlette.datastructures import State
 
-from app.domain.intake import IntakeOutcome
-from app.observability import logs
-from app.observability.logs import (
+from app.intake.domain import IntakeOutcome
+from app.platform.observability import logs
+from app.platform.observability.logs import (
     REQUEST_ID,
     JsonLines,
     TextLines,
     chosen_format,
     logging_config,
 )
-from app.observability.metrics import Instruments
-from app.observability.middleware import request_id
-from app.settings import Settings
+from app.platform.observability.metrics import Instruments
+from app.platform.observability.middleware import request_id
+from app.platform.settings import Settings
 
 
 class Terminal(io.StringIO):
@@ -133,7 +133,7 @@ def test_a_text_line_is_for_people() -> None:
 
 APPLY = """
 import logging, logging.config, sys
-from app.observability.logs import logging_config
+from app.platform.observability.logs import logging_config
 early = logging.getLogger("leadstatus.early")  # made at import time, before the setup
 logging.config.dictConfig(logging_config(wanted=sys.argv[1], level="info", stream=sys.stderr))
 early.info("ready on %s", "port 8000")

@@ -19,14 +19,8 @@ from typing import Any
 
 import pytest
 
-from app.domain.default_pipeline import DEFAULT_DOCUMENT
-from app.domain.errors import (
-    InvalidChange,
-    InvalidPipeline,
-    StatusesInUse,
-    TransitionNotAllowed,
-)
-from app.domain.pipeline import (
+from app.pipelines.default import DEFAULT_DOCUMENT
+from app.pipelines.definition import (
     MAX_CODES,
     MAX_STATUSES,
     MAX_TEXT,
@@ -36,7 +30,13 @@ from app.domain.pipeline import (
     plan_version,
     pointer,
 )
-from app.domain.workflow import REMAP_REASON, Outcome, Workflow
+from app.pipelines.workflow import REMAP_REASON, Outcome, Workflow
+from app.platform.errors import (
+    InvalidChange,
+    InvalidPipeline,
+    StatusesInUse,
+    TransitionNotAllowed,
+)
 
 from ._support import (
     DEFAULT,

@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-import app.db  # noqa: F401  (installs the filter on asyncpg's pool logger)
+import app.platform.db  # noqa: F401  (installs the filter on asyncpg's pool logger)
 
 
 def test_a_failed_reconnect_is_logged_without_its_trace(caplog: pytest.LogCaptureFixture) -> None:

@@ -16,9 +16,9 @@ import pytest
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
-from app.domain.errors import LeadError, NotReopenable, TransitionNotAllowed
-from app.domain.lead import ChangeDetails, Lead, StatusChange
-from app.domain.workflow import Category, TargetRule, Workflow
+from app.leads.domain import ChangeDetails, Lead, StatusChange
+from app.pipelines.workflow import Category, TargetRule, Workflow
+from app.platform.errors import LeadError, NotReopenable, TransitionNotAllowed
 
 from . import spec_tables as spec
 from ._support import (

@@ -12,9 +12,9 @@ from datetime import timedelta
 
 import pytest
 
-from app.domain.errors import InvalidChange
-from app.domain.lead import ChangeDetails
-from app.domain.workflow import REOPEN, ExtraField, Workflow
+from app.leads.domain import ChangeDetails
+from app.pipelines.workflow import REOPEN, ExtraField, Workflow
+from app.platform.errors import InvalidChange
 
 from . import spec_tables as spec
 from ._support import (

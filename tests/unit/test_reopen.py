@@ -11,9 +11,9 @@ from datetime import timedelta
 
 import pytest
 
-from app.domain.errors import InvalidChange, NotReopenable, UnknownStatus
-from app.domain.lead import Lead
-from app.domain.workflow import Outcome, Workflow
+from app.leads.domain import Lead
+from app.pipelines.workflow import Outcome, Workflow
+from app.platform.errors import InvalidChange, NotReopenable, UnknownStatus
 
 from ._support import (
     DEFAULT,

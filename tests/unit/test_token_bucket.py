@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.domain.limits import TokenBucket, retry_after_seconds
+from app.access.rate_limit import TokenBucket, retry_after_seconds
 
 
 def test_a_burst_then_the_steady_rate() -> None:

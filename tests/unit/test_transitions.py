@@ -11,9 +11,9 @@ import itertools
 
 import pytest
 
-from app.domain.errors import TransitionNotAllowed, UnknownStatus
-from app.domain.lead import ChangeDetails, Lead
-from app.domain.workflow import Category, Outcome, Workflow
+from app.leads.domain import ChangeDetails, Lead
+from app.pipelines.workflow import Category, Outcome, Workflow
+from app.platform.errors import TransitionNotAllowed, UnknownStatus
 
 from . import spec_tables as spec
 from ._support import (

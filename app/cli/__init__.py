@@ -1,0 +1,2 @@
+"""The `leadstatus` command: serve, migrate, demo, and the admin commands for keys,
+intake sources and pipelines."""

@@ -1,1 +1,0 @@
-"""The lead-status workflow as plain Python: no I/O, no framework, no clock of its own."""

@@ -1,0 +1,1 @@
+"""Safe retries of POSTs that carry an `Idempotency-Key`."""

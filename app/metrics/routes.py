@@ -1,0 +1,193 @@
+"""HTTP for the sales metrics: window and filters in, the figures with their definitions out."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BeforeValidator
+
+from app.access.domain import Scope as KeyScope
+from app.access.http import KeyedRoute, requires
+from app.leads.schemas import NO_NUL
+from app.leads.service import utc_now
+from app.metrics import service
+from app.metrics.repository import Scope
+from app.metrics.schemas import (
+    FunnelPublic,
+    LossReasonsPublic,
+    OwnersPage,
+    SeriesPublic,
+    SourcesPublic,
+    SummaryPublic,
+)
+from app.pipelines.definition import KEY_PATTERN
+from app.platform.http import problems as p
+from app.platform.http.requests import read_pool
+
+router = APIRouter(
+    prefix="/v1/metrics",
+    tags=["metrics"],
+    route_class=KeyedRoute,
+    responses=p.responses(
+        p.INVALID_WINDOW,
+        p.PIPELINE_NOT_FOUND,
+        p.VALIDATION,
+        *p.KEYED,
+        p.UNAVAILABLE,
+        p.QUERY_TIMEOUT,
+        p.INTERNAL,
+    ),
+)
+
+
+def _date_or_instant(value: Any) -> Any:
+    """`2026-03-01` is a whole day; anything longer is an instant (UTC when no offset)."""
+    if isinstance(value, str):
+        return date.fromisoformat(value) if len(value) == 10 else datetime.fromisoformat(value)
+    return value
+
+
+When = Annotated[datetime | date, BeforeValidator(_date_or_instant)]
+Filter = Annotated[str | None, Query(max_length=200, pattern=NO_NUL)]
+
+
+def scope(
+    start: Annotated[
+        When | None,
+        Query(
+            alias="from",
+            description="Date or timestamp; default: 90 days before `to`.",
+            examples=["2026-09-01"],
+        ),
+    ] = None,
+    end: Annotated[
+        When | None,
+        Query(
+            alias="to",
+            description="Date (inclusive) or timestamp (exclusive); default: the end of today"
+            " (UTC). Windows of whole UTC days are answered from rollups; a window cut mid-day"
+            " is computed from the history (same figures, slower).",
+        ),
+    ] = None,
+    owner: Filter = None,
+    source: Filter = None,
+    segment: Filter = None,
+    pipeline: Annotated[
+        str | None,
+        Query(
+            max_length=63,
+            pattern=KEY_PATTERN.pattern,
+            description="Only this pipeline's leads and changes. Without it, closings, rates and"
+            " loss reasons span every pipeline (they count outcomes); the funnel, the time in"
+            " each status and the open pipeline by status are `default`'s.",
+            examples=["default"],
+        ),
+    ] = None,
+) -> Scope:
+    begin, stop = service.window(start, end, now=utc_now())
+    return Scope(begin, stop, owner=owner, source=source, segment=segment, pipeline=pipeline)
+
+
+Window = Annotated[Scope, Depends(scope)]
+
+
+def _window(s: Scope) -> dict[str, Any]:
+    return {
+        "from": s.start,
+        "to": s.end,
+        "owner": s.owner,
+        "source": s.source,
+        "segment": s.segment,
+        "pipeline": s.pipeline,
+    }
+
+
+@router.get(
+    "/summary",
+    response_model=SummaryPublic,
+    summary="Sales summary",
+    description="Created, closed by outcome, win / no-decision / conversion / disqualified / "
+    "dead / recycle rates, reopenings, cycle time, the open pipeline by status and the nurture "
+    "queue.",
+)
+@requires(KeyScope.METRICS_READ)
+async def summary(request: Request, where: Window) -> dict[str, Any]:
+    figures = await service.summary(read_pool(request), where, now=utc_now())
+    return {"window": _window(where), **figures}
+
+
+@router.get(
+    "/loss-reasons",
+    response_model=LossReasonsPublic,
+    summary="Why deals were lost",
+    description="Every loss in the window by reason code, competitor and the open status it "
+    "was lost from; no-decision reasons alongside.",
+)
+@requires(KeyScope.METRICS_READ)
+async def loss_reasons(request: Request, where: Window) -> dict[str, Any]:
+    return {"window": _window(where), **await service.loss_reasons(read_pool(request), where)}
+
+
+@router.get(
+    "/owners",
+    response_model=OwnersPage,
+    summary="Rep performance",
+    description="Per owner: leads, won, lost, win rate and median cycle days; sortable, paged.",
+)
+@requires(KeyScope.METRICS_READ)
+async def owners(
+    request: Request,
+    where: Window,
+    sort: Annotated[service.OwnerSort, Query(description="Field to sort by.")] = "won",
+    order: Annotated[str, Query(pattern="^(asc|desc)$")] = "desc",
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
+) -> dict[str, Any]:
+    items, total = await service.owners(
+        read_pool(request), where, sort=sort, descending=order == "desc", limit=limit, offset=offset
+    )
+    return {"window": _window(where), "items": items, "total": total}
+
+
+@router.get(
+    "/sources",
+    response_model=SourcesPublic,
+    summary="Lead-source quality",
+    description="Per source: leads, conversion rate, disqualified and dead rates.",
+)
+@requires(KeyScope.METRICS_READ)
+async def sources(request: Request, where: Window) -> dict[str, Any]:
+    return {"window": _window(where), "items": await service.sources(read_pool(request), where)}
+
+
+@router.get(
+    "/funnel",
+    response_model=FunnelPublic,
+    summary="Funnel and time in status",
+    description="For the leads created in the window: how many reached each stage of the "
+    "pipeline (its current version's open statuses, then won) and went on; and the median and "
+    "p90 days spent in each open status, over stays that ended in the window.",
+)
+@requires(KeyScope.METRICS_READ)
+async def funnel(request: Request, where: Window) -> dict[str, Any]:
+    return {"window": _window(where), **await service.funnel(read_pool(request), where)}
+
+
+@router.get(
+    "/timeseries",
+    response_model=SeriesPublic,
+    summary="A metric over time",
+    description="One metric per day, week or month, with explicit bucket starts; empty buckets "
+    "are included (counts 0, rates null).",
+)
+@requires(KeyScope.METRICS_READ)
+async def timeseries(
+    request: Request,
+    where: Window,
+    metric: service.SeriesMetric,
+    interval: service.Interval = "week",
+) -> dict[str, Any]:
+    points = await service.timeseries(read_pool(request), where, metric=metric, interval=interval)
+    return {"window": _window(where), "metric": metric, "interval": interval, "points": points}

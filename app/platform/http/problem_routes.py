@@ -1,0 +1,31 @@
+"""Each problem `type` the API answers with resolves to a short description of it."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from pydantic import BaseModel
+
+from app.platform.http.problems import CATALOGUE, NOT_FOUND, problem, responses
+
+router = APIRouter(tags=["problems"])
+
+
+class ProblemTypePublic(BaseModel):
+    type: str
+    status: int
+    title: str
+    about: str
+
+
+@router.get(
+    "/problems/{problem_type}",
+    response_model=ProblemTypePublic,
+    summary="Describe a problem type",
+    description="What a problem `type` in an error body means and when it is answered.",
+    responses=responses(NOT_FOUND),
+)
+async def describe_problem(problem_type: str) -> ProblemTypePublic:
+    kind = CATALOGUE.get(problem_type)
+    if kind is None:
+        raise problem(NOT_FOUND, f"No problem type is called {problem_type[:64]!r}.")
+    return ProblemTypePublic(type=kind.type, status=kind.status, title=kind.title, about=kind.about)

@@ -1,0 +1,86 @@
+"""What routes read from a request besides their parameters: the pools, the If-Match
+precondition, lead ids in paths.
+
+Plain functions, not FastAPI dependencies or header parameters: FastAPI resolves and validates
+each of those on every request (10-15 us apiece, measured on the transition route), while a pool
+is one attribute away and a header one lookup. Headers read this way are listed in the OpenAPI
+document with `documented_headers`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+import asyncpg
+from fastapi import Path, Request
+
+from app.pipelines.cache import Workflows
+from app.platform.http.problems import BadIfMatch
+
+_ETAG = re.compile(r'^\s*(?:W/)?"?(\d{1,9})"?\s*$')
+IF_MATCH_FORM = r'^(\*|(W/)?"?[0-9]{1,9}"?)$'
+"""If-Match as the OpenAPI document states it: one ETag or `*` (the check also allows spaces)."""
+
+
+def primary_pool(request: Request) -> asyncpg.Pool:
+    """For writes, and for reads a write may follow (read-your-writes)."""
+    pool: asyncpg.Pool = request.app.state.pool
+    return pool
+
+
+def workflows_of(request: Request) -> Workflows:
+    """The process's cache of pipeline versions."""
+    workflows: Workflows = request.app.state.workflows
+    return workflows
+
+
+def read_pool(request: Request) -> asyncpg.Pool:
+    """The replica's pool when DATABASE_READ_URL is set, else the primary's: for reads that
+    tolerate replication lag (lists and metrics), never a read before a write."""
+    pool: asyncpg.Pool = request.app.state.read_pool
+    return pool
+
+
+LeadId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The lead's id.", examples=[1])]
+
+
+def header_parameter(name: str, description: str, **schema: Any) -> dict[str, Any]:
+    """An optional request header as an OpenAPI parameter."""
+    return {
+        "name": name,
+        "in": "header",
+        "required": False,
+        "description": description,
+        "schema": {"type": "string", "title": name, **schema},
+    }
+
+
+def documented_headers(*parameters: dict[str, Any]) -> dict[str, Any]:
+    """A route's `openapi_extra` listing headers it reads itself."""
+    return {"parameters": list(parameters)}
+
+
+IF_MATCH = header_parameter(
+    "If-Match",
+    'Apply only if the lead is still at this version (its ETag, e.g. "3").',
+    pattern=IF_MATCH_FORM,
+)
+
+
+def if_match(request: Request) -> int | None:
+    """The version the request's If-Match names; None for no header or `*`; else 400."""
+    return expected_version(request.headers.get("if-match"))
+
+
+def expected_version(if_match: str | None) -> int | None:
+    if if_match is None or if_match.strip() == "*":
+        return None
+    found = _ETAG.match(if_match)
+    if found is None:
+        raise BadIfMatch(f'If-Match must be one ETag such as "3" or *, not {if_match[:40]!r}.')
+    return int(found.group(1))
+
+
+def etag(version: int) -> str:
+    return f'"{version}"'

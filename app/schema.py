@@ -1,0 +1,21 @@
+"""Every table the service declares, on one metadata: what alembic's autogenerate and the
+schema test compare the migrations with. Importing this module imports every feature's
+`tables`."""
+
+from __future__ import annotations
+
+from app.access import tables as access_tables
+from app.intake import tables as intake_tables
+from app.leads import tables as lead_tables
+from app.metrics import tables as metric_tables
+from app.pipelines import tables as pipeline_tables
+from app.platform.tables import metadata
+
+__all__ = [
+    "access_tables",
+    "intake_tables",
+    "lead_tables",
+    "metadata",
+    "metric_tables",
+    "pipeline_tables",
+]
