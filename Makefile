@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
 
-.PHONY: install run demo test test-browser fuzz lint format openapi bench bench-metrics clean
+.PHONY: help install run demo test check test-browser fuzz lint format openapi bench bench-metrics clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "leadstatus needs Python 3.11 or newer; set PYTHON=python3.11 (or newer)")'
@@ -14,7 +14,10 @@ $(STAMP): pyproject.toml
 	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	@touch $(STAMP)
 
-install: $(STAMP)
+help: ## this list
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
+
+install: $(STAMP) ## build .venv with the dev tools (the other targets do it on first use)
 
 run: $(STAMP) ## serve on http://127.0.0.1:8000 (embedded PostgreSQL unless DATABASE_URL is set)
 	$(BIN)/leadstatus serve --migrate --dev-key
@@ -33,12 +36,15 @@ test-browser: $(STAMP) ## /docs in headless Chromium (needs Debian's chromium)
 fuzz: $(STAMP) ## Schemathesis against a served process: every operation, fixed seed (a few minutes)
 	$(BIN)/pytest -m fuzz tests/fuzz -p no:cacheprovider
 
-lint: $(STAMP)
+check: lint test ## lint, then the suite: what CI runs first
+
+lint: $(STAMP) ## ruff, ruff format, mypy, and the layer contracts (import-linter)
 	$(BIN)/ruff check app tests bench
 	$(BIN)/ruff format --check app tests bench
 	$(BIN)/mypy app
+	$(BIN)/lint-imports
 
-format: $(STAMP)
+format: $(STAMP) ## ruff fix and format
 	$(BIN)/ruff check --fix app tests bench
 	$(BIN)/ruff format app tests bench
 
@@ -51,5 +57,5 @@ bench: $(STAMP) ## create and transition under load: requests/s, p50, p99 (needs
 bench-metrics: $(STAMP) ## p50/p95 of every metrics endpoint on 1,000,000 seeded leads (seeded once)
 	$(BIN)/python bench/metrics.py
 
-clean:
+clean: ## remove .venv, the embedded database and caches
 	rm -rf $(VENV) .leadstatus .pytest_cache .mypy_cache .ruff_cache

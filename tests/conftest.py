@@ -6,36 +6,26 @@ the migrations themselves are under test; tables are emptied between tests.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import httpx
 import pytest
-from alembic.config import Config
 from cryptography.fernet import Fernet
 from fastapi import FastAPI
 from pydantic import SecretStr
 
-from alembic import command
 from app.access.domain import Scope
 from app.access.service import create_key
 from app.main import create_app
 from app.pipelines.cache import Workflows
 from app.platform.db import asyncpg_dsn, create_pool, start_embedded
 from app.platform.settings import Settings
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def _with_database(url: str, name: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path=f"/{name}"))
+from tests.databases import drop_database, migrated_database
 
 
 @pytest.fixture(scope="session")
@@ -47,28 +37,6 @@ def server_url() -> Iterator[str]:
         return
     with tempfile.TemporaryDirectory(prefix="leadstatus-test-") as tmp:
         yield start_embedded(Path(tmp))
-
-
-async def _admin(server_url: str, sql: str) -> None:
-    conn = await asyncpg.connect(server_url)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
-
-def migrated_database(server_url: str, name: str) -> str:
-    """Create database `name` on the server, build it with the migrations; returns its URL."""
-    asyncio.run(_admin(server_url, f'CREATE DATABASE "{name}"'))
-    url = _with_database(server_url, name)
-    cfg = Config(str(ROOT / "alembic.ini"))
-    cfg.attributes["database_url"] = url
-    command.upgrade(cfg, "head")
-    return url
-
-
-def drop_database(server_url: str, name: str) -> None:
-    asyncio.run(_admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture(scope="session")

@@ -626,6 +626,11 @@ def downgrade() -> None:
     for table in ROLLUPS:
         op.execute(f"DROP VIEW {table}_now")
     op.execute("DROP VIEW metrics_pending_now")
+    # Functions taking the queue tables' row types (0004 recreates them on its own downgrade).
+    op.execute(
+        "DROP FUNCTION IF EXISTS metrics_change_deltas(bigint),"
+        " metrics_lead_deltas(metrics_pending_leads)"
+    )
     op.execute("DROP TABLE metrics_pending, metrics_pending_changes, metrics_pending_leads")
     op.execute(
         "DROP TABLE metrics_pipeline, metrics_losses, metrics_durations, metrics_daily CASCADE"

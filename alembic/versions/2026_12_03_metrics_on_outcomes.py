@@ -700,8 +700,12 @@ def upgrade() -> None:
         op.execute("SELECT metrics_rebuild()")
 
 
+IRREVERSIBLE = (
+    "0013 is not downgraded in place: 0012's rollups named default's statuses and cannot"
+    " hold other pipelines. Restore a backup taken before the upgrade."
+)
+"""Why this revision is one-way; the migrations test holds it to refusing cleanly."""
+
+
 def downgrade() -> None:
-    raise NotImplementedError(
-        "0013 is not downgraded in place: 0012's rollups named default's statuses and cannot"
-        " hold other pipelines. Restore a backup taken before the upgrade."
-    )
+    raise NotImplementedError(IRREVERSIBLE)

@@ -533,6 +533,9 @@ def downgrade() -> None:
         "CREATE UNIQUE INDEX uq_leads_open_email ON leads (lower(email))"
         f" WHERE status IN ({_quoted(OPEN)})"
     )
+    # The version triggers watch the columns dropped below: they go first.
+    op.execute("DROP TRIGGER lead_status_changes_in_version ON lead_status_changes")
+    op.execute("DROP TRIGGER leads_status_in_version ON leads")
     op.execute("ALTER TABLE intake_sources DROP COLUMN pipeline")
     op.execute(
         "ALTER TABLE leads DROP COLUMN pipeline, DROP COLUMN pipeline_version, DROP COLUMN outcome"
@@ -570,8 +573,6 @@ def downgrade() -> None:
         "ALTER TABLE lead_status_changes ADD CONSTRAINT ck_lead_status_changes_reason_of_target"
         " CHECK (lead_status_change_reason_valid(reopened, to_status, reason))"
     )
-    op.execute("DROP TRIGGER lead_status_changes_in_version ON lead_status_changes")
-    op.execute("DROP TRIGGER leads_status_in_version ON leads")
     for table in APPEND_ONLY:
         op.execute(f"DROP TRIGGER {table}_append_only ON {table}")
         op.execute(f"DROP TRIGGER {table}_not_truncated ON {table}")

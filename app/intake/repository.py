@@ -15,7 +15,8 @@ import asyncpg
 import orjson
 
 from app.intake.domain import IntakeOutcome
-from app.leads.repository import DESCRIPTIVE_FIELDS, LeadRecord
+from app.leads.domain import LeadRecord
+from app.leads.repository import DESCRIPTIVE_FIELDS
 from app.pipelines.workflow import Workflow
 from app.platform.sql import IS_OPEN, decided_under_current
 

@@ -22,8 +22,9 @@ from app.intake.domain import SourceKind
 from app.intake.payloads import MAX_PAYLOAD_BYTES, Arrival, PayloadRefused
 from app.intake.secrets import SecretKeeper, keeper_for
 from app.leads.schemas import LeadCreate
+from app.pipelines.http import workflows_of
 from app.platform.http import problems as p
-from app.platform.http.requests import primary_pool, workflows_of
+from app.platform.http.requests import primary_pool
 from app.platform.observability.metrics import instruments_of
 
 log = logging.getLogger("leadstatus.intake")

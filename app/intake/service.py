@@ -25,8 +25,8 @@ from app.intake.repository import (
     SourceRepository,
 )
 from app.intake.secrets import SecretKeeper
-from app.leads.domain import ChangeDetails
-from app.leads.repository import LeadRecord, LeadRepository, to_domain
+from app.leads.domain import ChangeDetails, LeadRecord
+from app.leads.repository import LeadRepository, to_domain
 from app.pipelines.cache import Workflows
 from app.pipelines.workflow import Outcome
 from app.platform.errors import ConcurrentChange

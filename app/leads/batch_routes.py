@@ -18,9 +18,10 @@ from app.access.http import KeyedRoute, requires
 from app.idempotency.http import IDEMPOTENCY_KEY, idempotent
 from app.leads import service
 from app.leads.schemas import LeadCreate, LeadsBatchResult
+from app.pipelines.http import workflows_of
 from app.platform.errors import PipelineNotFound
 from app.platform.http import problems as p
-from app.platform.http.requests import documented_headers, workflows_of
+from app.platform.http.requests import documented_headers
 
 MAX_BATCH = 1000
 

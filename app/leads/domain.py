@@ -8,8 +8,10 @@ change is the repository's work; `Lead.apply()` shows what the row looks like af
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from typing import Any
 
 from app.pipelines.default import DEFAULT_PIPELINE
 from app.pipelines.workflow import (
@@ -216,3 +218,20 @@ def _check_reason(
             raise InvalidChange("'revisit_at' must be in the future.", field="revisit_at")
         if details.revisit_at >= LATEST:
             raise InvalidChange(f"'revisit_at' must be before {LATEST.date()}.", field="revisit_at")
+
+
+LeadRecord = Mapping[str, Any]
+"""A full row of `leads`, as the API shows it."""
+
+
+@dataclass(frozen=True, slots=True)
+class LeadFilter:
+    pipeline: str | None = None
+    statuses: Sequence[str] = ()
+    owner: str | None = None
+    source: str | None = None
+    segment: str | None = None
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    revisit_due_at: datetime | None = None
+    """When set: only closed leads whose revisit_at has come by this time (the nurture queue)."""

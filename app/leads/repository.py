@@ -9,18 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, nullcontext
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import asyncpg
 
-from app.leads.domain import Lead, StatusChange
+from app.leads.domain import Lead, LeadFilter, LeadRecord, StatusChange
 from app.pipelines.workflow import Workflow
 from app.platform.sql import IS_CLOSED, IS_OPEN, decided_under_current
-
-LeadRecord = Mapping[str, Any]
-"""A full row of `leads`, as the API shows it."""
 
 DESCRIPTIVE_FIELDS: tuple[str, ...] = (
     "email",
@@ -103,19 +98,6 @@ _STATE = (
     " l.status_reason, l.pipeline, l.pipeline_version, p.current_version"
     " FROM leads l JOIN pipelines p ON p.name = l.pipeline WHERE l.id = $1"
 )
-
-
-@dataclass(frozen=True, slots=True)
-class LeadFilter:
-    pipeline: str | None = None
-    statuses: Sequence[str] = ()
-    owner: str | None = None
-    source: str | None = None
-    segment: str | None = None
-    created_after: datetime | None = None
-    created_before: datetime | None = None
-    revisit_due_at: datetime | None = None
-    """When set: only closed leads whose revisit_at has come by this time (the nurture queue)."""
 
 
 def to_domain(row: LeadRecord) -> Lead:

@@ -16,23 +16,22 @@ from app.access.domain import Scope
 from app.access.http import KeyedRoute, key_name, requires
 from app.idempotency.http import IDEMPOTENCY_KEY, idempotent
 from app.leads import service
-from app.leads.domain import ChangeDetails, StatusChange
-from app.leads.repository import LeadFilter, LeadRecord
+from app.leads.domain import ChangeDetails, LeadFilter, LeadRecord, StatusChange
 from app.leads.schemas import (
-    NO_NUL,
     FilterInstant,
     LeadCreate,
     LeadPublic,
     LeadsPage,
     LeadUpdate,
-    PipelineName,
-    ReasonCode,
     ReopenRequest,
     StatusChangePublic,
     TransitionRequest,
 )
 from app.leads.service import OnRecorded
+from app.pipelines.http import workflows_of
+from app.pipelines.schemas import PipelineName, ReasonCode
 from app.platform.http import problems as p
+from app.platform.http.fields import NO_NUL
 from app.platform.http.problems import BadCursor
 from app.platform.http.requests import (
     IF_MATCH,
@@ -42,7 +41,6 @@ from app.platform.http.requests import (
     if_match,
     primary_pool,
     read_pool,
-    workflows_of,
 )
 from app.platform.observability.metrics import instruments_of
 

@@ -27,12 +27,10 @@ from pydantic_extra_types.currency_code import ISO4217
 from app.leads.domain import EARLIEST, LATEST
 from app.leads.emails import Email
 from app.pipelines.default import DEFAULT_PIPELINE
-from app.pipelines.definition import KEY_PATTERN
-from app.pipelines.workflow import Category, ExtraField, Outcome
+from app.pipelines.schemas import PipelineName, ReasonCode, StatusKey
+from app.pipelines.workflow import Outcome
+from app.platform.http.fields import NO_NUL
 
-NO_NUL = r"^[^\x00]*$"
-"""PostgreSQL's text and jsonb cannot hold U+0000: a value with one is refused as invalid (422,
-the rule stated in the OpenAPI document) instead of failing in the database (500)."""
 Text = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=NO_NUL)
 ]
@@ -53,25 +51,6 @@ def _held_within_records(value: datetime) -> datetime:
 
 FilterInstant = Annotated[datetime, AfterValidator(_held_within_records)]
 
-KEY = KEY_PATTERN.pattern
-StatusKey = Annotated[
-    str,
-    StringConstraints(max_length=63, pattern=KEY),
-    Field(
-        description="A status key of the lead's pipeline (`GET /v1/pipelines/{name}` lists them; "
-        "the `default` pipeline's are new, contacted, qualified, negotiating, won, lost, "
-        "no_decision, recycled, disqualified, dead).",
-        examples=["qualified"],
-    ),
-]
-"""Statuses are the customer's, defined per pipeline: the document describes the key's form and
-gives the default pipeline's as examples instead of an enum it could not keep true."""
-ReasonCode = Annotated[str, StringConstraints(max_length=63, pattern=KEY)]
-PipelineName = Annotated[
-    str,
-    StringConstraints(max_length=63, pattern=KEY),
-    Field(description="A pipeline's name (`GET /v1/pipelines` lists them).", examples=["default"]),
-]
 WORKFLOW_FIELDS = {
     "status": "the status changes only through POST /v1/leads/{id}/transitions or /reopen",
     "status_reason": "the reason is given with each status change",
@@ -324,39 +303,6 @@ class StatusChangePublic(BaseModel):
     at: datetime
 
 
-class ReasonPublic(BaseModel):
-    code: str
-    label: str
-    requires: list[ExtraField]
-
-
-class TargetPublic(BaseModel):
-    reasons: list[ReasonPublic]
-    accepts: list[ExtraField] = Field(description="Extra fields a change to this target takes.")
-
-
-class StatusPublic(BaseModel):
-    name: str = Field(description="The status key.")
-    label: str
-    outcome: Outcome
-    category: Category = Field(description="open, closed (reopenable) or terminal.")
-    description: str | None
-    probability: float | None = Field(description="Chance of winning from here, 0..1.")
-    stale_after_days: int | None
-    archived: bool = Field(description="Kept for the leads in it; no move leads into it.")
-    allowed_targets: list[str]
-    reopen_targets: list[str] = Field(description="Non-empty for reopenable statuses.")
-
-
-class WorkflowPublic(BaseModel):
-    pipeline: str
-    version: int
-    initial_status: str
-    statuses: list[StatusPublic]
-    targets: dict[str, TargetPublic] = Field(description="Reason codes per target status.")
-    reopen: TargetPublic | None
-
-
 class BatchItem(BaseModel):
     index: int = Field(description="Position of the lead in the request.")
     result: Literal["created", "duplicate", "rejected"]
@@ -390,46 +336,3 @@ class LeadsBatchResult(BaseModel):
     duplicates: int
     rejected: int
     items: list[BatchItem]
-
-
-class PipelineVersionPublic(BaseModel):
-    name: str
-    version: int
-    current_version: int
-    created_at: datetime
-    created_by: str | None = Field(description="The API key (or `cli`) that made the version.")
-    changes: list[str] = Field(description="What this version changed from the one before.")
-    remap: dict[str, str] = Field(description="Removed status -> where its leads were moved.")
-
-
-class PipelinePublic(PipelineVersionPublic):
-    definition: dict[str, Any] = Field(
-        description="The definition document (statuses, transitions, reopen_targets, reasons)."
-    )
-    workflow: WorkflowPublic = Field(description="The definition as the workflow it makes.")
-
-
-class PipelineSummary(BaseModel):
-    name: str
-    version: int = Field(description="The current version.")
-    label: str | None
-    statuses: list[str]
-    leads: int = Field(description="Leads in this pipeline.")
-    updated_at: datetime = Field(description="When the current version was made.")
-
-
-class ViolationPublic(BaseModel):
-    pointer: str = Field(description="A JSON pointer (RFC 6901) into the submitted document.")
-    message: str
-
-
-class PipelineReview(BaseModel):
-    valid: bool
-    version: int | None = Field(description="The version applying would create.")
-    violations: list[ViolationPublic]
-    changes: list[str]
-    remap: dict[str, str]
-    leads_to_remap: dict[str, int] = Field(description="Leads each remap would move.")
-    stranded: dict[str, int] = Field(
-        description="Removed statuses holding leads without a remap (applying would be 409)."
-    )

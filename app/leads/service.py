@@ -19,8 +19,8 @@ from typing import Any
 
 import asyncpg
 
-from app.leads.domain import ChangeDetails, Lead, StatusChange
-from app.leads.repository import LeadFilter, LeadRecord, LeadRepository, to_domain
+from app.leads.domain import ChangeDetails, Lead, LeadFilter, LeadRecord, StatusChange
+from app.leads.repository import LeadRepository, to_domain
 from app.pipelines.cache import Workflows
 from app.pipelines.default import DEFAULT_PIPELINE
 from app.pipelines.repository import PipelineDefinitionRepository

@@ -21,11 +21,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import asyncpg
 
+from app.metrics.domain import MetricsScope
 from app.pipelines.workflow import REMAP_REASON, Outcome
 from app.platform.sql import sql_list
 
@@ -84,21 +84,6 @@ def stage_counts(mask: str, stages: int) -> list[str]:
         for i in range(1, stages + 1)
     ]
     return columns
-
-
-@dataclass(frozen=True, slots=True)
-class Scope:
-    """A window [start, end) and optional filters; None means every value."""
-
-    start: datetime
-    end: datetime
-    owner: str | None = None
-    source: str | None = None
-    segment: str | None = None
-    pipeline: str | None = None
-
-    def args(self) -> tuple[Any, ...]:
-        return (self.start, self.end, self.owner, self.source, self.segment, self.pipeline)
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,7 +160,7 @@ class MetricsRepository:
     def __init__(self, conn: asyncpg.Connection) -> None:
         self.conn = conn
 
-    async def closed_by_outcome(self, scope: Scope) -> dict[str, Mapping[str, Any]]:
+    async def closed_by_outcome(self, scope: MetricsScope) -> dict[str, Mapping[str, Any]]:
         """Per closed outcome: how many leads closed so, and their median days from creation."""
         rows = await self.conn.fetch(
             f"""
@@ -188,7 +173,7 @@ class MetricsRepository:
         )
         return {r["to_outcome"]: r for r in rows}
 
-    async def summary_figures(self, scope: Scope) -> Mapping[str, Any]:
+    async def summary_figures(self, scope: MetricsScope) -> Mapping[str, Any]:
         row: Mapping[str, Any] = await self.conn.fetchrow(
             f"""
             WITH created AS ({_CREATED}),
@@ -211,7 +196,7 @@ class MetricsRepository:
         )
         return row
 
-    async def losses(self, scope: Scope) -> list[Mapping[str, Any]]:
+    async def losses(self, scope: MetricsScope) -> list[Mapping[str, Any]]:
         """Every loss and no-decision change in the window (not only the latest closing)."""
         rows: list[Mapping[str, Any]] = await self.conn.fetch(
             f"""
@@ -225,7 +210,7 @@ class MetricsRepository:
         )
         return rows
 
-    async def by_owner(self, scope: Scope) -> list[Mapping[str, Any]]:
+    async def by_owner(self, scope: MetricsScope) -> list[Mapping[str, Any]]:
         rows: list[Mapping[str, Any]] = await self.conn.fetch(
             f"""
             WITH closings AS ({_CLOSINGS}), created AS ({_CREATED}),
@@ -249,7 +234,7 @@ class MetricsRepository:
         )
         return rows
 
-    async def by_source(self, scope: Scope) -> list[Mapping[str, Any]]:
+    async def by_source(self, scope: MetricsScope) -> list[Mapping[str, Any]]:
         rows: list[Mapping[str, Any]] = await self.conn.fetch(
             f"""
             WITH closings AS ({_CLOSINGS}), created AS ({_CREATED}),
@@ -276,7 +261,7 @@ class MetricsRepository:
         )
         return rows
 
-    async def funnel(self, scope: Scope, stages: int) -> Mapping[str, Any]:
+    async def funnel(self, scope: MetricsScope, stages: int) -> Mapping[str, Any]:
         """Of the leads created in the window: how many held each of the first `stages` stages,
         and went further (the counts `metrics_daily` keeps, by stage number). `scope.pipeline`
         names the pipeline."""
@@ -297,7 +282,7 @@ class MetricsRepository:
         return row
 
     async def time_in_status(
-        self, scope: Scope, statuses: Sequence[str]
+        self, scope: MetricsScope, statuses: Sequence[str]
     ) -> list[Mapping[str, Any]]:
         """Stays in each of the open `statuses` that ended in the window, in days: median and
         p90 (`scope.pipeline` names the pipeline they are statuses of)."""
@@ -325,7 +310,7 @@ class MetricsRepository:
         )
         return rows
 
-    async def series(self, scope: Scope, interval: str) -> list[Mapping[str, Any]]:
+    async def series(self, scope: MetricsScope, interval: str) -> list[Mapping[str, Any]]:
         """Per bucket: created, created-and-won-now, and latest closings by outcome."""
         rows: list[Mapping[str, Any]] = await self.conn.fetch(
             f"""

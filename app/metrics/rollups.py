@@ -18,8 +18,9 @@ from typing import Any
 
 import asyncpg
 
+from app.metrics.domain import MetricsScope
 from app.metrics.histogram import Histogram
-from app.metrics.repository import FUNNEL_STAGES, MetricsRepository, Scope
+from app.metrics.repository import FUNNEL_STAGES, MetricsRepository
 from app.pipelines.workflow import CLOSING_OUTCOMES, Outcome
 from app.platform.sql import IS_CLOSED
 
@@ -45,7 +46,7 @@ def _stage_sums(stages: int) -> str:
     )
 
 
-def whole_days(scope: Scope) -> tuple[date, date] | None:
+def whole_days(scope: MetricsScope) -> tuple[date, date] | None:
     """The window as [first day, day after the last) when it starts and ends at UTC midnight."""
     bounds = []
     for instant in (scope.start, scope.end):
@@ -64,10 +65,10 @@ class RollupRepository:
         self.days = days
         self.history = MetricsRepository(conn)
 
-    def _args(self, scope: Scope) -> tuple[Any, ...]:
+    def _args(self, scope: MetricsScope) -> tuple[Any, ...]:
         return (*self.days, scope.owner, scope.source, scope.segment, scope.pipeline)
 
-    async def totals(self, scope: Scope) -> Mapping[str, Any]:
+    async def totals(self, scope: MetricsScope) -> Mapping[str, Any]:
         """Created, created-and-won-now, latest closings by outcome, reopenings in the window."""
         row: Mapping[str, Any] = await self.conn.fetchrow(
             f"""
@@ -83,7 +84,7 @@ class RollupRepository:
         return row
 
     async def durations(
-        self, measure: str, statuses: tuple[str, ...], scope: Scope, *, by: str | None = None
+        self, measure: str, statuses: tuple[str, ...], scope: MetricsScope, *, by: str | None = None
     ) -> dict[tuple[str, str | None], Histogram] | None:
         """Whole-day histograms per status (and per `by` dimension value when grouped): stays
         by open status key, cycle times under the outcome `won`.
@@ -126,7 +127,7 @@ class RollupRepository:
             grouped[(r["status"], r["value"] if by else None)][r["days"]] = r["n"]
         return {key: Histogram(counts) for key, counts in grouped.items()}
 
-    async def median_days_to_won(self, scope: Scope) -> float | None:
+    async def median_days_to_won(self, scope: MetricsScope) -> float | None:
         won = Outcome.WON.value
         histograms = await self.durations("cycle", (won,), scope)
         if histograms is None:
@@ -135,7 +136,7 @@ class RollupRepository:
         histogram = histograms.get((won, None))
         return histogram.percentile(0.5) if histogram else None
 
-    async def losses(self, scope: Scope) -> list[Mapping[str, Any]]:
+    async def losses(self, scope: MetricsScope) -> list[Mapping[str, Any]]:
         """Every loss and no-decision in the window; unfiltered, from the per-day totals."""
         overall = scope.owner is None and scope.source is None and scope.segment is None
         rows: list[Mapping[str, Any]] = await self.conn.fetch(
@@ -148,7 +149,7 @@ class RollupRepository:
         )
         return rows
 
-    async def _by(self, dimension: str, scope: Scope) -> list[Mapping[str, Any]]:
+    async def _by(self, dimension: str, scope: MetricsScope) -> list[Mapping[str, Any]]:
         rows: list[Mapping[str, Any]] = await self.conn.fetch(
             f"""
             SELECT {dimension}, sum(created)::bigint AS leads, sum(won_now)::bigint AS won_now,
@@ -161,7 +162,7 @@ class RollupRepository:
         )
         return rows
 
-    async def by_owner(self, scope: Scope) -> list[Mapping[str, Any]]:
+    async def by_owner(self, scope: MetricsScope) -> list[Mapping[str, Any]]:
         won = Outcome.WON.value
         rows = await self._by("owner", scope)
         histograms = await self.durations("cycle", (won,), scope, by="owner")
@@ -182,7 +183,7 @@ class RollupRepository:
             for r in rows
         ]
 
-    async def by_source(self, scope: Scope) -> list[Mapping[str, Any]]:
+    async def by_source(self, scope: MetricsScope) -> list[Mapping[str, Any]]:
         return [
             {
                 "source": r["source"],
@@ -195,7 +196,7 @@ class RollupRepository:
             for r in await self._by("source", scope)
         ]
 
-    async def funnel(self, scope: Scope, stages: int) -> Mapping[str, Any]:
+    async def funnel(self, scope: MetricsScope, stages: int) -> Mapping[str, Any]:
         """Of the leads created in the window: how many held each of the first `stages` stages,
         and went further, by stage number (`scope.pipeline` names the pipeline)."""
         row = await self.conn.fetchrow(
@@ -205,7 +206,7 @@ class RollupRepository:
         return {key: value or 0 for key, value in row.items()}
 
     async def time_in_status(
-        self, scope: Scope, statuses: Sequence[str]
+        self, scope: MetricsScope, statuses: Sequence[str]
     ) -> list[Mapping[str, Any]]:
         """Stays in each of the open `statuses` that ended in the window, in whole days: median
         and p90 (`scope.pipeline` names the pipeline they are statuses of)."""
@@ -223,7 +224,7 @@ class RollupRepository:
             if h.total
         ]
 
-    async def series(self, scope: Scope, interval: str) -> list[Mapping[str, Any]]:
+    async def series(self, scope: MetricsScope, interval: str) -> list[Mapping[str, Any]]:
         """Per bucket: created, created-and-won-now, and latest closings by outcome."""
         rows: list[Mapping[str, Any]] = await self.conn.fetch(
             f"""
@@ -265,7 +266,7 @@ class PipelineRepository:
         self.conn = conn
 
     async def now(
-        self, scope: Scope, now: datetime, *, pipeline: str
+        self, scope: MetricsScope, now: datetime, *, pipeline: str
     ) -> tuple[dict[str, int], int]:
         """How many leads of `pipeline` stand in each of its statuses now, and how many closed
         leads in the scope (every pipeline, unless it names one) are due for a revisit now.

@@ -10,10 +10,9 @@ from pydantic import BeforeValidator
 
 from app.access.domain import Scope as KeyScope
 from app.access.http import KeyedRoute, requires
-from app.leads.schemas import NO_NUL
 from app.leads.service import utc_now
 from app.metrics import service
-from app.metrics.repository import Scope
+from app.metrics.domain import MetricsScope
 from app.metrics.schemas import (
     FunnelPublic,
     LossReasonsPublic,
@@ -24,6 +23,7 @@ from app.metrics.schemas import (
 )
 from app.pipelines.definition import KEY_PATTERN
 from app.platform.http import problems as p
+from app.platform.http.fields import NO_NUL
 from app.platform.http.requests import read_pool
 
 router = APIRouter(
@@ -85,15 +85,15 @@ def scope(
             examples=["default"],
         ),
     ] = None,
-) -> Scope:
+) -> MetricsScope:
     begin, stop = service.window(start, end, now=utc_now())
-    return Scope(begin, stop, owner=owner, source=source, segment=segment, pipeline=pipeline)
+    return MetricsScope(begin, stop, owner=owner, source=source, segment=segment, pipeline=pipeline)
 
 
-Window = Annotated[Scope, Depends(scope)]
+Window = Annotated[MetricsScope, Depends(scope)]
 
 
-def _window(s: Scope) -> dict[str, Any]:
+def _window(s: MetricsScope) -> dict[str, Any]:
     return {
         "from": s.start,
         "to": s.end,

@@ -17,9 +17,9 @@ from typing import Any, Literal
 import asyncpg
 
 from app.leads.domain import EARLIEST, LATEST
+from app.metrics.domain import MetricsScope
 from app.metrics.repository import (
     MetricsRepository,
-    Scope,
     Stages,
     current_stages,
     pipeline_exists,
@@ -72,7 +72,7 @@ def window(
     return begin, stop
 
 
-async def _stages(conn: asyncpg.Connection, scope: Scope) -> Stages:
+async def _stages(conn: asyncpg.Connection, scope: MetricsScope) -> Stages:
     """The funnel of the scope's pipeline (`default` when it names none)."""
     name = scope.pipeline or DEFAULT_PIPELINE
     stages = await current_stages(conn, name)
@@ -81,13 +81,13 @@ async def _stages(conn: asyncpg.Connection, scope: Scope) -> Stages:
     return stages
 
 
-async def _check_pipeline(conn: asyncpg.Connection, scope: Scope) -> None:
+async def _check_pipeline(conn: asyncpg.Connection, scope: MetricsScope) -> None:
     """A pipeline filter must name a pipeline: a typo is an error, not an empty answer."""
     if scope.pipeline is not None and not await pipeline_exists(conn, scope.pipeline):
         raise PipelineNotFound(scope.pipeline)
 
 
-def _reader(conn: asyncpg.Connection, scope: Scope) -> RollupRepository | MetricsRepository:
+def _reader(conn: asyncpg.Connection, scope: MetricsScope) -> RollupRepository | MetricsRepository:
     """The rollups for windows of whole UTC days (the default), else the history itself."""
     days = whole_days(scope)
     return RollupRepository(conn, days) if days else MetricsRepository(conn)
@@ -118,7 +118,7 @@ def _closed_rates(closed: Mapping[str, int]) -> dict[str, Any]:
     }
 
 
-async def summary(pool: asyncpg.Pool, scope: Scope, *, now: datetime) -> dict[str, Any]:
+async def summary(pool: asyncpg.Pool, scope: MetricsScope, *, now: datetime) -> dict[str, Any]:
     async with pool.acquire() as conn:
         stages = await _stages(conn, scope)
         days = whole_days(scope)
@@ -148,7 +148,7 @@ async def summary(pool: asyncpg.Pool, scope: Scope, *, now: datetime) -> dict[st
     }
 
 
-async def loss_reasons(pool: asyncpg.Pool, scope: Scope) -> dict[str, Any]:
+async def loss_reasons(pool: asyncpg.Pool, scope: MetricsScope) -> dict[str, Any]:
     async with pool.acquire() as conn:
         await _check_pipeline(conn, scope)
         rows = await _reader(conn, scope).losses(scope)
@@ -180,7 +180,7 @@ async def loss_reasons(pool: asyncpg.Pool, scope: Scope) -> dict[str, Any]:
 
 async def owners(
     pool: asyncpg.Pool,
-    scope: Scope,
+    scope: MetricsScope,
     *,
     sort: OwnerSort,
     descending: bool,
@@ -210,7 +210,7 @@ async def owners(
     return ordered[offset : offset + limit], len(ordered)
 
 
-async def sources(pool: asyncpg.Pool, scope: Scope) -> list[dict[str, Any]]:
+async def sources(pool: asyncpg.Pool, scope: MetricsScope) -> list[dict[str, Any]]:
     async with pool.acquire() as conn:
         await _check_pipeline(conn, scope)
         rows = await _reader(conn, scope).by_source(scope)
@@ -228,7 +228,7 @@ async def sources(pool: asyncpg.Pool, scope: Scope) -> list[dict[str, Any]]:
     return sorted(items, key=lambda i: (-i["leads"], i["source"] or ""))
 
 
-async def funnel(pool: asyncpg.Pool, scope: Scope) -> dict[str, Any]:
+async def funnel(pool: asyncpg.Pool, scope: MetricsScope) -> dict[str, Any]:
     """The scope's pipeline's stages (its current version's open statuses, then won): of the
     leads created in the window, how many held each and went on; stays that ended in the
     window."""
@@ -271,7 +271,7 @@ async def funnel(pool: asyncpg.Pool, scope: Scope) -> dict[str, Any]:
 
 
 async def timeseries(
-    pool: asyncpg.Pool, scope: Scope, *, metric: SeriesMetric, interval: Interval
+    pool: asyncpg.Pool, scope: MetricsScope, *, metric: SeriesMetric, interval: Interval
 ) -> list[dict[str, Any]]:
     async with pool.acquire() as conn:
         await _check_pipeline(conn, scope)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 import orjson
@@ -9,7 +10,9 @@ from fastapi import APIRouter, Path, Request, Response
 
 from app.access.domain import Scope
 from app.access.http import KeyedRoute, key_name, requires
-from app.leads.schemas import (
+from app.pipelines import service
+from app.pipelines.http import workflows_of
+from app.pipelines.schemas import (
     PipelineName,
     PipelinePublic,
     PipelineReview,
@@ -17,8 +20,6 @@ from app.leads.schemas import (
     PipelineVersionPublic,
     ViolationPublic,
 )
-from app.pipelines import service
-from app.pipelines.repository import PipelineRecord
 from app.pipelines.workflow_routes import workflow_public
 from app.platform.http import problems as p
 from app.platform.http.requests import (
@@ -27,7 +28,6 @@ from app.platform.http.requests import (
     etag,
     if_match,
     primary_pool,
-    workflows_of,
 )
 
 Version = Annotated[int, Path(ge=1, le=2_147_483_647, description="A version number.")]
@@ -99,7 +99,7 @@ def _json(content: Any, status_code: int = 200, **headers: str) -> Response:
     )
 
 
-def _public(request: Request, row: PipelineRecord) -> dict[str, Any]:
+def _public(request: Request, row: Mapping[str, Any]) -> dict[str, Any]:
     workflows = workflows_of(request)
     workflow = workflows.remember(row["pipeline"], row["version"], row["definition"])
     return {

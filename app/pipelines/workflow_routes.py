@@ -10,11 +10,11 @@ from fastapi import APIRouter, Request
 
 from app.access.domain import Scope
 from app.access.http import KeyedRoute, requires
-from app.leads.schemas import ReasonPublic, StatusPublic, TargetPublic, WorkflowPublic
 from app.pipelines.default import DEFAULT_PIPELINE
+from app.pipelines.http import workflows_of
+from app.pipelines.schemas import ReasonPublic, StatusPublic, TargetPublic, WorkflowPublic
 from app.pipelines.workflow import TargetRule, Workflow
 from app.platform.http.problems import INTERNAL, KEYED, responses
-from app.platform.http.requests import workflows_of
 
 router = APIRouter(
     tags=["workflow"],

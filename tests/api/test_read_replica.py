@@ -12,7 +12,7 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.conftest import drop_database, migrated_database
+from tests.databases import drop_database, migrated_database
 from tests.served import ServedProcess
 
 

@@ -18,7 +18,7 @@ from cryptography.fernet import Fernet
 from app.access.domain import Scope
 from app.access.service import create_key
 from app.platform.db import asyncpg_dsn
-from tests.conftest import _with_database, migrated_database
+from tests.databases import migrated_database, with_database
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -43,7 +43,7 @@ class OwnedServer:
         self._server.ensure_postgres_running()
 
     def database(self, name: str) -> str:
-        return _with_database(self.url, name)
+        return with_database(self.url, name)
 
 
 @pytest.fixture(scope="session")

@@ -8,8 +8,8 @@ import asyncpg
 import pytest
 
 from app.leads import service
-from app.leads.domain import ChangeDetails
-from app.leads.repository import LeadFilter, LeadRepository, to_domain
+from app.leads.domain import ChangeDetails, LeadFilter
+from app.leads.repository import LeadRepository, to_domain
 from app.pipelines.cache import Workflows
 from app.platform.errors import DuplicateOpenLead, StaleVersion, TransitionNotAllowed
 from tests.pipelines import DEFAULT

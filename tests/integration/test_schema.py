@@ -213,7 +213,7 @@ def test_the_code_names_the_head_revision_of_the_migrations() -> None:
     from alembic.script import ScriptDirectory
 
     from app.main import SCHEMA_REVISION
-    from tests.conftest import ROOT
+    from tests.databases import ROOT
 
     heads = ScriptDirectory.from_config(Config(str(ROOT / "alembic.ini"))).get_heads()
     assert heads == [SCHEMA_REVISION]

@@ -15,7 +15,6 @@ from typing import Annotated, Any
 import asyncpg
 from fastapi import Path, Request
 
-from app.pipelines.cache import Workflows
 from app.platform.http.problems import BadIfMatch
 
 _ETAG = re.compile(r'^\s*(?:W/)?"?(\d{1,9})"?\s*$')
@@ -27,12 +26,6 @@ def primary_pool(request: Request) -> asyncpg.Pool:
     """For writes, and for reads a write may follow (read-your-writes)."""
     pool: asyncpg.Pool = request.app.state.pool
     return pool
-
-
-def workflows_of(request: Request) -> Workflows:
-    """The process's cache of pipeline versions."""
-    workflows: Workflows = request.app.state.workflows
-    return workflows
 
 
 def read_pool(request: Request) -> asyncpg.Pool:

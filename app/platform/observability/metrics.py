@@ -10,7 +10,7 @@ without bound.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Protocol
 
 from prometheus_client import (
     CollectorRegistry,
@@ -24,9 +24,6 @@ from prometheus_client.exposition import choose_encoder
 from prometheus_client.metrics_core import GaugeMetricFamily
 from starlette.requests import Request
 
-from app.intake.domain import IntakeOutcome
-from app.leads.domain import StatusChange
-
 UNMATCHED = "unmatched"
 """The route label of a request no route matched (a scanner's guesses must not add series)."""
 REDELIVERED = "redelivered"
@@ -36,6 +33,19 @@ OTHER_METHOD = "other"
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 """Seconds; fine below 10 ms, where the hot paths answer, up to the 30 s request timeout."""
+
+
+class CountedChange(Protocol):
+    """What the counters read of a recorded status change (a `leads.domain.StatusChange`)."""
+
+    @property
+    def from_status(self) -> str: ...
+    @property
+    def to_status(self) -> str: ...
+    @property
+    def reason(self) -> str: ...
+    @property
+    def reopened(self) -> bool: ...
 
 
 class PoolCollector:
@@ -141,7 +151,7 @@ class Instruments:
         series[0].inc()
         series[1].observe(seconds)
 
-    def count_status_change(self, change: StatusChange) -> None:
+    def count_status_change(self, change: CountedChange) -> None:
         """Count a change whose transaction has committed (not one that may yet roll back)."""
         key = (change.from_status, change.to_status, change.reason, change.reopened)
         child = self._change_series.get(key)
@@ -150,9 +160,10 @@ class Instruments:
             child = self._change_series[key] = family.labels(*key[:3])
         child.inc()
 
-    def count_delivery(self, source: str, outcome: IntakeOutcome | None) -> None:
-        """Count one settled intake event; None: a redelivery answered from the store."""
-        self.deliveries.labels(source, REDELIVERED if outcome is None else outcome.value).inc()
+    def count_delivery(self, source: str, outcome: str | None) -> None:
+        """Count one settled intake event by its outcome (an `IntakeOutcome`, a string enum);
+        None: a redelivery answered from the store."""
+        self.deliveries.labels(source, REDELIVERED if outcome is None else str(outcome)).inc()
 
     def exposition(self, accept: str | None) -> tuple[bytes, str]:
         """The registry in the format the scraper asked for (Prometheus text unless it asked
