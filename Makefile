@@ -41,7 +41,7 @@ check: lint test ## lint, then the suite: what CI runs first
 lint: $(STAMP) ## ruff, ruff format, mypy, and the layer contracts (import-linter)
 	$(BIN)/ruff check app tests bench
 	$(BIN)/ruff format --check app tests bench
-	$(BIN)/mypy app
+	$(BIN)/mypy app tests
 	$(BIN)/lint-imports
 
 format: $(STAMP) ## ruff fix and format

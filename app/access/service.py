@@ -19,21 +19,12 @@ import asyncpg
 
 from app.access.domain import ApiKey, Scope, key_hash, new_key
 from app.access.repository import ApiKeyRecord, ApiKeyRepository
+from app.platform.errors import KeyNameTaken, KeyNotFound
 
 log = logging.getLogger("leadstatus.access")
 
 CACHE_SECONDS = 5.0
 USE_FLUSH_SECONDS = 10.0
-
-
-class KeyNameTaken(Exception):
-    def __init__(self, name: str) -> None:
-        super().__init__(f"An API key named {name!r} exists already.")
-
-
-class KeyNotFound(Exception):
-    def __init__(self, name: str) -> None:
-        super().__init__(f"No active API key is named {name!r}.")
 
 
 def _hint(key: str) -> str:

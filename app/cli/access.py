@@ -43,7 +43,8 @@ def create(
     ] = None,
 ) -> None:
     """Create a key; prints it once, alone on the last line."""
-    from app.access.service import KeyNameTaken, create_key
+    from app.access.service import create_key
+    from app.platform.errors import KeyNameTaken
 
     chosen = _scopes(scopes)
     if not chosen:
@@ -85,7 +86,8 @@ def list_() -> None:
 @apikey_cli.command("revoke")
 def revoke(name: str) -> None:
     """Revoke a key: refused everywhere within seconds."""
-    from app.access.service import KeyNotFound, revoke_key
+    from app.access.service import revoke_key
+    from app.platform.errors import KeyNotFound
 
     try:
         run_on_database(lambda pool: revoke_key(pool, name, now=datetime.now(UTC)))

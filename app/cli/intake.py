@@ -87,7 +87,8 @@ def add(
     """Allow a marketing tool to post leads; prints its secret once, on the last line."""
     import re
 
-    from app.intake.sources import BadSecret, SourceExists, UnknownPipeline, add_source
+    from app.intake.sources import add_source
+    from app.platform.errors import BadSecret, IntakeSourceExists, PipelineNotFound
 
     if not re.match(NAME_PATTERN, name):
         raise typer.BadParameter("A source name is lower-case letters, digits, - and _.")
@@ -104,7 +105,7 @@ def add(
     keeper = _keeper()
     try:
         _, plain = run_on_database(lambda pool: add_source(pool, keeper, source, secret))
-    except (SourceExists, BadSecret, UnknownPipeline) as refused:
+    except (IntakeSourceExists, BadSecret, PipelineNotFound) as refused:
         say(f"error: {refused}")
         raise typer.Exit(1) from None
     say(f"Added {kind.value} source {name!r}: POST /v1/intake/{name}")
@@ -158,8 +159,8 @@ def update(
     ] = None,
 ) -> None:
     """Change a source's defaults or field map (then `intake replay` to re-read deliveries)."""
-    from app.intake.service import SourceNotFound
-    from app.intake.sources import UnknownPipeline, update_source
+    from app.intake.sources import update_source
+    from app.platform.errors import IntakeSourceNotFound, PipelineNotFound
 
     changes: dict[str, Any] = {}
     if owner is not None:
@@ -178,7 +179,7 @@ def update(
         )
     try:
         run_on_database(lambda pool: update_source(pool, name, changes))
-    except (SourceNotFound, UnknownPipeline) as missing:
+    except (IntakeSourceNotFound, PipelineNotFound) as missing:
         say(f"error: {missing}")
         raise typer.Exit(1) from None
     say(f"Updated source {name!r}: " + ", ".join(sorted(changes)))
@@ -192,15 +193,15 @@ def rotate(
     ] = None,
 ) -> None:
     """Replace a source's secret; the old one still verifies for 24 hours."""
-    from app.intake.service import SourceNotFound
-    from app.intake.sources import BadSecret, rotate_secret
+    from app.intake.sources import rotate_secret
+    from app.platform.errors import BadSecret, IntakeSourceNotFound
 
     keeper = _keeper()
     try:
         plain = run_on_database(
             lambda pool: rotate_secret(pool, keeper, name, secret, now=datetime.now(UTC))
         )
-    except (SourceNotFound, BadSecret) as refused:
+    except (IntakeSourceNotFound, BadSecret) as refused:
         say(f"error: {refused}")
         raise typer.Exit(1) from None
     say(f"New secret for {name!r}; the previous one keeps working for 24 hours:")
@@ -210,12 +211,12 @@ def rotate(
 @source_cli.command("remove")
 def remove(name: str) -> None:
     """Stop accepting a source's deliveries and forget them (leads stay)."""
-    from app.intake.service import SourceNotFound
     from app.intake.sources import remove_source
+    from app.platform.errors import IntakeSourceNotFound
 
     try:
         run_on_database(lambda pool: remove_source(pool, name))
-    except SourceNotFound as missing:
+    except IntakeSourceNotFound as missing:
         say(f"error: {missing}")
         raise typer.Exit(1) from None
     say(f"Removed source {name!r}.")
@@ -229,9 +230,10 @@ def replay(
     """Read stored deliveries again with the source's current mapping (after fixing it)."""
     from pydantic import ValidationError
 
-    from app.intake.service import SourceNotFound, find_source
+    from app.intake.service import find_source
     from app.intake.sources import replay as replay_deliveries
     from app.leads.schemas import LeadCreate
+    from app.platform.errors import IntakeSourceNotFound
 
     start = utc_timestamp(since)
     keeper = _keeper()
@@ -255,7 +257,7 @@ def replay(
 
     try:
         tally = run_on_database(work)
-    except SourceNotFound as missing:
+    except IntakeSourceNotFound as missing:
         say(f"error: {missing}")
         raise typer.Exit(1) from None
     if not tally:

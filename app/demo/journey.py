@@ -188,7 +188,7 @@ class _Walk:
         return Move(S.CONTACTED, reasons.pick(rng), touch)
 
     def decided(self, lead: Lead, move: Move, at: datetime, details: ChangeDetails) -> StatusChange:
-        """The domain's decision on `move`: the change to record (a refusal raises `LeadError`)."""
+        """The domain's decision on `move`: the change to record (a refusal raises one)."""
         if move.reopen:
             return lead.reopen(WORKFLOW, move.reason, now=at, to=move.to, details=details)
         if move.to is None:

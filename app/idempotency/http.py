@@ -20,7 +20,7 @@ from fastapi import Request, Response
 
 from app.access.http import key_name
 from app.idempotency.repository import IdempotencyRepository
-from app.platform.http import problems as p
+from app.platform.errors import BadIdempotencyKey, IdempotencyInFlight, IdempotencyMismatch
 from app.platform.http.requests import header_parameter, primary_pool
 
 MAX_KEY_LENGTH = 255
@@ -54,7 +54,7 @@ def _parsed(raw: str) -> str:
     if len(key) >= 2 and key.startswith('"') and key.endswith('"'):
         key = key[1:-1]
     if not key or len(key) > MAX_KEY_LENGTH:
-        raise p.BadIdempotencyKey(
+        raise BadIdempotencyKey(
             f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters; got {len(key)}."
         )
     return key
@@ -74,13 +74,13 @@ async def idempotent(request: Request, work: Callable[[Any], Awaitable[Response]
     async with pool.acquire() as conn, conn.transaction():
         records = IdempotencyRepository(conn)
         if not await records.try_lock(api_key, key):
-            raise p.IdempotencyInFlight(
+            raise IdempotencyInFlight(
                 "A request with this Idempotency-Key is still being processed; retry shortly."
             )
         stored = await records.stored(api_key, key)
         if stored is not None:
             if stored["fingerprint"] != fingerprint:
-                raise p.IdempotencyMismatch(
+                raise IdempotencyMismatch(
                     "This Idempotency-Key was used for a different request; use a new key."
                 )
             headers = dict(orjson.loads(stored["headers"]))

@@ -17,6 +17,7 @@ from urllib.parse import parse_qsl
 import orjson
 
 from app.intake.domain import IntakeOutcome, SourceKind
+from app.platform.errors import InvalidPayload, MalformedBody, UnsupportedMediaType
 
 MAX_PAYLOAD_BYTES = 256 * 1024
 """Largest delivery body accepted and kept (HubSpot batches stay far below it)."""
@@ -72,16 +73,6 @@ _MAILCHIMP_LEAD_TYPES = {"subscribe", "profile"}
 _HUBSPOT_CREATION = "contact.creation"
 
 
-class PayloadRefused(Exception):
-    """The body cannot be read as this kind's payload; `status` says how (400, 415, 422)."""
-
-    def __init__(self, status: int, detail: str, *, field: str | None = None) -> None:
-        super().__init__(detail)
-        self.status = status
-        self.detail = detail
-        self.field = field
-
-
 @dataclass(frozen=True, slots=True)
 class Arrival:
     """One event of a delivery: the person it announces (or why it announces none)."""
@@ -113,10 +104,11 @@ def read(
     field_map: Mapping[str, str],
     message_id: str | None = None,
 ) -> list[Arrival]:
-    """The arrivals in `body`; raises PayloadRefused when it is not this kind's payload."""
+    """The arrivals in `body`; raises a `PayloadRefused` (malformed, unsupported or invalid)
+    when it is not this kind's payload."""
     expected = CONTENT_TYPES[kind]
     if media_type(content_type) != expected:
-        raise PayloadRefused(415, f"A {kind.value} source takes {expected}.")
+        raise UnsupportedMediaType(f"A {kind.value} source takes {expected}.")
     paths = {**DEFAULT_MAPS[kind], **field_map}
     if kind is SourceKind.MAILCHIMP:
         return _mailchimp(body, paths)
@@ -124,7 +116,7 @@ def read(
     if kind is SourceKind.HUBSPOT and isinstance(document, list):
         return _hubspot_events(document)
     if not isinstance(document, dict):
-        raise PayloadRefused(422, "The body must be a JSON object.", field="body")
+        raise InvalidPayload("The body must be a JSON object.", field="body")
     if kind is SourceKind.STANDARD and "data" not in document:
         # A sender that posts the lead itself rather than a {type, data} envelope.
         paths = {
@@ -142,13 +134,13 @@ def _json(body: bytes) -> Any:
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError:
-        raise PayloadRefused(400, "The body is not valid JSON.") from None
+        raise MalformedBody("The body is not valid JSON.") from None
 
 
 def _arrival(event_id: str, body: bytes, found: dict[str, str | None]) -> Arrival:
     external_id = found.pop("external_id", None)
     if not found.get("email"):
-        raise PayloadRefused(422, "The payload has no email address.", field="email")
+        raise InvalidPayload("The payload has no email address.", field="email")
     fields = {name: value for name, value in found.items() if value is not None}
     return Arrival(event_id, body, fields, external_id)
 
@@ -195,7 +187,7 @@ def _hubspot_events(events: list[Any]) -> list[Arrival]:
     arrivals = []
     for index, event in enumerate(events):
         if not isinstance(event, dict) or "eventId" not in event:
-            raise PayloadRefused(422, f"Event {index} has no eventId.", field=f"{index}.eventId")
+            raise InvalidPayload(f"Event {index} has no eventId.", field=f"{index}.eventId")
         subscription = event.get("subscriptionType")
         object_id = _text(event.get("objectId"))
         outcome = (
@@ -218,7 +210,7 @@ def _mailchimp(body: bytes, paths: Mapping[str, str]) -> list[Arrival]:
     try:
         form = dict(parse_qsl(body.decode(), keep_blank_values=True, strict_parsing=False))
     except UnicodeDecodeError:
-        raise PayloadRefused(400, "The form body is not UTF-8.") from None
+        raise MalformedBody("The form body is not UTF-8.") from None
     event_id = body_hash(body)
     if form.get("type", "subscribe") not in _MAILCHIMP_LEAD_TYPES:
         return [Arrival(event_id, body, outcome=IntakeOutcome.IGNORED)]

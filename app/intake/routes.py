@@ -19,11 +19,16 @@ from pydantic import ValidationError
 
 from app.intake import payloads, service, signatures
 from app.intake.domain import SourceKind
-from app.intake.payloads import MAX_PAYLOAD_BYTES, Arrival, PayloadRefused
+from app.intake.payloads import MAX_PAYLOAD_BYTES, Arrival
 from app.intake.secrets import SecretKeeper, keeper_for
 from app.leads.schemas import LeadCreate
 from app.pipelines.http import workflows_of
-from app.platform.http import problems as p
+from app.platform.errors import (
+    InvalidPayload,
+    PayloadTooLarge,
+    SignatureRefused,
+)
+from app.platform.http import problem_types as p
 from app.platform.http.requests import primary_pool
 from app.platform.observability.metrics import instruments_of
 
@@ -83,12 +88,12 @@ def _keeper(request: Request) -> SecretKeeper:
 async def _bounded_body(request: Request) -> bytes:
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > MAX_PAYLOAD_BYTES:
-        raise p.PayloadTooLarge(f"The body is {declared} bytes; the limit is {MAX_PAYLOAD_BYTES}.")
+        raise PayloadTooLarge(f"The body is {declared} bytes; the limit is {MAX_PAYLOAD_BYTES}.")
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > MAX_PAYLOAD_BYTES:
-            raise p.PayloadTooLarge(f"The body exceeds the limit of {MAX_PAYLOAD_BYTES} bytes.")
+            raise PayloadTooLarge(f"The body exceeds the limit of {MAX_PAYLOAD_BYTES} bytes.")
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -126,10 +131,10 @@ def _authenticate(source: service.IntakeSource, request: Request, body: bytes) -
                 signatures.verify_shared(
                     source.secrets, request.query_params.get("secret"), where="?secret="
                 )
-    except signatures.SignatureRefused as refused:
+    except SignatureRefused as refused:
         # The reason names what was wrong, never a secret or a signature.
         log.warning("intake delivery to %s refused: %s", source.name, refused.reason)
-        raise p.SignatureRefused(refused.reason, source=source.name) from None
+        raise SignatureRefused(refused.reason, source=source.name) from None
     return None
 
 
@@ -142,17 +147,14 @@ def _lead_fields(arrival: Arrival) -> dict[str, Any] | None:
     except ValidationError as invalid:
         first = invalid.errors()[0]
         field = ".".join(str(part) for part in first["loc"]) or "body"
-        raise p.InvalidPayload(
+        raise InvalidPayload(
             f"{field}: {first['msg']}", field=field, event_id=arrival.event_id
         ) from None
     return lead.model_dump(exclude_unset=True)
 
 
 async def _source(request: Request, pool: Any, name: str) -> service.IntakeSource:
-    try:
-        return await service.find_source(pool, name, keeper=_keeper(request), now=datetime.now(UTC))
-    except service.SourceNotFound as missing:
-        raise p.IntakeSourceNotFound(str(missing), source=name) from None
+    return await service.find_source(pool, name, keeper=_keeper(request), now=datetime.now(UTC))
 
 
 @router.post(
@@ -184,20 +186,13 @@ async def receive_delivery(source: SourceName, request: Request) -> Response:
     configured = await _source(request, pool, source)
     message_id = _authenticate(configured, request, body)
     content_type = request.headers.get("content-type")
-    try:
-        arrivals = payloads.read(
-            configured.kind,
-            body,
-            content_type=content_type,
-            field_map=configured.field_map,
-            message_id=message_id,
-        )
-    except PayloadRefused as refused:
-        kind = {400: p.MalformedBody, 415: p.UnsupportedMediaType}.get(
-            refused.status, p.InvalidPayload
-        )
-        facts: dict[str, Any] = {"field": refused.field} if refused.field else {}
-        raise kind(refused.detail, **facts) from None
+    arrivals = payloads.read(
+        configured.kind,
+        body,
+        content_type=content_type,
+        field_map=configured.field_map,
+        message_id=message_id,
+    )
     validated = [(arrival, _lead_fields(arrival)) for arrival in arrivals]
     answers = await service.receive(
         pool,
@@ -226,8 +221,6 @@ async def receive_delivery(source: SourceName, request: Request) -> Response:
 async def check_url(source: SourceName, request: Request) -> Response:
     configured = await _source(request, primary_pool(request), source)
     if configured.kind is not SourceKind.MAILCHIMP:
-        raise p.SignatureRefused(
-            "Only Mailchimp sources answer a URL check.", source=configured.name
-        )
+        raise SignatureRefused("Only Mailchimp sources answer a URL check.", source=configured.name)
     _authenticate(configured, request, b"")
     return Response(orjson.dumps({"source": configured.name}), media_type="application/json")

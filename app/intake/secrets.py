@@ -17,13 +17,10 @@ from cryptography.fernet import Fernet, InvalidToken
 
 from app.intake.domain import SourceKind
 from app.intake.signatures import secret_digest
+from app.platform.errors import SecretsUnreadable
 from app.platform.settings import Settings
 
 _SEALED = "fernet:"
-
-
-class SecretsUnreadable(Exception):
-    """A sealed secret does not open with this key (a different LEADSTATUS_SECRET_KEY)."""
 
 
 def new_secret(kind: SourceKind) -> str:

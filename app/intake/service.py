@@ -29,7 +29,7 @@ from app.leads.domain import ChangeDetails, LeadRecord
 from app.leads.repository import LeadRepository, to_domain
 from app.pipelines.cache import Workflows
 from app.pipelines.workflow import Outcome
-from app.platform.errors import ConcurrentChange
+from app.platform.errors import ConcurrentChange, IntakeSourceNotFound
 
 MAX_ATTEMPTS = 5
 ROTATION_GRACE = timedelta(hours=24)
@@ -37,12 +37,6 @@ ROTATION_GRACE = timedelta(hours=24)
 OnSettled = Callable[[IntakeOutcome | None], object]
 """Told each event's outcome once its transaction has committed; None: the event was received
 before and its stored answer was given again."""
-
-
-class SourceNotFound(Exception):
-    def __init__(self, name: str) -> None:
-        super().__init__(f"No intake source is named {name!r}.")
-        self.name = name
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +62,7 @@ async def find_source(
     async with pool.acquire() as conn:
         row = await SourceRepository(conn).get(name)
     if row is None:
-        raise SourceNotFound(name)
+        raise IntakeSourceNotFound(name)
     return _opened(row, keeper, now)
 
 

@@ -16,6 +16,8 @@ from datetime import datetime
 
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
+from app.platform.errors import SignatureRefused
+
 TOLERANCE_S = 300
 """Deliveries signed more than five minutes before or after now are refused (replays)."""
 
@@ -34,14 +36,6 @@ _HUBSPOT_DECODED = {
     "%2C": ",",
     "%3B": ";",
 }
-
-
-class SignatureRefused(Exception):
-    """The delivery is not proven to come from the source; `reason` is safe to show."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 def verify_standard(secrets: Sequence[str], body: bytes, headers: Mapping[str, str]) -> str:

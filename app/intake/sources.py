@@ -11,26 +11,18 @@ import asyncpg
 
 from app.intake import payloads
 from app.intake.domain import SourceKind
-from app.intake.payloads import PayloadRefused
 from app.intake.repository import DeliveryRepository, SourceRecord, SourceRepository
 from app.intake.secrets import SecretKeeper, new_secret
-from app.intake.service import ROTATION_GRACE, IntakeSource, SourceNotFound, replay_one
+from app.intake.service import ROTATION_GRACE, IntakeSource, replay_one
 from app.intake.signatures import standard_secret_is_valid
 from app.pipelines.cache import Workflows
-
-
-class SourceExists(Exception):
-    def __init__(self, name: str) -> None:
-        super().__init__(f"An intake source named {name!r} exists already.")
-
-
-class UnknownPipeline(Exception):
-    def __init__(self, name: str) -> None:
-        super().__init__(f"No pipeline is named {name!r} (see `leadstatus pipeline list`).")
-
-
-class BadSecret(Exception):
-    """A given secret the source's kind cannot sign with."""
+from app.platform.errors import (
+    BadSecret,
+    IntakeSourceExists,
+    IntakeSourceNotFound,
+    PayloadRefused,
+    PipelineNotFound,
+)
 
 
 def _checked_secret(kind: SourceKind, secret: str | None) -> str:
@@ -54,9 +46,9 @@ async def add_source(
         try:
             row = await SourceRepository(conn).add(stored)
         except asyncpg.UniqueViolationError:
-            raise SourceExists(source["name"]) from None
+            raise IntakeSourceExists(source["name"]) from None
         except asyncpg.ForeignKeyViolationError:
-            raise UnknownPipeline(source["pipeline"]) from None
+            raise PipelineNotFound(source["pipeline"]) from None
     return row, plain
 
 
@@ -73,7 +65,7 @@ async def rotate_secret(
         repo = SourceRepository(conn)
         row = await repo.get(name)
         if row is None:
-            raise SourceNotFound(name)
+            raise IntakeSourceNotFound(name)
         kind = SourceKind(row["kind"])
         plain = _checked_secret(kind, secret)
         await repo.rotate(
@@ -87,15 +79,15 @@ async def update_source(pool: asyncpg.Pool, name: str, changes: Mapping[str, Any
         try:
             updated = await SourceRepository(conn).update(name, changes)
         except asyncpg.ForeignKeyViolationError:
-            raise UnknownPipeline(changes["pipeline"]) from None
+            raise PipelineNotFound(changes["pipeline"]) from None
         if not updated:
-            raise SourceNotFound(name)
+            raise IntakeSourceNotFound(name)
 
 
 async def remove_source(pool: asyncpg.Pool, name: str) -> None:
     async with pool.acquire() as conn:
         if not await SourceRepository(conn).remove(name):
-            raise SourceNotFound(name)
+            raise IntakeSourceNotFound(name)
 
 
 async def replay(

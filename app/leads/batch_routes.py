@@ -19,8 +19,9 @@ from app.idempotency.http import IDEMPOTENCY_KEY, idempotent
 from app.leads import service
 from app.leads.schemas import LeadCreate, LeadsBatchResult
 from app.pipelines.http import workflows_of
-from app.platform.errors import PipelineNotFound
-from app.platform.http import problems as p
+from app.platform.errors import InvalidPayload, MalformedBody, PipelineNotFound
+from app.platform.http import problem_types as p
+from app.platform.http.problems import problem_body, validation_errors
 from app.platform.http.requests import documented_headers
 
 MAX_BATCH = 1000
@@ -33,8 +34,8 @@ router = APIRouter(
 
 
 def _rejected(index: int, invalid: ValidationError) -> dict[str, Any]:
-    detail, errors = p.validation_errors(invalid.errors())
-    problem = p.problem_body(p.VALIDATION, detail, errors=errors)
+    detail, errors = validation_errors(invalid.errors())
+    problem = problem_body(p.VALIDATION, detail, errors=errors)
     return {"index": index, "result": "rejected", "problem": problem}
 
 
@@ -44,10 +45,10 @@ async def _items(request: Request) -> list[Any]:
     try:
         document = orjson.loads(body)
     except orjson.JSONDecodeError:
-        raise p.MalformedBody("The body is not valid JSON.") from None
+        raise MalformedBody("The body is not valid JSON.") from None
     leads = document.get("leads") if isinstance(document, dict) else None
     if not isinstance(leads, list) or not 1 <= len(leads) <= MAX_BATCH:
-        raise p.InvalidPayload(
+        raise InvalidPayload(
             f'The body must be {{"leads": [...]}} with 1 to {MAX_BATCH} leads.', field="leads"
         )
     return leads
@@ -140,7 +141,7 @@ def _answer(
             answers[index] = {"index": index, "result": "duplicate", "existing_lead_id": lead_id}
         elif result == "unknown_pipeline":
             pipeline = lead["pipeline"]
-            problem = p.problem_body(
+            problem = problem_body(
                 p.PIPELINE_NOT_FOUND, f"No pipeline is named '{pipeline}'.", pipeline=pipeline
             )
             answers[index] = {"index": index, "result": "rejected", "problem": problem}
@@ -160,6 +161,6 @@ def _answer(
 
 
 def _conflict() -> dict[str, Any]:
-    return p.problem_body(
+    return problem_body(
         p.CONCURRENT_CHANGE, "Open leads with this email kept changing; send this lead again."
     )

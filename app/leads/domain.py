@@ -2,7 +2,7 @@
 
 `Lead.transition()` and `Lead.reopen()` never change anything: they check the request against the
 `Workflow` of the lead's pipeline (the version current when the decision is taken) and return the
-`StatusChange` to record, or raise a `LeadError`. Persisting the
+`StatusChange` to record, or raise a `ServiceError`. Persisting the
 change is the repository's work; `Lead.apply()` shows what the row looks like afterwards.
 """
 

@@ -88,7 +88,7 @@ _CHANGE_STATUS_KEEPING_REVISIT = _CHANGE_STATUS.format(revisit="")
 """Most status changes leave `revisit_at` as it was (null). Not naming it spares the statement
 the metrics trigger that watches it (`metrics_on_lead_update`, `UPDATE OF ... revisit_at`):
 PostgreSQL skips a column trigger whose columns an UPDATE does not set, and otherwise re-reads
-the trigger's WHEN clause from its stored text for every statement (about a twentieth of the
+the trigger's WHEN clause from its stored text for every statement (a measurable share of the
 server's CPU per transition). The version guard keeps the skipped value the one `lead` read;
 `decided_under_current()` keeps the decision's pipeline version the current one."""
 
@@ -164,7 +164,7 @@ class LeadRepository:
 
         With `skip_open_emails`, a lead whose email has an open lead already is skipped rather
         than failing the statement; without, such a lead raises asyncpg.UniqueViolationError
-        (a plain insert costs PostgreSQL about a third less than a speculative one). Nothing is
+        (a plain insert costs PostgreSQL less than a speculative one). Nothing is
         inserted when the workflow's version is no longer current.
         """
         columns = [[lead.get(name) for lead in leads] for name in DESCRIPTIVE_FIELDS]

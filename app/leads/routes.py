@@ -30,9 +30,9 @@ from app.leads.schemas import (
 from app.leads.service import OnRecorded
 from app.pipelines.http import workflows_of
 from app.pipelines.schemas import PipelineName, ReasonCode
-from app.platform.http import problems as p
+from app.platform.errors import BadCursor
+from app.platform.http import problem_types as p
 from app.platform.http.fields import NO_NUL
-from app.platform.http.problems import BadCursor
 from app.platform.http.requests import (
     IF_MATCH,
     LeadId,

@@ -22,7 +22,7 @@ from app.metrics.schemas import (
     SummaryPublic,
 )
 from app.pipelines.definition import KEY_PATTERN
-from app.platform.http import problems as p
+from app.platform.http import problem_types as p
 from app.platform.http.fields import NO_NUL
 from app.platform.http.requests import read_pool
 

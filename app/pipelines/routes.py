@@ -21,7 +21,8 @@ from app.pipelines.schemas import (
     ViolationPublic,
 )
 from app.pipelines.workflow_routes import workflow_public
-from app.platform.http import problems as p
+from app.platform.errors import MalformedBody
+from app.platform.http import problem_types as p
 from app.platform.http.requests import (
     IF_MATCH,
     documented_headers,
@@ -113,7 +114,7 @@ async def _document(request: Request) -> object:
     try:
         return orjson.loads(await request.body())
     except orjson.JSONDecodeError as bad:
-        raise p.MalformedBody(f"The body is not JSON: {bad.msg}.") from None
+        raise MalformedBody(f"The body is not JSON: {bad.msg}.") from None
 
 
 @router.get("", response_model=list[PipelineSummary], summary="List pipelines")

@@ -14,7 +14,7 @@ from app.pipelines.default import DEFAULT_PIPELINE
 from app.pipelines.http import workflows_of
 from app.pipelines.schemas import ReasonPublic, StatusPublic, TargetPublic, WorkflowPublic
 from app.pipelines.workflow import TargetRule, Workflow
-from app.platform.http.problems import INTERNAL, KEYED, responses
+from app.platform.http.problem_types import INTERNAL, KEYED, responses
 
 router = APIRouter(
     tags=["workflow"],

@@ -2,8 +2,8 @@
 
 With `DATABASE_URL` unset, an embedded PostgreSQL (a real server shipped in a wheel) is started
 under the data directory, so a newcomer needs nothing installed. Requests use a plain asyncpg pool:
-the hot paths are single SQL statements, and an ORM session in between was measured at a quarter
-of the throughput.
+the hot paths are single SQL statements, and an ORM session in between cost most of the
+throughput (the README's performance section).
 """
 
 from __future__ import annotations

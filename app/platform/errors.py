@@ -1,7 +1,10 @@
-"""One small hierarchy of the errors a lead's rules can raise.
+"""The one hierarchy of every refusal the service makes, whichever layer makes it.
 
 Each error carries the facts a client needs to correct its request (the allowed targets, the
 accepted reason codes, the existing lead), so the API can put them in the problem body unchanged.
+`app.platform.http.problems.PROBLEMS` maps each class to its problem type, in one table; the few
+that only the `leadstatus` command raises are listed there too (`COMMAND_ONLY`). Plain values,
+no HTTP: a rule, a repository or a route raises the same class.
 """
 
 from __future__ import annotations
@@ -11,23 +14,27 @@ from dataclasses import dataclass
 from typing import Any
 
 
-class LeadError(Exception):
-    """Base of every refusal the lead domain makes."""
+class ServiceError(Exception):
+    """Base of every refusal: a detail safe to show, the facts that go with it, and any header
+    the answer must carry for this occurrence (a rate limit's `Retry-After`)."""
 
-    def __init__(self, detail: str, **facts: object) -> None:
+    def __init__(
+        self, detail: str, *, extra_headers: Mapping[str, str] | None = None, **facts: object
+    ) -> None:
         super().__init__(detail)
         self.detail = detail
         self.facts: dict[str, Any] = facts
+        self.extra_headers = dict(extra_headers or {})
 
 
-class LeadNotFound(LeadError):
+class LeadNotFound(ServiceError):
     """No lead has this id."""
 
     def __init__(self, lead_id: int) -> None:
         super().__init__(f"No lead has id {lead_id}.", lead_id=lead_id)
 
 
-class TransitionNotAllowed(LeadError):
+class TransitionNotAllowed(ServiceError):
     """The workflow has no move from the current status to the requested one."""
 
     def __init__(
@@ -45,7 +52,7 @@ class TransitionNotAllowed(LeadError):
         super().__init__(why, current_status=current, requested=to, allowed_targets=targets)
 
 
-class NotReopenable(LeadError):
+class NotReopenable(ServiceError):
     """Only leads in a lost, no-decision or recycled status can be reopened."""
 
     def __init__(self, current: str, reopenable: Iterable[str]) -> None:
@@ -57,14 +64,14 @@ class NotReopenable(LeadError):
         )
 
 
-class InvalidChange(LeadError):
+class InvalidChange(ServiceError):
     """The change names a reason or an extra field that its target does not accept."""
 
-    def __init__(self, detail: str, *, field: str, **facts: object) -> None:
+    def __init__(self, detail: str, *, field: str, **facts: Any) -> None:
         super().__init__(detail, field=field, **facts)
 
 
-class UnknownStatus(LeadError):
+class UnknownStatus(ServiceError):
     """A status key the pipeline does not have (in the version decided under)."""
 
     def __init__(self, pipeline: str, key: str, known: Iterable[str], *, field: str) -> None:
@@ -77,7 +84,7 @@ class UnknownStatus(LeadError):
         )
 
 
-class StaleVersion(LeadError):
+class StaleVersion(ServiceError):
     """The client's If-Match names a version that is no longer current."""
 
     def __init__(self, lead_id: int, expected: int, current: int) -> None:
@@ -89,17 +96,17 @@ class StaleVersion(LeadError):
         )
 
 
-class ConcurrentChange(LeadError):
+class ConcurrentChange(ServiceError):
     """Other changes kept committing first, however often the request was re-decided."""
 
-    def __init__(self, subject: str, **facts: object) -> None:
+    def __init__(self, subject: str, **facts: Any) -> None:
         super().__init__(
             f"{subject} changed while this request was applied; read it again and retry.",
             **facts,
         )
 
 
-class DuplicateOpenLead(LeadError):
+class DuplicateOpenLead(ServiceError):
     """An open lead with this email exists already; closed ones do not block a new lead."""
 
     def __init__(self, email: str, existing_id: int) -> None:
@@ -109,7 +116,7 @@ class DuplicateOpenLead(LeadError):
         )
 
 
-class InvalidWindow(LeadError):
+class InvalidWindow(ServiceError):
     """A metrics window that ends before it starts, spans more than the allowed years, or lies
     outside the years metrics cover."""
 
@@ -125,7 +132,7 @@ class Violation:
     message: str
 
 
-class InvalidPipeline(LeadError):
+class InvalidPipeline(ServiceError):
     """A pipeline definition the workflow cannot be built from: every violation, listed."""
 
     def __init__(self, violations: Sequence[Violation]) -> None:
@@ -139,7 +146,7 @@ class InvalidPipeline(LeadError):
         )
 
 
-class StatusesInUse(LeadError):
+class StatusesInUse(ServiceError):
     """A new version removes statuses that still hold leads, without a remap for them."""
 
     def __init__(self, leads_per_status: Mapping[str, int]) -> None:
@@ -151,7 +158,7 @@ class StatusesInUse(LeadError):
         )
 
 
-class PipelineNotFound(LeadError):
+class PipelineNotFound(ServiceError):
     """No pipeline (or no such version of it) has this name."""
 
     def __init__(self, name: str, version: int | None = None) -> None:
@@ -159,7 +166,7 @@ class PipelineNotFound(LeadError):
         super().__init__(what or f"No pipeline is named '{name}'.", pipeline=name)
 
 
-class StalePipelineVersion(LeadError):
+class StalePipelineVersion(ServiceError):
     """The If-Match of a pipeline edit names a version that is no longer current."""
 
     def __init__(self, name: str, expected: int, current: int) -> None:
@@ -169,3 +176,123 @@ class StalePipelineVersion(LeadError):
             expected_version=expected,
             current_version=current,
         )
+
+
+# Refusals of a request's form, made before any rule is asked.
+
+
+class BadIfMatch(ServiceError):
+    """An If-Match header that names no version."""
+
+
+class BadCursor(ServiceError):
+    """A page cursor the service did not hand out."""
+
+
+class PayloadTooLarge(ServiceError):
+    """A body over the route's limit."""
+
+
+class PayloadRefused(ServiceError):
+    """A body that cannot be read as the payload the route takes; `status` says how."""
+
+    status = 422
+
+    @property
+    def field(self) -> str | None:
+        field: str | None = self.facts.get("field")
+        return field
+
+
+class MalformedBody(PayloadRefused):
+    """Not JSON (or not the form encoding) at all."""
+
+    status = 400
+
+
+class UnsupportedMediaType(PayloadRefused):
+    """A content type the route (or the intake source's tool) does not send."""
+
+    status = 415
+
+
+class InvalidPayload(PayloadRefused):
+    """Readable, but not the payload: a missing email, an event without its id."""
+
+
+# Access.
+
+
+class Unauthenticated(ServiceError):
+    """No API key, or one that is unknown, revoked or expired."""
+
+
+class MissingScope(ServiceError):
+    """A valid key without the scope the route requires."""
+
+
+class RateLimited(ServiceError):
+    """The key's requests came faster than its rate allows."""
+
+
+class KeyNameTaken(ServiceError):
+    def __init__(self, name: str) -> None:
+        super().__init__(f"An API key named {name!r} exists already.", name=name)
+
+
+class KeyNotFound(ServiceError):
+    def __init__(self, name: str) -> None:
+        super().__init__(f"No active API key is named {name!r}.", name=name)
+
+
+# Idempotency-Key.
+
+
+class BadIdempotencyKey(ServiceError):
+    """A malformed Idempotency-Key header."""
+
+
+class IdempotencyInFlight(ServiceError):
+    """The first request with this key is still running."""
+
+
+class IdempotencyMismatch(ServiceError):
+    """The key was used before with another request."""
+
+
+# Intake.
+
+
+class IntakeSourceNotFound(ServiceError):
+    def __init__(self, name: str) -> None:
+        super().__init__(f"No intake source is named {name!r}.", source=name)
+        self.name = name
+
+
+class SignatureRefused(ServiceError):
+    """The delivery is not proven to come from the source; the detail is safe to show (it
+    names what was wrong, never a secret or a signature)."""
+
+    @property
+    def reason(self) -> str:
+        return self.detail
+
+
+class IntakeSourceExists(ServiceError):
+    def __init__(self, name: str) -> None:
+        super().__init__(f"An intake source named {name!r} exists already.", source=name)
+
+
+class BadSecret(ServiceError):
+    """A given secret the source's kind cannot sign with."""
+
+
+class SecretsUnreadable(ServiceError):
+    """A sealed secret does not open with this key (a different LEADSTATUS_SECRET_KEY)."""
+
+
+# The service itself.
+
+
+class SchemaNotCurrent(ServiceError):
+    """The database is not migrated to the revision this code needs."""

@@ -247,7 +247,7 @@ async def test_a_request_id_is_generated_when_none_is_sent(client: httpx.AsyncCl
     ids=["too-long", "not-ascii", "control-character", "leading-space", "empty"],
 )
 async def test_a_malformed_request_id_is_replaced(client: httpx.AsyncClient, sent: bytes) -> None:
-    r = await client.get("/healthz", headers={"X-Request-ID": sent})
+    r = await client.get("/healthz", headers={b"X-Request-ID": sent})
     assert r.status_code == 200
     assert GENERATED_ID.match(r.headers["x-request-id"]), r.headers["x-request-id"]
 

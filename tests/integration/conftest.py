@@ -1,9 +1,11 @@
-"""Fixtures for the command-line tests."""
+"""Fixtures for the integration tests: the commands' environment, a connection of one's own."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
+import asyncpg
+import orjson
 import pytest
 
 from app.platform.settings import Settings, get_settings
@@ -20,3 +22,19 @@ def cli_env(
     get_settings.cache_clear()
     yield
     get_settings.cache_clear()
+
+
+@pytest.fixture
+async def own_connection(database_url: str) -> AsyncIterator[asyncpg.Connection]:
+    """A connection outside the pool: session settings made on it cannot leak into other tests."""
+    conn = await asyncpg.connect(database_url)
+    await conn.set_type_codec(
+        "jsonb",
+        encoder=lambda v: orjson.dumps(v).decode(),
+        decoder=orjson.loads,
+        schema="pg_catalog",
+    )
+    try:
+        yield conn
+    finally:
+        await conn.close()

@@ -156,7 +156,7 @@ async def write_history(
         repo = LeadRepository(conn)
         for n in range(leads):
             created = now - timedelta(days=rng.uniform(0, days))
-            fields = {
+            fields: dict[str, Any] = {
                 "email": f"m{seed}.{n}@{pipeline}.example.com",
                 "owner": rng.choice(OWNERS),
                 "source": rng.choice(SOURCES),

@@ -65,7 +65,9 @@ def _median(values: list[float]) -> float | None:
 
 def closes(change: Row) -> bool:
     """A closing change: into a closed outcome, and not a pipeline edit's relabelling."""
-    return change["to_outcome"] != "open" and change["reason"] != REMAP
+    outcome: str = change["to_outcome"]
+    reason: str | None = change["reason"]
+    return outcome != "open" and reason != REMAP
 
 
 class Oracle:
@@ -232,11 +234,10 @@ class Oracle:
         """The stages of the filter's pipeline (default's when it names none)."""
         pipeline = f.pipeline or DEFAULT
         scoped = Filters(f.start, f.end, f.owner, f.source, f.segment, pipeline)
-        held_by_lead = []
+        held_by_lead: list[set[int]] = []
         for lead in self.created(scoped):
-            held = {1} | {self.stage(c) for c in self.history.get(lead["id"], [])}
-            held.discard(None)
-            held_by_lead.append(held)
+            targets = {self.stage(c) for c in self.history.get(lead["id"], [])}
+            held_by_lead.append({1} | {s for s in targets if s is not None})
         stays = self._stays(scoped)
         named = [(n, s) for n, s in enumerate(self.open_statuses(pipeline), start=1)]
         stages = []

@@ -19,7 +19,7 @@ from app.pipelines.repository import PipelineDefinitionRepository
 from app.pipelines.service import apply_pipeline
 from app.platform.errors import (
     ConcurrentChange,
-    LeadError,
+    ServiceError,
     StaleVersion,
     TransitionNotAllowed,
     UnknownStatus,
@@ -115,7 +115,7 @@ async def test_simultaneous_if_match_changes_let_one_through(
     )
     wins = [r for r in results if not isinstance(r, BaseException)]
     assert len(wins) == 1
-    assert all(isinstance(r, StaleVersion) for r in results if isinstance(r, LeadError)), results
+    assert all(isinstance(r, StaleVersion) for r in results if isinstance(r, ServiceError)), results
     assert await _replay(pool, lead_id) == wins[0]["status"]
 
 

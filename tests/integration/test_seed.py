@@ -17,8 +17,8 @@ import pytest
 from typer.testing import CliRunner
 
 from app.cli.main import cli
-from app.demo import seeding
 from app.demo.seeding import SeedPlan, SeedSummary, seed_demo
+from app.leads import bulk
 from app.pipelines.workflow import ExtraField
 from app.platform.settings import get_settings
 from tests.pipelines import DEFAULT
@@ -296,7 +296,7 @@ async def test_a_failed_load_leaves_the_database_as_it_was(
     async def broken_copy(conn: asyncpg.Connection, rows: Any) -> None:
         raise RuntimeError("connection lost mid-load")
 
-    monkeypatch.setattr(seeding.bulk, "copy_changes", broken_copy)
+    monkeypatch.setattr(bulk, "copy_changes", broken_copy)
     with pytest.raises(RuntimeError):
         await seed_demo(database_url, PLAN)
     assert await pool.fetchval("SELECT count(*) FROM leads") == 0

@@ -8,9 +8,10 @@ import orjson
 import pytest
 
 from app.intake.domain import IntakeOutcome, SourceKind, decide, normalize_email, reopen_reason
-from app.intake.payloads import PayloadRefused, body_hash, read
+from app.intake.payloads import body_hash, read
 from app.pipelines.definition import build_workflow
 from app.pipelines.workflow import Outcome
+from app.platform.errors import PayloadRefused
 
 from ._support import DEFAULT, ENTERPRISE, copy_document
 

@@ -11,7 +11,6 @@ import pytest
 from standardwebhooks.webhooks import Webhook
 
 from app.intake.signatures import (
-    SignatureRefused,
     hubspot_signature,
     secret_digest,
     standard_secret_is_valid,
@@ -19,6 +18,7 @@ from app.intake.signatures import (
     verify_shared,
     verify_standard,
 )
+from app.platform.errors import SignatureRefused
 
 SECRET = "whsec_" + base64.b64encode(b"k" * 32).decode()
 OTHER = "whsec_" + base64.b64encode(b"o" * 32).decode()

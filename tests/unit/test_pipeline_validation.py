@@ -78,7 +78,8 @@ def _index(doc: Doc, key: str) -> int:
 
 
 def _status(doc: Doc, key: str) -> dict[str, Any]:
-    return doc["statuses"][_index(doc, key)]
+    statuses: list[dict[str, Any]] = doc["statuses"]
+    return statuses[_index(doc, key)]
 
 
 def _codes(*codes: str) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from app.leads.domain import ChangeDetails, Lead, StatusChange
 from app.pipelines.workflow import Category, TargetRule, Workflow
-from app.platform.errors import LeadError, NotReopenable, TransitionNotAllowed
+from app.platform.errors import NotReopenable, ServiceError, TransitionNotAllowed
 
 from . import spec_tables as spec
 from ._support import (
@@ -170,7 +170,7 @@ def test_random_walks_keep_the_lead_coherent(wf: Workflow, steps: list[Step]) ->
         snapshot = replace(lead)
         try:
             change = _attempt(wf, step, lead, now)
-        except LeadError as refused:
+        except ServiceError as refused:
             event(f"refused: {type(refused).__name__}")
             assert lead == snapshot
             if terminal is not None:

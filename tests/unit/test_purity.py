@@ -132,7 +132,7 @@ def test_the_scan_allows_the_domain_and_the_standard_library() -> None:
     """Imports the domain really uses are not flagged, so the check is not simply over-eager."""
     source = (
         "from __future__ import annotations\nimport dataclasses\nfrom enum import StrEnum\n"
-        "from app.pipelines.workflow import Workflow\nfrom ..platform.errors import LeadError\n"
+        "from app.pipelines.workflow import Workflow\nfrom ..platform.errors import ServiceError\n"
         "from app.pipelines import definition"
     )
     imported = _imported_modules(source, "app.leads.domain", is_package=False)

@@ -13,7 +13,8 @@ import logging
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.platform.http import problems as p
+from app.platform.http import problem_types as p
+from app.platform.http.problems import ResponseStart, problem_body
 
 log = logging.getLogger("leadstatus.limits")
 
@@ -54,7 +55,7 @@ class RequestLimits:
             elif declared is not None and declared.isdigit() and int(declared) > limit:
                 await self._too_large(send, limit)
                 return
-        watch = p.ResponseStart(send)
+        watch = ResponseStart(send)
         try:
             async with asyncio.timeout(self.timeout_s):
                 await self.app(scope, receive, watch)
@@ -123,6 +124,6 @@ class RequestLimits:
         await send(
             {
                 "type": "http.response.body",
-                "body": orjson.dumps(p.problem_body(kind, detail, **facts)),
+                "body": orjson.dumps(problem_body(kind, detail, **facts)),
             }
         )

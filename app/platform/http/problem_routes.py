@@ -5,7 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 from pydantic import BaseModel
 
-from app.platform.http.problems import CATALOGUE, NOT_FOUND, problem, responses
+from app.platform.http.problem_types import CATALOGUE, NOT_FOUND, responses
+from app.platform.http.problems import problem
 
 router = APIRouter(tags=["problems"])
 

@@ -2,7 +2,7 @@
 precondition, lead ids in paths.
 
 Plain functions, not FastAPI dependencies or header parameters: FastAPI resolves and validates
-each of those on every request (10-15 us apiece, measured on the transition route), while a pool
+each of those on every request (measured in the README's performance section), while a pool
 is one attribute away and a header one lookup. Headers read this way are listed in the OpenAPI
 document with `documented_headers`.
 """
@@ -15,7 +15,7 @@ from typing import Annotated, Any
 import asyncpg
 from fastapi import Path, Request
 
-from app.platform.http.problems import BadIfMatch
+from app.platform.errors import BadIfMatch
 
 _ETAG = re.compile(r'^\s*(?:W/)?"?(\d{1,9})"?\s*$')
 IF_MATCH_FORM = r'^(\*|(W/)?"?[0-9]{1,9}"?)$'
