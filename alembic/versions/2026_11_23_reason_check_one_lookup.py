@@ -13,10 +13,7 @@ Revises: 0010
 Create Date: 2026-11-23 09:40:00
 """
 
-import importlib.util
 from collections.abc import Sequence
-from pathlib import Path
-from types import ModuleType
 
 from alembic import op
 
@@ -26,27 +23,34 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
-def _revision(file_name: str, module_name: str) -> ModuleType:
-    """An earlier revision's module, whose frozen codes and function this one builds on."""
-    spec = importlib.util.spec_from_file_location(module_name, Path(__file__).with_name(file_name))
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-WRITE_PATH_0008 = _revision("2026_11_23_write_path_compiled_once.py", "write_path_0008")
-REASONS = WRITE_PATH_0008.REASONS_0007
 REOPEN = "reopen"
 """Stands in for the target of a reopening (no status has this name)."""
-
-
-def _pairs() -> str:
-    pairs = [
-        f"{target}:{code}" for target, codes in REASONS.REASONS_BY_TARGET.items() for code in codes
-    ]
-    pairs += [f"{REOPEN}:{code}" for code in REASONS.REOPEN_REASONS]
-    return "{" + ",".join(pairs) + "}"
+PAIRS = """{contacted:outreach_reply,contacted:call_connected,contacted:meeting_booked,contacted:inbound_request,qualified:budget_confirmed,qualified:need_confirmed,qualified:authority_confirmed,qualified:timeline_confirmed,qualified:scope_changed,negotiating:proposal_sent,negotiating:pricing_discussed,negotiating:contract_review,won:contract_signed,won:purchase_order,won:online_checkout,lost:price,lost:competitor,lost:feature_gap,lost:budget,lost:timing,lost:other,no_decision:unresponsive,no_decision:postponed,no_decision:status_quo,recycled:not_ready,recycled:timing,recycled:budget_next_cycle,recycled:nurture,disqualified:not_a_fit,disqualified:no_need,disqualified:too_small,disqualified:wrong_region,disqualified:personal_or_student,disqualified:duplicate,dead:out_of_business,dead:email_bounced,dead:invalid_phone,dead:returned_mail,dead:unreachable,reopen:budget_approved,reopen:needs_changed,reopen:competitor_failed,reopen:timing_right,reopen:new_stakeholder,reopen:other}"""
+"""Every (target, reason) pair 0007 froze, as one array literal (a snapshot: this revision reads
+alone)."""
+REASON_FUNCTION_0008 = """
+    CREATE OR REPLACE FUNCTION lead_status_change_reason_valid(reopened boolean, to_status text, reason text)
+    RETURNS boolean LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $valid$
+    BEGIN
+      IF reopened THEN
+        RETURN reason IN ('budget_approved', 'needs_changed', 'competitor_failed', 'timing_right', 'new_stakeholder', 'other');
+      END IF;
+      RETURN CASE to_status
+        WHEN 'contacted' THEN reason IN ('outreach_reply', 'call_connected', 'meeting_booked', 'inbound_request')
+    WHEN 'qualified' THEN reason IN ('budget_confirmed', 'need_confirmed', 'authority_confirmed', 'timeline_confirmed', 'scope_changed')
+    WHEN 'negotiating' THEN reason IN ('proposal_sent', 'pricing_discussed', 'contract_review')
+    WHEN 'won' THEN reason IN ('contract_signed', 'purchase_order', 'online_checkout')
+    WHEN 'lost' THEN reason IN ('price', 'competitor', 'feature_gap', 'budget', 'timing', 'other')
+    WHEN 'no_decision' THEN reason IN ('unresponsive', 'postponed', 'status_quo')
+    WHEN 'recycled' THEN reason IN ('not_ready', 'timing', 'budget_next_cycle', 'nurture')
+    WHEN 'disqualified' THEN reason IN ('not_a_fit', 'no_need', 'too_small', 'wrong_region', 'personal_or_student', 'duplicate')
+    WHEN 'dead' THEN reason IN ('out_of_business', 'email_bounced', 'invalid_phone', 'returned_mail', 'unreachable')
+        ELSE false
+      END;
+    END
+    $valid$
+    """
+"""0008's function, which a downgrade puts back."""
 
 
 def upgrade() -> None:
@@ -56,13 +60,11 @@ def upgrade() -> None:
     ) RETURNS boolean LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $valid$
     BEGIN
       RETURN (CASE WHEN reopened THEN '{REOPEN}' ELSE to_status END) || ':' || reason
-             = ANY ('{_pairs()}'::text[]);
+             = ANY ('{PAIRS}'::text[]);
     END
     $valid$
     """)
 
 
 def downgrade() -> None:
-    op.execute(
-        WRITE_PATH_0008._reason_function().replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION")
-    )
+    op.execute(REASON_FUNCTION_0008)

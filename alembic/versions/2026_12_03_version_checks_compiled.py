@@ -31,9 +31,7 @@ Create Date: 2026-12-03 13:00:00
 
 from collections.abc import Sequence
 
-from alembic.script import ScriptDirectory
-
-from alembic import context, op
+from alembic import op
 
 revision: str = "0014"
 down_revision: str | None = "0013"
@@ -143,14 +141,62 @@ def upgrade() -> None:
     op.execute("DROP FUNCTION pipeline_current(text, integer)")
 
 
+FUNCTIONS_0012 = (
+    """
+    CREATE FUNCTION pipeline_current(p text, v integer) RETURNS boolean
+    LANGUAGE plpgsql VOLATILE AS $$
+    BEGIN
+      PERFORM pg_advisory_xact_lock_shared(hashtextextended('leadstatus.pipeline:' || p, 0));
+      RETURN EXISTS (SELECT 1 FROM pipelines WHERE name = p AND current_version = v);
+    END $$
+    """,
+    """
+    CREATE FUNCTION leads_status_in_version() RETURNS trigger
+    LANGUAGE plpgsql AS $$
+    BEGIN
+      PERFORM FROM pipeline_statuses s
+       WHERE s.pipeline = NEW.pipeline AND s.version = NEW.pipeline_version
+         AND s.key = NEW.status AND s.outcome = NEW.outcome;
+      IF NOT FOUND THEN
+        RAISE EXCEPTION 'status % (outcome %) is not one of pipeline % version %',
+          NEW.status, NEW.outcome, NEW.pipeline, NEW.pipeline_version
+          USING ERRCODE = 'foreign_key_violation', TABLE = 'leads';
+      END IF;
+      RETURN NEW;
+    END $$
+    """,
+    """
+    CREATE FUNCTION lead_status_changes_in_version() RETURNS trigger
+    LANGUAGE plpgsql AS $$
+    BEGIN
+      PERFORM FROM pipeline_reasons r
+       WHERE r.pipeline = NEW.pipeline AND r.version = NEW.pipeline_version
+         AND r.to_status = NEW.to_status AND r.to_outcome = NEW.to_outcome
+         AND r.reopened = NEW.reopened AND r.code = NEW.reason;
+      IF NOT FOUND THEN
+        RAISE EXCEPTION 'pipeline % version % has no change to % (outcome %) with reason %',
+          NEW.pipeline, NEW.pipeline_version, NEW.to_status, NEW.to_outcome, NEW.reason
+          USING ERRCODE = 'foreign_key_violation', TABLE = 'lead_status_changes';
+      END IF;
+      PERFORM FROM pipeline_statuses s
+       WHERE s.pipeline = NEW.pipeline AND s.version = NEW.from_version
+         AND s.key = NEW.from_status AND s.outcome = NEW.from_outcome;
+      IF NOT FOUND THEN
+        RAISE EXCEPTION 'status % (outcome %) is not one of pipeline % version %',
+          NEW.from_status, NEW.from_outcome, NEW.pipeline, NEW.from_version
+          USING ERRCODE = 'foreign_key_violation', TABLE = 'lead_status_changes';
+      END IF;
+      RETURN NEW;
+    END $$
+    """,
+)
+"""0012's guard and lookup-trigger functions, snapshotted (this revision reads alone): what a
+downgrade puts back."""
+
+
 def downgrade() -> None:
-    # 0012's own definitions of the guard and the lookup triggers, from its module.
-    scripts = ScriptDirectory.from_config(context.config)
-    module = scripts.get_revision("0012").module
-    restored = ("pipeline_current", "leads_status_in_version", "lead_status_changes_in_version")
-    for statement in module.FUNCTIONS:
-        if any(f"CREATE FUNCTION {name}(" in statement for name in restored):
-            op.execute(statement)
+    for statement in FUNCTIONS_0012:
+        op.execute(statement)
     for table, (name, _) in CONSTRAINTS.items():
         op.execute(f"ALTER TABLE {table} DROP CONSTRAINT {name}")
     op.execute(

@@ -520,3 +520,15 @@ def test_downgrade_to_base_from_below_the_first_one_way_revision_leaves_nothing(
     assert current_version(scratch.url) == top
     changed = differences(at_top, fingerprint(scratch.url))
     assert not changed, f"{top} rebuilt after a downgrade to base differs:\n" + changed
+
+
+@pytest.mark.parametrize("script", REVISIONS, ids=_ids(REVISIONS))
+def test_a_revision_reads_alone(script: Script) -> None:
+    """No revision loads another's module or its SQL: what a revision does is written in its own
+    file (a snapshot where it builds on an earlier one), so a later edit of an old file cannot
+    change what a deployed database ran, and a reader needs one file."""
+    source = Path(script.path).read_text(encoding="utf-8")
+    for loader in ("importlib", "ScriptDirectory", "spec_from_file_location", "get_revision("):
+        assert loader not in source, f"{Path(script.path).name} uses {loader}"
+    siblings = {Path(s.path).stem for s in REVISIONS} - {Path(script.path).stem}
+    assert not any(name in source for name in siblings)
