@@ -217,3 +217,28 @@ def test_the_code_names_the_head_revision_of_the_migrations() -> None:
 
     heads = ScriptDirectory.from_config(Config(str(ROOT / "alembic.ini"))).get_heads()
     assert heads == [SCHEMA_REVISION]
+
+
+async def test_a_leads_creation_time_stays_frozen_with_the_rollups_off(pool: asyncpg.Pool) -> None:
+    """The rule is the leads table's own (`leads_created_at_frozen`), not the metrics trigger's:
+    a bulk load that switches the rollups off does not switch it off, and a lead without
+    history may still be dated."""
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute("SET LOCAL leadstatus.rollups = 'off'")
+        fresh, moved = await conn.fetchval(
+            "WITH l AS (INSERT INTO leads (email) VALUES ('dated@example.com'),"
+            " ('moved@example.com') RETURNING id) SELECT array_agg(id ORDER BY id) FROM l"
+        )
+        await conn.execute(
+            "INSERT INTO lead_status_changes (lead_id, from_status, to_status, reason)"
+            " VALUES ($1, 'new', 'contacted', 'call_connected')",
+            moved,
+        )
+        await conn.execute(
+            "UPDATE leads SET created_at = now() - interval '3 days' WHERE id = $1", fresh
+        )
+        with pytest.raises(asyncpg.CheckViolationError, match="creation time of lead"):
+            async with conn.transaction():
+                await conn.execute(
+                    "UPDATE leads SET created_at = now() - interval '3 days' WHERE id = $1", moved
+                )

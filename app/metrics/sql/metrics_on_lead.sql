@@ -13,12 +13,6 @@ AS $function$
           IF current_setting('leadstatus.rollups', true) = 'off' THEN
             RETURN NULL;
           END IF;
-          IF TG_OP = 'UPDATE' AND OLD.created_at IS DISTINCT FROM NEW.created_at
-              AND EXISTS (SELECT 1 FROM lead_status_changes WHERE lead_id = OLD.id) THEN
-            -- Durations were measured from the old creation time: the history would lie.
-            RAISE EXCEPTION 'the creation time of lead % cannot change once it has status changes',
-              OLD.id USING ERRCODE = 'check_violation';
-          END IF;
           IF TG_OP = 'DELETE' OR (TG_OP = 'UPDATE' AND OLD.status IS NOT DISTINCT FROM NEW.status)
           THEN
             pipeline := pipeline || metrics_standing_key(
