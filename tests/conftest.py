@@ -19,7 +19,7 @@ from cryptography.fernet import Fernet
 from fastapi import FastAPI
 from pydantic import SecretStr
 
-from app.access.domain import Scope
+from app.access.domain import KeyScope
 from app.access.service import create_key
 from app.main import create_app
 from app.pipelines.cache import Workflows
@@ -130,7 +130,7 @@ def app(database_url: str, settings: Settings, pool: asyncpg.Pool) -> FastAPI:
 @pytest.fixture(scope="session")
 async def admin_key(pool: asyncpg.Pool) -> str:
     """A key with every scope, made once: API key tables are not emptied between tests."""
-    _, key = await create_key(pool, name="suite-admin", scopes={Scope.ADMIN}, expires_at=None)
+    _, key = await create_key(pool, name="suite-admin", scopes={KeyScope.ADMIN}, expires_at=None)
     return key
 
 

@@ -17,7 +17,7 @@ KEY_PREFIX = "lsk_"
 """Recognizable in logs, config and secret scanners; the rest is 256 random bits."""
 
 
-class Scope(StrEnum):
+class KeyScope(StrEnum):
     LEADS_READ = "leads:read"
     """Read leads, their history and the workflow."""
     LEADS_WRITE = "leads:write"
@@ -35,7 +35,7 @@ class ApiKey:
     """A key's record (never the key itself)."""
 
     name: str
-    scopes: frozenset[Scope]
+    scopes: frozenset[KeyScope]
     expires_at: datetime | None
     revoked_at: datetime | None
 
@@ -44,8 +44,8 @@ class ApiKey:
             return False
         return self.expires_at is None or now < self.expires_at
 
-    def allows(self, scope: Scope) -> bool:
-        return Scope.ADMIN in self.scopes or scope in self.scopes
+    def allows(self, scope: KeyScope) -> bool:
+        return KeyScope.ADMIN in self.scopes or scope in self.scopes
 
 
 def new_key() -> str:

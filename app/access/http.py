@@ -22,7 +22,7 @@ from fastapi import Request, Response
 from fastapi.routing import APIRoute
 from starlette.routing import BaseRoute
 
-from app.access.domain import ApiKey, Scope
+from app.access.domain import ApiKey, KeyScope
 from app.access.rate_limit import TokenBucket, retry_after_seconds
 from app.access.service import KeyRing
 from app.platform.errors import MissingScope, RateLimited, Unauthenticated
@@ -107,7 +107,7 @@ def _limiter(request: Request) -> RateLimiter:
     return limiter
 
 
-async def authorize(request: Request, scope: Scope) -> ApiKey:
+async def authorize(request: Request, scope: KeyScope) -> ApiKey:
     """The caller's key, if it is valid, within its rate and allowed `scope`; else the 401, 429
     or 403 problem."""
     presented = _presented(request)
@@ -145,7 +145,7 @@ Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
 _REQUIRED_SCOPE = "required_scope"
 
 
-def requires(scope: Scope) -> Callable[[Endpoint], Endpoint]:
+def requires(scope: KeyScope) -> Callable[[Endpoint], Endpoint]:
     """Mark a keyed route's endpoint with the scope a caller's key needs."""
 
     def mark(endpoint: Endpoint) -> Endpoint:
@@ -160,8 +160,8 @@ class KeyedRoute(APIRoute):
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         scope = getattr(endpoint, _REQUIRED_SCOPE, None)
-        if not isinstance(scope, Scope):
-            raise TypeError(f"{path}: a keyed route names its scope with @requires(Scope...)")
+        if not isinstance(scope, KeyScope):
+            raise TypeError(f"{path}: a keyed route names its scope with @requires(KeyScope...)")
         self.required_scope = scope  # read by get_route_handler, which the base __init__ calls
         super().__init__(path, endpoint, **kwargs)
 

@@ -17,7 +17,7 @@ from datetime import datetime
 
 import asyncpg
 
-from app.access.domain import ApiKey, Scope, key_hash, new_key
+from app.access.domain import ApiKey, KeyScope, key_hash, new_key
 from app.access.repository import ApiKeyRecord, ApiKeyRepository
 from app.platform.errors import KeyNameTaken, KeyNotFound
 
@@ -32,7 +32,7 @@ def _hint(key: str) -> str:
 
 
 async def create_key(
-    pool: asyncpg.Pool, *, name: str, scopes: Iterable[Scope], expires_at: datetime | None
+    pool: asyncpg.Pool, *, name: str, scopes: Iterable[KeyScope], expires_at: datetime | None
 ) -> tuple[ApiKeyRecord, str]:
     """The key's record and the key itself, which exists nowhere else from now on."""
     key = new_key()
@@ -91,7 +91,7 @@ class KeyRing:
             return None
         return ApiKey(
             name=row["name"],
-            scopes=frozenset(Scope(s) for s in row["scopes"]),
+            scopes=frozenset(KeyScope(s) for s in row["scopes"]),
             expires_at=row["expires_at"],
             revoked_at=row["revoked_at"],
         )
@@ -111,7 +111,7 @@ class KeyRing:
                 log.warning("recording API key use failed (%s); retrying", type(error).__name__)
 
 
-DEVELOPMENT_SCOPES = frozenset(Scope)
+DEVELOPMENT_SCOPES = frozenset(KeyScope)
 
 
 async def development_key(pool: asyncpg.Pool, kept: str | None, *, now: datetime) -> str:

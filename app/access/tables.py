@@ -17,7 +17,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
-from app.access.domain import Scope
+from app.access.domain import KeyScope
 from app.platform.sql import sql_list
 from app.platform.tables import metadata
 
@@ -33,7 +33,7 @@ api_keys = Table(
     Column("last_used_at", DateTime(timezone=True)),
     Column("expires_at", DateTime(timezone=True)),
     Column("revoked_at", DateTime(timezone=True)),
-    CheckConstraint(f"scopes <@ ARRAY[{sql_list(Scope)}]::text[]", name="scopes_known"),
+    CheckConstraint(f"scopes <@ ARRAY[{sql_list(KeyScope)}]::text[]", name="scopes_known"),
     CheckConstraint("cardinality(scopes) > 0", name="scopes_given"),
     CheckConstraint("octet_length(key_hash) = 32", name="hash_is_sha256"),
 )

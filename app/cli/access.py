@@ -7,17 +7,17 @@ from typing import Annotated
 
 import typer
 
-from app.access.domain import Scope
+from app.access.domain import KeyScope
 from app.cli.console import run_on_database, say, utc_timestamp
 
 apikey_cli = typer.Typer(help="API keys for internal apps (only their hashes are stored).")
 
 
-def _scopes(value: str) -> list[Scope]:
+def _scopes(value: str) -> list[KeyScope]:
     try:
-        return [Scope(part.strip()) for part in value.split(",") if part.strip()]
+        return [KeyScope(part.strip()) for part in value.split(",") if part.strip()]
     except ValueError:
-        known = ", ".join(s.value for s in Scope)
+        known = ", ".join(s.value for s in KeyScope)
         raise typer.BadParameter(f"--scopes takes a comma-separated list of: {known}.") from None
 
 
@@ -35,7 +35,7 @@ def create(
     name: Annotated[str, typer.Option(help="Who holds the key, e.g. the calling app's name.")],
     scopes: Annotated[
         str,
-        typer.Option(help="Comma-separated: " + ", ".join(s.value for s in Scope) + "."),
+        typer.Option(help="Comma-separated: " + ", ".join(s.value for s in KeyScope) + "."),
     ],
     expires: Annotated[
         str | None,

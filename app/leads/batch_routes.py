@@ -13,7 +13,7 @@ import orjson
 from fastapi import APIRouter, Request, Response
 from pydantic import ValidationError
 
-from app.access.domain import Scope
+from app.access.domain import KeyScope
 from app.access.http import KeyedRoute, requires
 from app.idempotency.http import IDEMPOTENCY_KEY, idempotent
 from app.leads import service
@@ -92,7 +92,7 @@ async def _items(request: Request) -> list[Any]:
     response_model=LeadsBatchResult,
     responses=p.responses(p.MALFORMED_BODY, p.INVALID_PAYLOAD, *p.IDEMPOTENCY),
 )
-@requires(Scope.LEADS_WRITE)
+@requires(KeyScope.LEADS_WRITE)
 async def create_leads_batch(request: Request) -> Response:
     items = await _items(request)
     answers: list[dict[str, Any] | None] = [None] * len(items)

@@ -12,7 +12,7 @@ import asyncpg
 import orjson
 from fastapi import APIRouter, Body, Query, Request, Response
 
-from app.access.domain import Scope
+from app.access.domain import KeyScope
 from app.access.http import KeyedRoute, key_name, requires
 from app.idempotency.http import IDEMPOTENCY_KEY, idempotent
 from app.leads import service
@@ -123,7 +123,7 @@ async def _status_changed(
         p.DUPLICATE_OPEN_LEAD, p.PIPELINE_NOT_FOUND, p.VALIDATION, *p.IDEMPOTENCY
     ),
 )
-@requires(Scope.LEADS_WRITE)
+@requires(KeyScope.LEADS_WRITE)
 async def create_lead(request: Request, body: LeadCreate) -> Response:
     workflows = workflows_of(request)
 
@@ -144,7 +144,7 @@ async def create_lead(request: Request, body: LeadCreate) -> Response:
     "come.",
     responses=p.responses(p.BAD_CURSOR, p.UNKNOWN_STATUS, p.VALIDATION),
 )
-@requires(Scope.LEADS_READ)
+@requires(KeyScope.LEADS_READ)
 async def list_leads(
     request: Request,
     pipeline: Annotated[PipelineName | None, Query()] = None,
@@ -191,7 +191,7 @@ async def list_leads(
     description="The lead with its current status; the `ETag` header carries its version.",
     responses=p.responses(p.LEAD_NOT_FOUND, p.VALIDATION),
 )
-@requires(Scope.LEADS_READ)
+@requires(KeyScope.LEADS_READ)
 async def get_lead(request: Request, lead_id: LeadId) -> Response:
     return _lead_response(await service.get_lead(primary_pool(request), lead_id=lead_id))
 
@@ -207,7 +207,7 @@ async def get_lead(request: Request, lead_id: LeadId) -> Response:
         p.LEAD_NOT_FOUND, p.DUPLICATE_OPEN_LEAD, p.STALE_VERSION, p.BAD_PRECONDITION, p.VALIDATION
     ),
 )
-@requires(Scope.LEADS_WRITE)
+@requires(KeyScope.LEADS_WRITE)
 async def update_lead(request: Request, lead_id: LeadId, body: LeadUpdate) -> Response:
     changes = body.model_dump(mode="python", exclude_unset=True)
     row = await service.update_lead(
@@ -240,7 +240,7 @@ async def update_lead(request: Request, lead_id: LeadId, body: LeadUpdate) -> Re
         *p.IDEMPOTENCY,
     ),
 )
-@requires(Scope.LEADS_WRITE)
+@requires(KeyScope.LEADS_WRITE)
 async def transition_lead(
     request: Request,
     lead_id: LeadId,
@@ -289,7 +289,7 @@ async def transition_lead(
         *p.IDEMPOTENCY,
     ),
 )
-@requires(Scope.LEADS_REOPEN)
+@requires(KeyScope.LEADS_REOPEN)
 async def reopen_lead(
     request: Request,
     lead_id: LeadId,
@@ -324,7 +324,7 @@ async def reopen_lead(
     "gives the current status.",
     responses=p.responses(p.LEAD_NOT_FOUND, p.VALIDATION),
 )
-@requires(Scope.LEADS_READ)
+@requires(KeyScope.LEADS_READ)
 async def lead_history(
     request: Request,
     lead_id: LeadId,

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BeforeValidator
 
-from app.access.domain import Scope as KeyScope
+from app.access.domain import KeyScope
 from app.access.http import KeyedRoute, requires
 from app.leads.service import utc_now
 from app.metrics import service

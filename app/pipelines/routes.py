@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import orjson
 from fastapi import APIRouter, Path, Request, Response
 
-from app.access.domain import Scope
+from app.access.domain import KeyScope
 from app.access.http import KeyedRoute, key_name, requires
 from app.pipelines import service
 from app.pipelines.http import workflows_of
@@ -118,7 +118,7 @@ async def _document(request: Request) -> object:
 
 
 @router.get("", response_model=list[PipelineSummary], summary="List pipelines")
-@requires(Scope.LEADS_READ)
+@requires(KeyScope.LEADS_READ)
 async def list_pipelines(request: Request) -> Response:
     """Every pipeline with its current version."""
     rows = await service.list_pipelines(primary_pool(request))
@@ -145,7 +145,7 @@ async def list_pipelines(request: Request) -> Response:
     "`ETag` carries the version (send it as `If-Match` with a `PUT`).",
     responses=p.responses(p.PIPELINE_NOT_FOUND, p.VALIDATION),
 )
-@requires(Scope.LEADS_READ)
+@requires(KeyScope.LEADS_READ)
 async def get_pipeline(request: Request, name: PipelineName) -> Response:
     row = await service.get_pipeline(primary_pool(request), name=name)
     return _json(_public(request, row), ETag=etag(row["version"]))
@@ -176,7 +176,7 @@ async def get_pipeline(request: Request, name: PipelineName) -> Response:
         ),
     },
 )
-@requires(Scope.ADMIN)
+@requires(KeyScope.ADMIN)
 async def put_pipeline(request: Request, name: PipelineName) -> Response:
     applied = await service.apply_pipeline(
         primary_pool(request),
@@ -200,7 +200,7 @@ async def put_pipeline(request: Request, name: PipelineName) -> Response:
     openapi_extra=_DOCUMENT_BODY,
     responses=p.responses(p.MALFORMED_BODY, p.VALIDATION),
 )
-@requires(Scope.ADMIN)
+@requires(KeyScope.ADMIN)
 async def validate_pipeline(request: Request, name: PipelineName) -> PipelineReview:
     review = await service.review_pipeline(
         primary_pool(request), name=name, body=await _document(request)
@@ -225,7 +225,7 @@ async def validate_pipeline(request: Request, name: PipelineName) -> PipelineRev
     description="Oldest first: who made each (API key name), when, and what it changed.",
     responses=p.responses(p.PIPELINE_NOT_FOUND, p.VALIDATION),
 )
-@requires(Scope.LEADS_READ)
+@requires(KeyScope.LEADS_READ)
 async def pipeline_versions(request: Request, name: PipelineName) -> Response:
     rows = await service.pipeline_versions(primary_pool(request), name=name)
     return _json([service.version_public(r) for r in rows])
@@ -239,7 +239,7 @@ async def pipeline_versions(request: Request, name: PipelineName) -> Response:
     "the changes recorded under that version were decided by.",
     responses=p.responses(p.PIPELINE_NOT_FOUND, p.VALIDATION),
 )
-@requires(Scope.LEADS_READ)
+@requires(KeyScope.LEADS_READ)
 async def pipeline_version(request: Request, name: PipelineName, version: Version) -> Response:
     row = await service.get_pipeline(primary_pool(request), name=name, version=version)
     return _json(_public(request, row), ETag=etag(row["version"]))

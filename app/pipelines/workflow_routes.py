@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
-from app.access.domain import Scope
+from app.access.domain import KeyScope
 from app.access.http import KeyedRoute, requires
 from app.pipelines.default import DEFAULT_PIPELINE
 from app.pipelines.http import workflows_of
@@ -61,7 +61,7 @@ def workflow_public(workflow: Workflow) -> WorkflowPublic:
 
 
 @router.get("/v1/workflow", response_model=WorkflowPublic)
-@requires(Scope.LEADS_READ)
+@requires(KeyScope.LEADS_READ)
 async def get_workflow(request: Request) -> WorkflowPublic:
     """The default pipeline's statuses, allowed moves and reason codes."""
     return workflow_public(await workflows_of(request).refresh(DEFAULT_PIPELINE))

@@ -12,39 +12,39 @@ import pytest
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
-from app.access.domain import Scope
+from app.access.domain import KeyScope
 from app.access.http import KeyedRoute, requires
 from app.access.service import create_key, revoke_key
 from app.pipelines.default import DEFAULT_DOCUMENT
 from tests.api.test_leads import assert_problem, create
 
 # (method, path template, scope it needs, a body that passes validation where one is needed)
-ROUTES: list[tuple[str, str, Scope, Any]] = [
-    ("POST", "/v1/leads", Scope.LEADS_WRITE, {"email": "scope@example.com"}),
-    ("GET", "/v1/leads", Scope.LEADS_READ, None),
-    ("POST", "/v1/leads:batch", Scope.LEADS_WRITE, {"leads": [{"email": "b@example.com"}]}),
-    ("GET", "/v1/leads/{lead_id}", Scope.LEADS_READ, None),
-    ("PATCH", "/v1/leads/{lead_id}", Scope.LEADS_WRITE, {"company": "X"}),
+ROUTES: list[tuple[str, str, KeyScope, Any]] = [
+    ("POST", "/v1/leads", KeyScope.LEADS_WRITE, {"email": "scope@example.com"}),
+    ("GET", "/v1/leads", KeyScope.LEADS_READ, None),
+    ("POST", "/v1/leads:batch", KeyScope.LEADS_WRITE, {"leads": [{"email": "b@example.com"}]}),
+    ("GET", "/v1/leads/{lead_id}", KeyScope.LEADS_READ, None),
+    ("PATCH", "/v1/leads/{lead_id}", KeyScope.LEADS_WRITE, {"company": "X"}),
     (
         "POST",
         "/v1/leads/{lead_id}/transitions",
-        Scope.LEADS_WRITE,
+        KeyScope.LEADS_WRITE,
         {"to": "contacted", "reason": "call_connected"},
     ),
-    ("POST", "/v1/leads/{lead_id}/reopen", Scope.LEADS_REOPEN, {"reason": "needs_changed"}),
-    ("GET", "/v1/leads/{lead_id}/history", Scope.LEADS_READ, None),
-    ("GET", "/v1/workflow", Scope.LEADS_READ, None),
-    ("GET", "/v1/pipelines", Scope.LEADS_READ, None),
-    ("GET", "/v1/pipelines/{name}", Scope.LEADS_READ, None),
-    ("PUT", "/v1/pipelines/{name}", Scope.ADMIN, DEFAULT_DOCUMENT),
-    ("POST", "/v1/pipelines/{name}:validate", Scope.ADMIN, DEFAULT_DOCUMENT),
-    ("GET", "/v1/pipelines/{name}/versions", Scope.LEADS_READ, None),
-    ("GET", "/v1/pipelines/{name}/versions/{version}", Scope.LEADS_READ, None),
+    ("POST", "/v1/leads/{lead_id}/reopen", KeyScope.LEADS_REOPEN, {"reason": "needs_changed"}),
+    ("GET", "/v1/leads/{lead_id}/history", KeyScope.LEADS_READ, None),
+    ("GET", "/v1/workflow", KeyScope.LEADS_READ, None),
+    ("GET", "/v1/pipelines", KeyScope.LEADS_READ, None),
+    ("GET", "/v1/pipelines/{name}", KeyScope.LEADS_READ, None),
+    ("PUT", "/v1/pipelines/{name}", KeyScope.ADMIN, DEFAULT_DOCUMENT),
+    ("POST", "/v1/pipelines/{name}:validate", KeyScope.ADMIN, DEFAULT_DOCUMENT),
+    ("GET", "/v1/pipelines/{name}/versions", KeyScope.LEADS_READ, None),
+    ("GET", "/v1/pipelines/{name}/versions/{version}", KeyScope.LEADS_READ, None),
     *(
-        ("GET", f"/v1/metrics/{name}", Scope.METRICS_READ, None)
+        ("GET", f"/v1/metrics/{name}", KeyScope.METRICS_READ, None)
         for name in ("summary", "loss-reasons", "owners", "sources", "funnel")
     ),
-    ("GET", "/v1/metrics/timeseries?metric=won&interval=day", Scope.METRICS_READ, None),
+    ("GET", "/v1/metrics/timeseries?metric=won&interval=day", KeyScope.METRICS_READ, None),
 ]
 
 
@@ -82,8 +82,8 @@ def test_a_keyed_route_cannot_be_built_without_its_scope() -> None:
 
     with pytest.raises(TypeError, match="@requires"):
         KeyedRoute("/v1/unmarked", unmarked)
-    assert KeyedRoute("/v1/marked", requires(Scope.LEADS_READ)(unmarked)).required_scope == (
-        Scope.LEADS_READ
+    assert KeyedRoute("/v1/marked", requires(KeyScope.LEADS_READ)(unmarked)).required_scope == (
+        KeyScope.LEADS_READ
     )
 
 
@@ -98,7 +98,7 @@ async def test_a_refused_caller_learns_nothing_about_its_body(
         assert_problem(r, 401, "unauthenticated")
 
 
-async def _key(pool: asyncpg.Pool, name: str, *scopes: Scope, **extra: Any) -> str:
+async def _key(pool: asyncpg.Pool, name: str, *scopes: KeyScope, **extra: Any) -> str:
     _, key = await create_key(pool, name=name, scopes=scopes, expires_at=extra.get("expires_at"))
     return key
 
@@ -112,7 +112,7 @@ async def _call(
 
 @pytest.mark.parametrize(("method", "path", "scope", "body"), ROUTES)
 async def test_no_key_or_a_bad_one_is_401_with_a_challenge(
-    anonymous: httpx.AsyncClient, method: str, path: str, scope: Scope, body: Any
+    anonymous: httpx.AsyncClient, method: str, path: str, scope: KeyScope, body: Any
 ) -> None:
     for headers in ({}, {"Authorization": "Bearer lsk_unknown"}, {"X-API-Key": "nonsense"}):
         r = await _call(anonymous, method, path, body, 1, **headers)
@@ -127,11 +127,11 @@ async def test_each_route_needs_its_scope_and_names_the_missing_one(
     pool: asyncpg.Pool,
     method: str,
     path: str,
-    scope: Scope,
+    scope: KeyScope,
     body: Any,
 ) -> None:
     lead = await create(client, "target@example.com")
-    others = [s for s in Scope if s not in (scope, Scope.ADMIN)]
+    others = [s for s in KeyScope if s not in (scope, KeyScope.ADMIN)]
     lacking = await _key(pool, f"lacks-{scope.value}-{path}-{method}", *others)
     r = await _call(anonymous, method, path, body, lead["id"], Authorization=f"Bearer {lacking}")
     assert assert_problem(r, 403, "missing-scope")["missing_scope"] == scope.value
@@ -144,11 +144,11 @@ async def test_revoked_and_expired_keys_are_refused(
     anonymous: httpx.AsyncClient, pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr("app.access.service.CACHE_SECONDS", 0.0)
-    key = await _key(pool, "soon-revoked", Scope.LEADS_READ)
+    key = await _key(pool, "soon-revoked", KeyScope.LEADS_READ)
     assert (await anonymous.get("/v1/workflow", headers={"X-API-Key": key})).status_code == 200
     await revoke_key(pool, "soon-revoked", now=datetime.now(UTC))
     assert_problem(await anonymous.get("/v1/workflow", headers={"X-API-Key": key}), 401)
-    expired = await _key(pool, "expired", Scope.LEADS_READ)
+    expired = await _key(pool, "expired", KeyScope.LEADS_READ)
     await pool.execute(
         "UPDATE api_keys SET expires_at = $1 WHERE name = 'expired'",
         datetime.now(UTC) - timedelta(seconds=1),
@@ -175,7 +175,7 @@ async def test_only_a_hash_of_a_key_is_stored_or_logged(
     anonymous: httpx.AsyncClient, pool: asyncpg.Pool, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    key = await _key(pool, "hashed", Scope.LEADS_READ)
+    key = await _key(pool, "hashed", KeyScope.LEADS_READ)
     assert (await anonymous.get("/v1/leads", headers={"X-API-Key": key})).status_code == 200
     assert_problem(await anonymous.get("/v1/metrics/summary", headers={"X-API-Key": key}), 403)
     stored = await pool.fetchval("SELECT string_agg(k::text, ' ') FROM api_keys k")
@@ -186,7 +186,7 @@ async def test_only_a_hash_of_a_key_is_stored_or_logged(
 async def test_history_records_the_key_beside_the_actor_and_filters_on_both(
     client: httpx.AsyncClient, anonymous: httpx.AsyncClient, pool: asyncpg.Pool
 ) -> None:
-    crm = await _key(pool, "crm-app", Scope.LEADS_WRITE, Scope.LEADS_READ)
+    crm = await _key(pool, "crm-app", KeyScope.LEADS_WRITE, KeyScope.LEADS_READ)
     lead = await create(client, "attrib@example.com")
     moves = [
         ("contacted", "call_connected", "ana", client),

@@ -9,7 +9,7 @@ import asyncpg
 import httpx
 import pytest
 
-from app.access.domain import Scope
+from app.access.domain import KeyScope
 from app.access.service import create_key
 from tests.api.test_leads import assert_problem, create
 
@@ -100,7 +100,9 @@ async def test_a_malformed_key_is_400(
 async def test_keys_are_scoped_to_the_api_key(
     client: httpx.AsyncClient, anonymous: httpx.AsyncClient, pool: asyncpg.Pool
 ) -> None:
-    _, other = await create_key(pool, name="other-app", scopes={Scope.LEADS_WRITE}, expires_at=None)
+    _, other = await create_key(
+        pool, name="other-app", scopes={KeyScope.LEADS_WRITE}, expires_at=None
+    )
     body = {"email": "scoped@example.com"}
     mine = await client.post("/v1/leads", json=body, headers={"Idempotency-Key": "same"})
     theirs = await anonymous.post(

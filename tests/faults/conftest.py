@@ -15,7 +15,7 @@ import asyncpg
 import pytest
 from cryptography.fernet import Fernet
 
-from app.access.domain import Scope
+from app.access.domain import KeyScope
 from app.access.service import create_key
 from app.platform.db import asyncpg_dsn
 from tests.databases import migrated_database, with_database
@@ -77,7 +77,7 @@ async def owned_key(owned_database: str) -> AsyncIterator[str]:
     """A key with every scope on the owned database."""
     pool = await asyncpg.create_pool(owned_database, min_size=1, max_size=1)
     try:
-        _, key = await create_key(pool, name="faults", scopes={Scope.ADMIN}, expires_at=None)
+        _, key = await create_key(pool, name="faults", scopes={KeyScope.ADMIN}, expires_at=None)
     finally:
         await pool.close()
     yield key
