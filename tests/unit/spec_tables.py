@@ -1,8 +1,8 @@
 """The workflow tables of the domain description (domain.md), copied by hand as plain literals.
 
-Deliberately independent of `app.domain`: the tests compare the default workflow (built from
-`app.pipelines.default.DEFAULT_DOCUMENT`) with these, so an edit to the shipped document
-that the spec does not make (or the reverse) fails a test.
+Deliberately independent of the app's pipeline code: the tests compare the default workflow
+(built from `app.pipelines.default.DEFAULT_DOCUMENT`) with these, so an edit to the shipped
+document that the spec does not make (or the reverse) fails a test.
 """
 
 from __future__ import annotations
