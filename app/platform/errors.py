@@ -2,8 +2,8 @@
 
 Each error carries the facts a client needs to correct its request (the allowed targets, the
 accepted reason codes, the existing lead), so the API can put them in the problem body unchanged.
-`app.platform.http.problems.PROBLEMS` maps each class to its problem type, in one table; the few
-that only the `leadstatus` command raises are listed there too (`COMMAND_ONLY`). Plain values,
+`app.platform.http.problem_types.PROBLEMS` maps each class to its problem type, in one table; the
+few that only the `leadstatus` command raises are listed there too (`COMMAND_ONLY`). Plain values,
 no HTTP: a rule, a repository or a route raises the same class.
 """
 
