@@ -39,7 +39,7 @@ from app.retention import prune_forever
 
 VERSION = "0.1.0"
 NO_TELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
-SCHEMA_REVISION = "0015"
+SCHEMA_REVISION = "0016"
 """The alembic head this code is written against (a test keeps it in step with alembic/)."""
 DESCRIPTION = """
 Owns the status of sales leads. Every lead moves through one workflow (see `GET /v1/workflow`),

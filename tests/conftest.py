@@ -71,8 +71,9 @@ async def _reset(pool: asyncpg.Pool, pipelines: bool, default: object) -> None:
     async with pool.acquire() as conn, conn.transaction():
         await conn.execute("SET LOCAL leadstatus.pipeline_reset = 'on'")
         await conn.execute(
-            "TRUNCATE leads, lead_status_changes, metrics_daily, metrics_durations, metrics_losses,"
-            " metrics_pipeline, metrics_pending, metrics_pending_changes, metrics_pending_leads,"
+            "TRUNCATE leads, lead_status_changes, metrics_cohorts, metrics_closings,"
+            " metrics_reopenings, metrics_durations, metrics_losses, metrics_pipeline,"
+            " metrics_pending, metrics_pending_changes, metrics_pending_leads,"
             f"{also} intake_sources, intake_deliveries, lead_touches"
             " RESTART IDENTITY CASCADE"
         )

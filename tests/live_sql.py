@@ -1,5 +1,5 @@
-"""Where each function, view, trigger and domain of the schema can be read: one file per object
-under its feature (`app/<feature>/sql/`), holding what the migrations leave at head.
+"""Where each function, view, trigger, domain and type of the schema can be read: one file per
+object under its feature (`app/<feature>/sql/`), holding what the migrations leave at head.
 
 The migrations are the history; these files are the present. `test_live_sql.py` fails when a
 migration changes an object without its file following, and when a file names an object the
@@ -51,6 +51,17 @@ SELECT t.typname AS name, format_type(t.typbasetype, t.typtypmod) AS base,
  WHERE t.typnamespace = 'public'::regnamespace AND t.typtype = 'd'
  GROUP BY t.typname, t.typbasetype, t.typtypmod ORDER BY 1
 """
+_TYPES = """
+SELECT t.typname AS name,
+       string_agg(format('%I %s', a.attname, format_type(a.atttypid, a.atttypmod)), ', '
+                  ORDER BY a.attnum) AS columns
+  FROM pg_type t
+  JOIN pg_class c ON c.oid = t.typrelid AND c.relkind = 'c'
+  JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+ WHERE t.typnamespace = 'public'::regnamespace
+ GROUP BY t.typname ORDER BY 1
+"""
+"""Composite types of their own (a table's row type is the table's, not listed)."""
 
 
 def feature_of(name: str) -> str:
@@ -82,6 +93,12 @@ async def read_objects(url: str) -> dict[Path, str]:
         for row in await conn.fetch(_DOMAINS):
             checks = f" {row['checks']}" if row["checks"] else ""
             add("leads", "domains.sql", f"CREATE DOMAIN {row['name']} AS {row['base']}{checks};")
+        for row in await conn.fetch(_TYPES):
+            add(
+                feature_of(row["name"]),
+                f"{row['name']}.sql",
+                f"CREATE TYPE {row['name']} AS ({row['columns']});",
+            )
         return {path: HEADER + "\n" + "\n".join(parts) for path, parts in files.items()}
     finally:
         await conn.close()

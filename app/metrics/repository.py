@@ -31,7 +31,7 @@ from app.platform.sql import sql_list
 
 FUNNEL_STAGES = 12
 """Open statuses (by position) of a pipeline version that the funnel counts as stages; the won
-outcome is one more stage after them. `metrics_daily` has a count per stage (migration 0013)."""
+outcome is one more stage after them (a stage mask's bit `1 << FUNNEL_STAGES`)."""
 WON_STAGE_BIT = 1 << FUNNEL_STAGES
 """The bit of the won stage in a stage mask; bit i - 1 is open stage i."""
 
@@ -67,20 +67,24 @@ def stage_join(change: str, stage: str) -> str:
     )
 
 
-def stage_counts(mask: str, stages: int) -> list[str]:
-    """The funnel's counts of the first `stages` stages over leads with stage mask `mask`, named
-    as `metrics_daily`'s: a stage is gone on from when a later stage (a higher bit) is held."""
+def stage_counts(mask: str, stages: int, *, count: str = "count(*)") -> list[str]:
+    """The funnel's counts of the first `stages` stages over rows with stage mask `mask`: a
+    stage is reached where its bit is set, gone on from where a later stage (a higher bit) is
+    set too; the won stage is its own bit.
+
+    One definition for both readers: the history counts leads (`count(*)` over each lead's
+    mask), the rollups count cohorts (`sum(n)` over `metrics_cohorts.stages`)."""
 
     def held(i: int) -> str:
         return f"{mask} & {1 << (i - 1)} <> 0"
 
     columns = [
-        "count(*) AS created",
-        f"count(*) FILTER (WHERE {mask} & {WON_STAGE_BIT} <> 0) AS won_now",
+        f"{count} AS created",
+        f"{count} FILTER (WHERE {mask} & {WON_STAGE_BIT} <> 0) AS won_now",
     ]
-    columns += [f"count(*) FILTER (WHERE {held(i)}) AS reached_{i}" for i in range(2, stages + 1)]
+    columns += [f"{count} FILTER (WHERE {held(i)}) AS reached_{i}" for i in range(2, stages + 1)]
     columns += [
-        f"count(*) FILTER (WHERE {held(i)} AND {mask} >= {1 << i}) AS went_on_{i}"
+        f"{count} FILTER (WHERE {held(i)} AND {mask} >= {1 << i}) AS went_on_{i}"
         for i in range(1, stages + 1)
     ]
     return columns
@@ -263,7 +267,7 @@ class MetricsRepository:
 
     async def funnel(self, scope: MetricsScope, stages: int) -> Mapping[str, Any]:
         """Of the leads created in the window: how many held each of the first `stages` stages,
-        and went further (the counts `metrics_daily` keeps, by stage number). `scope.pipeline`
+        and went further (what `metrics_cohorts` counts, by stage number). `scope.pipeline`
         names the pipeline."""
         row: Mapping[str, Any] = await self.conn.fetchrow(
             f"""

@@ -20,29 +20,32 @@ import asyncpg
 
 from app.metrics.domain import MetricsScope
 from app.metrics.histogram import Histogram
-from app.metrics.repository import FUNNEL_STAGES, MetricsRepository
+from app.metrics.repository import (
+    FUNNEL_STAGES,
+    WON_STAGE_BIT,
+    MetricsRepository,
+    stage_counts,
+)
 from app.pipelines.workflow import CLOSING_OUTCOMES, Outcome
 from app.platform.sql import IS_CLOSED
 
-_CLOSED_COLUMNS = ", ".join(f"sum(closed_{o.value}) AS {o.value}" for o in CLOSING_OUTCOMES)
-_ANY_CLOSED = " OR ".join(f"sum(closed_{o.value}) <> 0" for o in CLOSING_OUTCOMES)
 _DAYS = "day >= $1 AND day < $2"
 _FILTERS = (
     "($3::text IS NULL OR owner = $3) AND ($4::text IS NULL OR source = $4)"
     " AND ($5::text IS NULL OR segment = $5) AND ($6::text IS NULL OR pipeline = $6)"
 )
+_WHERE = f"WHERE {_DAYS} AND {_FILTERS}"
+_CREATED = (
+    "sum(n) AS created,"
+    f" coalesce(sum(n) FILTER (WHERE stages & {WON_STAGE_BIT} <> 0), 0) AS created_won"
+)
+"""Leads created, and of them those won now, from `metrics_cohorts`."""
 
 
-def _stage_sums(stages: int) -> str:
-    """The funnel's counts of a pipeline with `stages` open stages (the others are all 0)."""
-    assert 1 <= stages <= FUNNEL_STAGES
+def _closed(outcomes: Sequence[Outcome] = CLOSING_OUTCOMES) -> str:
+    """Latest closings by outcome, one column each, from `metrics_closings`."""
     return ", ".join(
-        [
-            "sum(created) AS created",
-            "sum(won_now) AS won_now",
-            *(f"sum(reached_{i}) AS reached_{i}" for i in range(2, stages + 1)),
-            *(f"sum(went_on_{i}) AS went_on_{i}" for i in range(1, stages + 1)),
-        ]
+        f"coalesce(sum(n) FILTER (WHERE outcome = '{o.value}'), 0) AS {o.value}" for o in outcomes
     )
 
 
@@ -72,12 +75,12 @@ class RollupRepository:
         """Created, created-and-won-now, latest closings by outcome, reopenings in the window."""
         row: Mapping[str, Any] = await self.conn.fetchrow(
             f"""
-            SELECT coalesce(sum(created), 0) AS created,
-                   coalesce(sum(won_now), 0) AS created_won,
-                   coalesce(sum(reopened), 0) AS reopened,
-                   coalesce(sum(reopened_won), 0) AS reopened_won,
-                   {_CLOSED_COLUMNS}
-              FROM metrics_daily_now WHERE {_DAYS} AND {_FILTERS}
+            SELECT coalesce(c.created, 0) AS created, c.created_won, r.reopened, r.reopened_won,
+                   k.*
+              FROM (SELECT {_CREATED} FROM metrics_cohorts_now {_WHERE}) c,
+                   (SELECT coalesce(sum(n), 0) AS reopened, coalesce(sum(won), 0) AS reopened_won
+                      FROM metrics_reopenings_now {_WHERE}) r,
+                   (SELECT {_closed()} FROM metrics_closings_now {_WHERE}) k
             """,
             *self._args(scope),
         )
@@ -150,17 +153,26 @@ class RollupRepository:
         return rows
 
     async def _by(self, dimension: str, scope: MetricsScope) -> list[Mapping[str, Any]]:
+        """Per value of `dimension` (a missing value is one of them): leads created (and won
+        now), latest closings by outcome; a value with neither is left out."""
+        outcomes = [o.value for o in CLOSING_OUTCOMES]
+        by_outcome = ", ".join(f"CASE WHEN outcome = '{o}' THEN n ELSE 0 END" for o in outcomes)
         rows: list[Mapping[str, Any]] = await self.conn.fetch(
             f"""
             SELECT {dimension}, sum(created)::bigint AS leads, sum(won_now)::bigint AS won_now,
-                   {_CLOSED_COLUMNS}
-              FROM metrics_daily_now WHERE {_DAYS} AND {_FILTERS}
+                   {", ".join(f"sum({o})::bigint AS {o}" for o in outcomes)}
+              FROM (SELECT {dimension}, n AS created,
+                           CASE WHEN stages & {WON_STAGE_BIT} <> 0 THEN n ELSE 0 END AS won_now,
+                           {", ".join(f"0 AS {o}" for o in outcomes)}
+                      FROM metrics_cohorts_now {_WHERE}
+                    UNION ALL
+                    SELECT {dimension}, 0, 0, {by_outcome}
+                      FROM metrics_closings_now {_WHERE}) x
              GROUP BY {dimension}
-            HAVING sum(created) <> 0 OR {_ANY_CLOSED}
             """,
             *self._args(scope),
         )
-        return rows
+        return [r for r in rows if r["leads"] or any(r[o] for o in outcomes)]
 
     async def by_owner(self, scope: MetricsScope) -> list[Mapping[str, Any]]:
         won = Outcome.WON.value
@@ -199,9 +211,10 @@ class RollupRepository:
     async def funnel(self, scope: MetricsScope, stages: int) -> Mapping[str, Any]:
         """Of the leads created in the window: how many held each of the first `stages` stages,
         and went further, by stage number (`scope.pipeline` names the pipeline)."""
+        assert 1 <= stages <= FUNNEL_STAGES
+        counts = ", ".join(stage_counts("stages", stages, count="sum(n)"))
         row = await self.conn.fetchrow(
-            f"SELECT {_stage_sums(stages)} FROM metrics_daily_now WHERE {_DAYS} AND {_FILTERS}",
-            *self._args(scope),
+            f"SELECT {counts} FROM metrics_cohorts_now {_WHERE}", *self._args(scope)
         )
         return {key: value or 0 for key, value in row.items()}
 
@@ -233,16 +246,19 @@ class RollupRepository:
                                        $2::timestamp - interval '1 day',
                                        interval '1 {interval}') AS bucket
             ),
+            cohorts AS (
+                SELECT date_trunc('{interval}', day::timestamp) AS bucket, {_CREATED}
+                  FROM metrics_cohorts_now {_WHERE} GROUP BY 1
+            ),
+            closings AS (
+                SELECT date_trunc('{interval}', day::timestamp) AS bucket, sum(n) AS closed,
+                       {_closed((Outcome.WON, Outcome.LOST, Outcome.DISQUALIFIED, Outcome.DEAD))}
+                  FROM metrics_closings_now {_WHERE} GROUP BY 1
+            ),
             totals AS (
-                SELECT date_trunc('{interval}', day::timestamp) AS bucket,
-                       sum(created) AS created, sum(won_now) AS created_won,
-                       {" + ".join(f"sum(closed_{s.value})" for s in CLOSING_OUTCOMES)} AS closed,
-                       sum(closed_{Outcome.WON.value}) AS won,
-                       sum(closed_{Outcome.LOST.value}) AS lost,
-                       sum(closed_{Outcome.DISQUALIFIED.value}) AS disqualified,
-                       sum(closed_{Outcome.DEAD.value}) AS dead
-                  FROM metrics_daily_now WHERE {_DAYS} AND {_FILTERS}
-                 GROUP BY 1
+                SELECT bucket, c.created, c.created_won, k.closed, k.won, k.lost,
+                       k.disqualified, k.dead
+                  FROM cohorts c FULL JOIN closings k USING (bucket)
             )
             SELECT b.bucket AT TIME ZONE 'UTC' AS bucket,
                    coalesce(t.created, 0)::bigint AS created,
@@ -325,7 +341,9 @@ CHURNING_TABLES = (
     "metrics_pending",
     "metrics_pending_changes",
     "metrics_pending_leads",
-    "metrics_daily",
+    "metrics_cohorts",
+    "metrics_closings",
+    "metrics_reopenings",
     "metrics_pipeline",
     "metrics_durations",
     "metrics_losses",

@@ -1,4 +1,4 @@
-"""The metrics rollups and their queues of pending deltas (migrations 0004, 0013)."""
+"""The metrics rollups and their queues of pending deltas (migrations 0013, 0016)."""
 
 from __future__ import annotations
 
@@ -19,8 +19,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.types import UserDefinedType
 
-from app.metrics.repository import FUNNEL_STAGES
-from app.pipelines.workflow import CLOSING_OUTCOMES
 from app.platform.tables import metadata
 
 
@@ -28,52 +26,44 @@ def _counts(*names: str) -> list[Column[int]]:
     return [Column(name, Integer, nullable=False, server_default=text("0")) for name in names]
 
 
-_COHORT = (
-    "created",
-    "won_now",
-    *(f"reached_{i}" for i in range(2, FUNNEL_STAGES + 1)),
-    *(f"went_on_{i}" for i in range(1, FUNNEL_STAGES + 1)),
-)
-"""A cohort's counts by funnel stage: stage i is the i-th open status (by position) of the
-pipeline version each change was decided under; stage 1, where every lead enters, is `created`."""
-_ACTIVITY = (*(f"closed_{o.value}" for o in CLOSING_OUTCOMES), "reopened", "reopened_won")
-DAILY_COUNTS: tuple[str, ...] = _COHORT + _ACTIVITY
-"""Counts of a `metrics_daily` row, kept by migration 0013's triggers and fold."""
+def _daily(name: str, *columns: Column[Any], counts: tuple[str, ...] = ("n",)) -> Table:
+    """A per-day rollup: its key is the day, the pipeline, the three dimensions and `columns`;
+    its unique index is also the covering index the metrics read, and treats a missing owner,
+    source or segment as a value."""
+    return Table(
+        name,
+        metadata,
+        Column("day", Date, nullable=False),
+        Column("pipeline", Text, nullable=False),
+        Column("owner", Text),
+        Column("source", Text),
+        Column("segment", Text),
+        *columns,
+        *_counts(*counts),
+        Index(
+            f"uq_{name}_key",
+            "day",
+            "pipeline",
+            "owner",
+            "source",
+            "segment",
+            *(c.name for c in columns),
+            unique=True,
+            postgresql_include=list(counts),
+            postgresql_nulls_not_distinct=True,
+        ),
+    )
 
-# The rollups are written by triggers only (migration 0013); each unique index is also the
-# covering index the metrics read, and treats a missing owner, source or segment as a value.
-# `metrics_daily`'s key and counts exceed an index's 32 columns: a second index covers the
-# funnel's.
-metrics_daily = Table(
-    "metrics_daily",
-    metadata,
-    Column("day", Date, nullable=False),
-    Column("pipeline", Text, nullable=False),
-    Column("owner", Text),
-    Column("source", Text),
-    Column("segment", Text),
-    *_counts(*DAILY_COUNTS),
-    Index(
-        "uq_metrics_daily_key",
-        "day",
-        "pipeline",
-        "owner",
-        "source",
-        "segment",
-        unique=True,
-        postgresql_include=["created", "won_now", *_ACTIVITY],
-        postgresql_nulls_not_distinct=True,
-    ),
-    Index(
-        "ix_metrics_daily_stages",
-        "day",
-        "pipeline",
-        "owner",
-        "source",
-        "segment",
-        postgresql_include=list(_COHORT),
-    ),
-)
+
+# The rollups are written by triggers and the fold only (migrations 0013, 0016).
+metrics_cohorts = _daily("metrics_cohorts", Column("stages", Integer, nullable=False))
+"""Leads created that day, by the set of funnel stages they have held: bit i - 1 of `stages`
+is open stage i of the pipeline version a change was decided under, `WON_STAGE_BIT` the won
+stage. The funnel's counts are read from it (`app.metrics.repository.stage_counts`)."""
+metrics_closings = _daily("metrics_closings", Column("outcome", Text, nullable=False))
+"""Latest closings that day, by outcome."""
+metrics_reopenings = _daily("metrics_reopenings", counts=("n", "won"))
+"""Reopenings that day (`n`), and how many of them are the latest of a lead now won."""
 
 metrics_durations = Table(
     "metrics_durations",
@@ -178,16 +168,16 @@ class _RowsOf(UserDefinedType[Any]):
         return f"{self.rollup}[]"
 
 
-ROLLUPS: tuple[Table, ...] = (metrics_pipeline, metrics_daily, metrics_durations, metrics_losses)
+QUEUED: tuple[Table, ...] = (metrics_cohorts, metrics_pipeline)
 metrics_pending = Table(
     "metrics_pending",
     metadata,
     *(
         Column(rollup.name.removeprefix("metrics_"), _RowsOf(rollup.name), nullable=False)
-        for rollup in ROLLUPS
+        for rollup in QUEUED
     ),
 )
-"""Deltas appended by the edit and delete trigger, not yet folded into the rollups (0013)."""
+"""Deltas an edit or delete of a lead appended (its cohort, its standing), not yet folded in."""
 
 metrics_pending_changes = Table(
     "metrics_pending_changes", metadata, Column("change_id", BigInteger, nullable=False)

@@ -1,7 +1,7 @@
 """What the rollup tests share: snapshots, the exactness check, and ways to write leads.
 
 The rollups the triggers maintain are exact: each equals `metrics_rebuild()`'s recomputation.
-Every test drives writes (through the use cases, the repository or plain SQL), snapshots the four
+Every test drives writes (through the use cases, the repository or plain SQL), snapshots the six
 rollup tables, rebuilds them from the history with `SELECT metrics_rebuild()`, snapshots again and
 compares (`assert_rollups_exact`). Rows whose counts are all zero are dropped first: incremental
 maintenance leaves them behind where a rebuild creates nothing. Totals are also checked against
@@ -35,8 +35,11 @@ Key = tuple[Any, ...]
 Snapshot = dict[str, dict[Key, dict[str, int]]]
 
 
+DAILY_KEY = ("day", "pipeline", "owner", "source", "segment")
 KEYS: dict[str, tuple[str, ...]] = {
-    "metrics_daily": ("day", "pipeline", "owner", "source", "segment"),
+    "metrics_cohorts": (*DAILY_KEY, "stages"),
+    "metrics_closings": (*DAILY_KEY, "outcome"),
+    "metrics_reopenings": DAILY_KEY,
     "metrics_durations": ("measure", "dimension", "status", "day", "pipeline", "value", "days"),
     "metrics_losses": (
         "overall",
@@ -53,6 +56,9 @@ KEYS: dict[str, tuple[str, ...]] = {
     "metrics_pipeline": ("pipeline", "status", "owner", "source", "segment", "revisit_month"),
 }
 """Each rollup table's key columns (its unique index's); every other column is a count."""
+DAILY = "daily"
+"""Not a table: the three per-day rollups read as one row per day and key with a count per
+funnel stage and closing outcome (`daily_counts`), the figures the tests state."""
 
 
 _UNIQUE_KEYS = """
@@ -66,6 +72,47 @@ SELECT array_agg(a.attname::text ORDER BY k.ord)
 DIMS = ("owner", "source", "segment")
 CLOSING = [o.value for o in Outcome if o is not Outcome.OPEN]
 STAGES = 12
+WON_BIT = 1 << STAGES
+
+
+def daily_counts(tables: Snapshot) -> dict[Key, dict[str, int]]:
+    """Per day and key: leads created, won now, reached and went on from each stage (bit i - 1
+    of a cohort's `stages` is stage i; a stage is gone on from when a higher bit is set too),
+    latest closings by outcome, reopenings and those of leads now won."""
+    daily: dict[Key, Counter[str]] = {}
+
+    def row(key: Key) -> Counter[str]:
+        return daily.setdefault(key, Counter())
+
+    for key, counts in tables["metrics_cohorts"].items():
+        stages, n, counted = key[-1], counts["n"], row(key[:-1])
+        counted["created"] += n
+        counted["won_now"] += n if stages & WON_BIT else 0
+        for i in range(1, STAGES + 1):
+            if stages & (1 << (i - 1)):
+                if i > 1:
+                    counted[f"reached_{i}"] += n
+                if stages >= 1 << i:
+                    counted[f"went_on_{i}"] += n
+    for key, counts in tables["metrics_closings"].items():
+        row(key[:-1])[f"closed_{key[-1]}"] += counts["n"]
+    for key, counts in tables["metrics_reopenings"].items():
+        row(key)["reopened"] += counts["n"]
+        row(key)["reopened_won"] += counts["won"]
+    columns = (
+        "created",
+        "won_now",
+        *(f"reached_{i}" for i in range(2, STAGES + 1)),
+        *(f"went_on_{i}" for i in range(1, STAGES + 1)),
+        *(f"closed_{o}" for o in CLOSING),
+        "reopened",
+        "reopened_won",
+    )
+    return {
+        key: {c: counted[c] for c in columns}
+        for key, counted in daily.items()
+        if any(counted.values())
+    }
 
 
 async def _read(
@@ -85,7 +132,8 @@ async def _read(
 
 
 async def snapshot(conn: asyncpg.Connection | asyncpg.Pool) -> Snapshot:
-    """The four rollups as {table: {key: {count column: value}}}, all-zero rows dropped.
+    """The six rollups as {table: {key: {count column: value}}}, all-zero rows dropped, and
+    their per-day figures under `DAILY`.
 
     Read first as the metrics read them (rollup plus pending deltas, `<table>_now`), then
     folded: the rollup tables alone must then hold exactly that, each key once.
@@ -112,6 +160,7 @@ async def snapshot(conn: asyncpg.Connection | asyncpg.Pool) -> Snapshot:
     for table, key in KEYS.items():
         folded = await _read(conn, table, key, f"SELECT * FROM {table}")
         assert folded == tables[table], f"{table}: folding changed what the metrics read"
+    tables[DAILY] = daily_counts(tables)
     return tables
 
 
@@ -119,7 +168,11 @@ def _show_key(table: str, key: Key) -> str:
     def show(v: Any) -> str:
         return v.isoformat() if isinstance(v, date) else repr(v)
 
-    return ", ".join(f"{c}={show(v)}" for c, v in zip(KEYS[table], key, strict=True))
+    return ", ".join(f"{c}={show(v)}" for c, v in zip(_key_of(table), key, strict=True))
+
+
+def _key_of(table: str) -> tuple[str, ...]:
+    return DAILY_KEY if table == DAILY else KEYS[table]
 
 
 def nonzero(counts: Mapping[str, int] | None) -> dict[str, int]:
@@ -129,7 +182,7 @@ def nonzero(counts: Mapping[str, int] | None) -> dict[str, int]:
 def diff(maintained: Snapshot, rebuilt: Snapshot) -> list[str]:
     """One readable line per rollup row on which the two snapshots disagree."""
     lines: list[str] = []
-    for table in KEYS:
+    for table in (*KEYS, DAILY):
         got, want = maintained[table], rebuilt[table]
         for key in sorted(got.keys() | want.keys(), key=repr):
             a, b = got.get(key), want.get(key)
@@ -168,7 +221,7 @@ async def assert_rollups_exact(pool: asyncpg.Pool) -> Snapshot:
 
 def total(snap: Snapshot, table: str, column: str, **where: Any) -> int:
     """Sum of one count column over the rows whose key columns match `where`."""
-    idx = {c: KEYS[table].index(c) for c in where}
+    idx = {c: _key_of(table).index(c) for c in where}
     return sum(
         counts[column]
         for key, counts in snap[table].items()
@@ -201,14 +254,14 @@ async def assert_totals_match_history(pool: asyncpg.Pool, snap: Snapshot) -> Non
             latest_closing[c["lead_id"]] = c["to_outcome"]
     pipeline_of = {lead["id"]: lead["pipeline"] for lead in leads}
 
-    assert total(snap, "metrics_daily", "created") == len(leads)
+    assert total(snap, DAILY, "created") == len(leads)
     for lead in leads:  # leads count for their pipeline, current dimensions and creation day
         where = {
             "day": day_of(lead["created_at"]),
             "pipeline": lead["pipeline"],
             **{d: lead[d] for d in DIMS},
         }
-        assert total(snap, "metrics_daily", "created", **where) == sum(
+        assert total(snap, DAILY, "created", **where) == sum(
             1
             for x in leads
             if {
@@ -220,16 +273,16 @@ async def assert_totals_match_history(pool: asyncpg.Pool, snap: Snapshot) -> Non
         )
     for pipeline in {lead["pipeline"] for lead in leads}:
         for stage in range(2, STAGES + 1):
-            assert total(snap, "metrics_daily", f"reached_{stage}", pipeline=pipeline) == sum(
+            assert total(snap, DAILY, f"reached_{stage}", pipeline=pipeline) == sum(
                 stage in r for lead_id, r in reached.items() if pipeline_of[lead_id] == pipeline
             ), (pipeline, stage)
-    assert total(snap, "metrics_daily", "won_now") == sum(x["outcome"] == "won" for x in leads)
+    assert total(snap, DAILY, "won_now") == sum(x["outcome"] == "won" for x in leads)
     closed = Counter(latest_closing.values())
     for outcome in CLOSING:
-        assert total(snap, "metrics_daily", f"closed_{outcome}") == closed[outcome], outcome
-    assert total(snap, "metrics_daily", "reopened") == sum(c["reopened"] for c in changes)
+        assert total(snap, DAILY, f"closed_{outcome}") == closed[outcome], outcome
+    assert total(snap, DAILY, "reopened") == sum(c["reopened"] for c in changes)
     reopened_leads = {c["lead_id"] for c in changes if c["reopened"]}
-    assert total(snap, "metrics_daily", "reopened_won") == sum(
+    assert total(snap, DAILY, "reopened_won") == sum(
         x["outcome"] == "won" and x["id"] in reopened_leads for x in leads
     )
 

@@ -1,5 +1,6 @@
-"""Each function, view, trigger and domain has one live definition a reader can open, under its
-feature (`app/<feature>/sql/`), and it is what the migrations build: see `tests/live_sql.py`."""
+"""Each function, view, trigger, domain and type has one live definition a reader can open,
+under its feature (`app/<feature>/sql/`), and it is what the migrations build: see
+`tests/live_sql.py`."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ def test_each_file_holds_what_the_migrations_build(database_url: str) -> None:
 
 def test_each_view_file_holds_the_query_the_migrations_build(database_url: str) -> None:
     views = {path: text for path, text in written().items() if is_view(text)}
-    assert len(views) == 5
+    assert len(views) == 7
     assert asyncio.run(same_views(database_url, views)) == []
 
 

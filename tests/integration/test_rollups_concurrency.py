@@ -114,8 +114,8 @@ async def test_concurrent_changes_on_the_same_rollup_rows(
         ), raced
         snap = await assert_rollups_exact(pool)
         await assert_totals_match_history(pool, snap)
-    assert total(snap, "metrics_daily", "created") == 3 * 23
-    assert total(snap, "metrics_daily", "reopened") == 3 * 4
+    assert total(snap, "daily", "created") == 3 * 23
+    assert total(snap, "daily", "reopened") == 3 * 4
 
 
 async def test_writers_never_wait_for_rollup_rows(
@@ -124,7 +124,7 @@ async def test_writers_never_wait_for_rollup_rows(
     """Status changes append deltas; a session holding every rollup row does not slow them.
 
     Both leads were created three days ago; winning one and reopening the other each touch the
-    cohort row of that day and the activity row of today. Another session locks those rows (as
+    cohort rows of that day and the closing rows of today. Another session locks those rows (as
     a fold does while it adds to them): the changes must finish while it still holds them.
     """
     created = days_ago(3)
@@ -142,12 +142,16 @@ async def test_writers_never_wait_for_rollup_rows(
         )
         await pool.execute("SELECT metrics_fold()")
         async with own_connection.transaction():
-            held = await own_connection.fetch(
-                "SELECT day FROM metrics_daily WHERE (owner, source, segment) = ($1, $2, $3)"
-                " ORDER BY day FOR UPDATE",
-                *SAME.values(),
-            )
-            assert [r["day"] for r in held] == [created.date(), datetime.now(UTC).date()]
+            held = {
+                r["day"]
+                for table in ("metrics_cohorts", "metrics_closings")
+                for r in await own_connection.fetch(
+                    f"SELECT day FROM {table} WHERE (owner, source, segment) = ($1, $2, $3)"
+                    " ORDER BY day FOR UPDATE",
+                    *SAME.values(),
+                )
+            }
+            assert sorted(held) == [created.date(), datetime.now(UTC).date()]
             changes = asyncio.gather(
                 service.transition_lead(
                     pool,
@@ -168,5 +172,5 @@ async def test_writers_never_wait_for_rollup_rows(
             )
             await asyncio.wait_for(changes, timeout=10)
     snap = await assert_rollups_exact(pool)
-    assert total(snap, "metrics_daily", "reopened_won") == 0
-    assert total(snap, "metrics_daily", "reached_4") == 3
+    assert total(snap, "daily", "reopened_won") == 0
+    assert total(snap, "daily", "reached_4") == 3

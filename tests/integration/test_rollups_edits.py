@@ -38,7 +38,7 @@ async def test_deleting_a_lead_without_history_leaves_its_cohort(
     today = datetime.now(UTC).date()
     key = (today, "default", "alex", "web", "smb")
     before = await assert_rollups_exact(pool)
-    assert before["metrics_daily"][key]["created"] == 2
+    assert before["daily"][key]["created"] == 2
     assert before["metrics_pipeline"][("default", "new", "alex", "web", "smb", None)] == {"n": 1}
 
     # A lead with history cannot go (the history keeps it); the failed delete changes nothing.
@@ -48,8 +48,8 @@ async def test_deleting_a_lead_without_history_leaves_its_cohort(
 
     await pool.execute("DELETE FROM leads WHERE id = $1", a)
     after = await assert_rollups_exact(pool)
-    assert after["metrics_daily"][key]["created"] == 1
-    assert after["metrics_daily"][key]["reached_2"] == 1
+    assert after["daily"][key]["created"] == 1
+    assert after["daily"][key]["reached_2"] == 1
     assert ("default", "new", "alex", "web", "smb", None) not in after["metrics_pipeline"]
     assert after["metrics_pipeline"][("default", "contacted", "alex", "web", "smb", None)] == {
         "n": 1
@@ -81,12 +81,12 @@ async def test_reassigning_a_lead_moves_its_cohort_not_its_changes(
         "went_on_3": 1,
     }
     before = await assert_rollups_exact(pool)
-    assert nonzero(before["metrics_daily"][alex]) == cohort
+    assert nonzero(before["daily"][alex]) == cohort
 
     await service.update_lead(pool, lead_id=lead_id, changes={"owner": "kim"}, if_match=None)
     moved = await assert_rollups_exact(pool)
-    assert alex not in moved["metrics_daily"]
-    assert nonzero(moved["metrics_daily"][kim]) == cohort
+    assert alex not in moved["daily"]
+    assert nonzero(moved["daily"][kim]) == cohort
     assert moved["metrics_pipeline"] == {
         ("default", "negotiating", "kim", "web", "smb", None): {"n": 1}
     }
@@ -106,8 +106,8 @@ async def test_reassigning_a_lead_moves_its_cohort_not_its_changes(
         pool, lead_id=lead_id, changes={"owner": None, "segment": None}, if_match=None
     )
     closed = await assert_rollups_exact(pool)
-    assert nonzero(closed["metrics_daily"][kim]) == {"closed_won": 1}
-    assert nonzero(closed["metrics_daily"][(today, "default", None, "web", None)]) == {
+    assert nonzero(closed["daily"][kim]) == {"closed_won": 1}
+    assert nonzero(closed["daily"][(today, "default", None, "web", None)]) == {
         **cohort,
         "won_now": 1,
         "went_on_4": 1,

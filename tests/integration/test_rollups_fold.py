@@ -46,7 +46,7 @@ async def test_folds_running_at_once_move_each_pending_row_once(
     moved = await asyncio.gather(*(fold() for _ in range(6)))
     assert sum(moved) == pending
     snap = await assert_rollups_exact(pool)
-    assert total(snap, "metrics_daily", "closed_lost") == 6
+    assert total(snap, "daily", "closed_lost") == 6
 
 
 async def _pending_leads_pages(pool: asyncpg.Pool) -> int:

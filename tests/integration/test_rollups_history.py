@@ -96,7 +96,7 @@ async def test_history_written_at_past_times_keeps_rollups_exact(
         await record_by_sql(conn, workflow, lead_id, *path.won, days_ago(1))
     snap = await assert_rollups_exact(pool)
 
-    daily = snap["metrics_daily"]
+    daily = snap["daily"]
     # The cohort counts where the lead is now: its creation day, its current owner.
     cohort = daily[(days_ago(10).date(), pipeline, "kim", "web", "smb")]
     second = path.second_stage
@@ -161,8 +161,8 @@ async def test_random_history_over_months_keeps_rollups_exact(
         assert all(moved.values()), moved
     snap = await assert_rollups_exact(pool)
     await assert_totals_match_history(pool, snap)
-    assert len({k[0] for k in snap["metrics_daily"]}) > 60
-    assert total(snap, "metrics_daily", "reopened_won") > 0
+    assert len({k[0] for k in snap["daily"]}) > 60
+    assert total(snap, "daily", "reopened_won") > 0
 
 
 async def test_a_remap_moves_the_standing_and_ends_a_stay_but_closes_nothing(
@@ -204,7 +204,7 @@ async def test_a_remap_moves_the_standing_and_ends_a_stay_but_closes_nothing(
     }
     # Closings, losses and cycle times are as they were; the creation counts too (a remap to
     # discovery holds a stage already held).
-    assert after["metrics_daily"] == before["metrics_daily"]
+    assert after["daily"] == before["daily"]
     assert after["metrics_losses"] == before["metrics_losses"]
     # The stay in the proof of concept ended today (two days); nothing else was added.
     added = {
@@ -274,7 +274,7 @@ async def test_several_changes_in_one_insert_statement(
         )
     snap = await assert_rollups_exact(pool)
     await assert_totals_match_history(pool, snap)
-    daily = {k: nonzero(v) for k, v in snap["metrics_daily"].items()}
+    daily = {k: nonzero(v) for k, v in snap["daily"].items()}
     assert daily == {
         (days_ago(20).date(), "default", "alex", None, None): {
             "created": 1,

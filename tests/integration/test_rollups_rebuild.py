@@ -60,18 +60,16 @@ async def test_rollups_off_skips_maintenance_until_rebuilt(
         pool, workflows, fields={"email": "loud@example.com", "attributes": {}, **SAME}
     )
     counted = await snapshot(pool)
-    assert (
-        total(counted, "metrics_daily", "created") == total(before, "metrics_daily", "created") + 1
-    )
+    assert total(counted, "daily", "created") == total(before, "daily", "created") + 1
 
     maintained, rebuilt = await rebuild_and_compare(pool)
     assert maintained == counted
     lines = diff(maintained, rebuilt)
     assert lines, "the rebuild should see what maintenance skipped"
-    assert total(rebuilt, "metrics_daily", "created") == 3
-    assert total(rebuilt, "metrics_daily", "closed_lost") == 1
+    assert total(rebuilt, "daily", "created") == 3
+    assert total(rebuilt, "daily", "closed_lost") == 1
     assert total(rebuilt, "metrics_losses", "n", overall=False) == 1
-    assert total(rebuilt, "metrics_daily", "reached_3", owner="kim") == 1
+    assert total(rebuilt, "daily", "reached_3", owner="kim") == 1
 
     # After the rebuild, maintenance (on again) carries on from exact rollups.
     await conn.execute("RESET leadstatus.rollups")
@@ -82,8 +80,9 @@ async def test_rollups_off_skips_maintenance_until_rebuilt(
     lines = diff(*await rebuild_and_compare(pool))
     # Only the edit made with SET LOCAL was missed: its lead's cohort and standing rows.
     assert [line.split(" [")[0] for line in lines] == [
-        *["metrics_daily"] * 2,
+        *["metrics_cohorts"] * 2,
         *["metrics_pipeline"] * 2,
+        *["daily"] * 2,
     ], lines
     assert all("source='event'" in line or "source='web'" in line for line in lines), lines
     await service.reopen_lead(
@@ -133,7 +132,7 @@ async def test_rebuild_while_the_service_writes_does_not_deadlock(
         )
         rebuild = asyncio.ensure_future(pool.execute("SELECT metrics_rebuild()"))
         await _lock_waiters(writer, 1)
-        # ... and, while a rebuild waits for it, goes on to a change that counts in metrics_daily.
+        # ... and, while a rebuild waits for it, goes on to a change that counts in metrics_cohorts.
         try:
             await writer.execute(
                 "INSERT INTO leads (email, owner) VALUES ('second@example.com', 'alex')"

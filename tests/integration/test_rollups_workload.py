@@ -301,4 +301,4 @@ async def test_a_pipeline_edit_with_remaps_amid_a_random_workload_keeps_rollups_
         REMAP_REASON,
     )
     assert v2 > 50
-    assert total(snap, "metrics_daily", "reached_5", pipeline=ENTERPRISE) > 0
+    assert total(snap, "daily", "reached_5", pipeline=ENTERPRISE) > 0
