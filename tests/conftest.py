@@ -24,7 +24,7 @@ from app.access.service import create_key
 from app.main import create_app
 from app.pipelines.cache import Workflows
 from app.platform.db import asyncpg_dsn, create_pool, start_embedded
-from app.platform.settings import Settings
+from app.platform.settings import Settings, get_settings
 from tests.databases import drop_database, migrated_database
 
 
@@ -91,7 +91,7 @@ async def _reset(pool: asyncpg.Pool, pipelines: bool, default: object) -> None:
 
 @pytest.fixture(autouse=True)
 async def _empty_tables(request: pytest.FixtureRequest) -> None:
-    """Every database test starts from empty tables (unit tests never touch the database)."""
+    """Every database test starts from empty tables (domain tests never touch it)."""
     if "pool" not in request.fixturenames:
         return
     pool: asyncpg.Pool = request.getfixturevalue("pool")
@@ -126,6 +126,19 @@ def app(database_url: str, settings: Settings, pool: asyncpg.Pool) -> FastAPI:
     application.state.pool = pool
     application.state.read_pool = pool
     return application
+
+
+@pytest.fixture
+def cli_env(
+    database_url: str, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
+    """The commands use the suite's database and the key its app seals secrets with."""
+    assert settings.secret_key is not None
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("LEADSTATUS_SECRET_KEY", settings.secret_key.get_secret_value())
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
 
 
 @pytest.fixture(scope="session")

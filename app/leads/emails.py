@@ -7,7 +7,7 @@ PostgreSQL (the README's performance section has the figures). Addresses of the 
 nothing special-use) are checked here with a regular expression and normalized the way
 `email-validator` does (the domain lower-cased, the local part kept); every other input goes
 to pydantic's own validator, so it is accepted, normalized or refused with the very same
-message. `tests/unit/test_emails.py` checks the two agree.
+message. `tests/leads/test_domain_emails.py` checks the two agree.
 """
 
 from __future__ import annotations

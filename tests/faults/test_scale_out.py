@@ -16,7 +16,7 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.pipelines import ENTERPRISE_DOCUMENT
+from tests.example_pipelines import ENTERPRISE_DOCUMENT
 from tests.served import ServedProcess
 
 

@@ -4,7 +4,8 @@ Property-based requests (the schema's examples, its boundaries, then random vali
 data) go over TCP to the real process on a scratch database, with a key that has every scope.
 Each answer must be no 5xx and must keep the document's promises: a documented status code, its
 content type, its headers and its body schema. A fixed seed and derandomized generation make a
-CI run repeat the one before it; what a run finds becomes a regular test in tests/api/.
+CI run repeat the one before it; what a run finds becomes a regular test in
+tests/platform/test_http_fuzz_findings.py.
 
 The document is the committed openapi/openapi.json, loaded when the module is collected so that
 each operation is a test of its own; the `served` fixture checks it is the very document the

@@ -1,0 +1,1 @@
+"""The demo market: `leadstatus seed` and the history it writes."""

@@ -1,0 +1,1 @@
+"""The idempotency feature: Idempotency-Key answers kept and replayed over HTTP."""

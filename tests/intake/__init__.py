@@ -1,0 +1,1 @@
+"""The intake feature: payloads and signatures, the `leadstatus source` command, deliveries."""

@@ -1,0 +1,1 @@
+"""The metrics feature: percentiles, the rollups and their fold, the reads over HTTP."""

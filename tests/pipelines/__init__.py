@@ -1,0 +1,1 @@
+"""The pipelines feature: definition rules, the `leadstatus pipeline` command, the routes."""

@@ -1,0 +1,1 @@
+"""What the whole app stands on: errors, purity, schema, migrations, limits, observability."""
