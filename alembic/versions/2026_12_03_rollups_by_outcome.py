@@ -502,6 +502,14 @@ OLD_DAILY_COUNTS = (
 """0015's `metrics_daily` counts, in column order."""
 
 
+def _not_null(column: str) -> str:
+    """A NOT NULL named as 0013 left it: PostgreSQL 18 names these constraints, and 0013
+    created the table beside 0012's, whose columns of the same name held the plain names."""
+    kept = column in ("day", "created", "won_now", "reopened", "reopened_won")
+    suffix = "1" if kept or column.startswith("closed_") else ""
+    return f"CONSTRAINT metrics_daily_{column}_not_null{suffix} NOT NULL"
+
+
 def downgrade() -> None:
     op.execute("LOCK TABLE leads, lead_status_changes IN SHARE ROW EXCLUSIVE MODE")
     for table in ROLLUPS:
@@ -512,10 +520,10 @@ def downgrade() -> None:
     op.execute("DROP FUNCTION metrics_change_facts(bigint[])")
     op.execute("DROP TYPE metrics_fact")
     op.execute("DROP TABLE metrics_pending, " + ", ".join(NEW))
-    counts = ", ".join(f"{c} integer NOT NULL DEFAULT 0" for c in OLD_DAILY_COUNTS)
+    counts = ", ".join(f"{c} integer {_not_null(c)} DEFAULT 0" for c in OLD_DAILY_COUNTS)
     op.execute(
-        "CREATE TABLE metrics_daily (day date NOT NULL, pipeline text NOT NULL, owner text,"
-        f" source text, segment text, {counts})"
+        f"CREATE TABLE metrics_daily (day date {_not_null('day')},"
+        f" pipeline text {_not_null('pipeline')}, owner text, source text, segment text, {counts})"
     )
     cohort = [c for c in OLD_DAILY_COUNTS if c.startswith(("reached_", "went_on_"))]
     op.execute(
