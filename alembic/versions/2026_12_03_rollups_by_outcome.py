@@ -45,14 +45,18 @@ WON_BIT = 1 << 12
 """The won stage's bit in a stage mask (`metrics_stages` gives the open stages theirs)."""
 
 DAILY_KEY = ("day", "pipeline", "owner", "source", "segment")
+GRAINS = ("full", "owner", "source", "segment", "all")
+"""The grains a per-day rollup keeps each count at: under the full key (owner, source and
+segment as they are), under one dimension (the other two NULL), and overall. A read takes the
+coarsest grain that holds what it filters and groups by."""
 ROLLUPS = {
     "metrics_pipeline": (
         ("pipeline", "status", "owner", "source", "segment", "revisit_month"),
         ("n",),
     ),
-    "metrics_cohorts": ((*DAILY_KEY, "stages"), ("n",)),
-    "metrics_closings": ((*DAILY_KEY, "outcome"), ("n",)),
-    "metrics_reopenings": (DAILY_KEY, ("n", "won")),
+    "metrics_cohorts": (("grain", *DAILY_KEY, "stages"), ("n",)),
+    "metrics_closings": (("grain", *DAILY_KEY, "outcome"), ("n",)),
+    "metrics_reopenings": (("grain", *DAILY_KEY), ("n", "won")),
     "metrics_durations": (
         ("measure", "dimension", "status", "day", "pipeline", "value", "days"),
         ("n",),
@@ -74,23 +78,52 @@ QUEUED = ("metrics_cohorts", "metrics_pipeline")
 """The rollups an edit or delete of a lead moves (through `metrics_pending`)."""
 NEW = ("metrics_cohorts", "metrics_closings", "metrics_reopenings")
 
+
+def _grain(table: str) -> str:
+    known = ", ".join(f"'{g}'" for g in GRAINS)
+    return f"grain text NOT NULL CONSTRAINT ck_{table}_grain_known CHECK (grain IN ({known}))"
+
+
 TABLES = [
-    """
+    f"""
     CREATE TABLE metrics_cohorts (
-      day date NOT NULL, pipeline text NOT NULL, owner text, source text, segment text,
-      stages integer NOT NULL, n integer NOT NULL DEFAULT 0)
+      {_grain("metrics_cohorts")}, day date NOT NULL, pipeline text NOT NULL, owner text,
+      source text, segment text, stages integer NOT NULL, n integer NOT NULL DEFAULT 0)
     """,
-    """
+    f"""
     CREATE TABLE metrics_closings (
-      day date NOT NULL, pipeline text NOT NULL, owner text, source text, segment text,
-      outcome text NOT NULL, n integer NOT NULL DEFAULT 0)
+      {_grain("metrics_closings")}, day date NOT NULL, pipeline text NOT NULL, owner text,
+      source text, segment text, outcome text NOT NULL, n integer NOT NULL DEFAULT 0)
     """,
-    """
+    f"""
     CREATE TABLE metrics_reopenings (
-      day date NOT NULL, pipeline text NOT NULL, owner text, source text, segment text,
-      n integer NOT NULL DEFAULT 0, won integer NOT NULL DEFAULT 0)
+      {_grain("metrics_reopenings")}, day date NOT NULL, pipeline text NOT NULL, owner text,
+      source text, segment text, n integer NOT NULL DEFAULT 0, won integer NOT NULL DEFAULT 0)
     """,
 ]
+
+GRAINS_OF = f"""
+CREATE FUNCTION metrics_grains(o text, s text, g text)
+RETURNS TABLE (grain text, owner text, source text, segment text)
+LANGUAGE sql IMMUTABLE AS $$
+  VALUES ('{GRAINS[0]}', o, s, g), ('{GRAINS[1]}', o, NULL, NULL), ('{GRAINS[2]}', NULL, s, NULL),
+         ('{GRAINS[3]}', NULL, NULL, g), ('{GRAINS[4]}', NULL, NULL, NULL)
+$$
+"""
+"""The grains a count under owner `o`, source `s` and segment `g` is kept at."""
+
+
+def _spread(table: str, rows: str) -> str:
+    """The per-day rollup `table`'s rows `rows` (at the full grain) at every grain, not yet
+    summed; other rollups' rows as they are."""
+    key, counts = ROLLUPS[table]
+    if key[0] != "grain":
+        return f"SELECT * FROM {rows}"
+    columns = [f"g.{c}" if c in ("grain", "owner", "source", "segment") else f"d.{c}" for c in key]
+    return (
+        f"SELECT {', '.join(columns)}, {', '.join(f'd.{c}' for c in counts)}"
+        f" FROM {rows} d, metrics_grains(d.owner, d.source, d.segment) g"
+    )
 
 
 def _unique_index(table: str) -> str:
@@ -202,13 +235,13 @@ DELTAS = [
         """
         SELECT d.* FROM unnest(queued) q, unnest(q.cohorts) d
         UNION ALL
-        SELECT metrics_day(f.created_at), f.pipeline, f.owner, f.source, f.segment, m.stages,
-               m.n
+        SELECT 'full', metrics_day(f.created_at), f.pipeline, f.owner, f.source, f.segment,
+               m.stages, m.n
           FROM unnest(facts) f,
                LATERAL (VALUES (f.old_mask, -1), (f.new_mask, 1)) AS m(stages, n)
          WHERE f.new_mask <> f.old_mask
         UNION ALL
-        SELECT metrics_day(l.created_at), l.pipeline, l.owner, l.source, l.segment, 1, 1
+        SELECT 'full', metrics_day(l.created_at), l.pipeline, l.owner, l.source, l.segment, 1, 1
           FROM unnest(leads) l
         """,
     ),
@@ -216,10 +249,11 @@ DELTAS = [
     _deltas(
         "metrics_closings",
         f"""
-        SELECT {_at("f.prev_closing")}, (f.prev_closing).to_outcome, -1
+        SELECT 'full', {_at("f.prev_closing")}, (f.prev_closing).to_outcome, -1
           FROM unnest(facts) f WHERE f.closes AND (f.prev_closing).id IS NOT NULL
         UNION ALL
-        SELECT metrics_day(f.at), f.pipeline, f.owner, f.source, f.segment, f.to_outcome, 1
+        SELECT 'full', metrics_day(f.at), f.pipeline, f.owner, f.source, f.segment, f.to_outcome,
+               1
           FROM unnest(facts) f WHERE f.closes
         """,
     ),
@@ -227,10 +261,10 @@ DELTAS = [
     _deltas(
         "metrics_reopenings",
         f"""
-        SELECT metrics_day(f.at), f.pipeline, f.owner, f.source, f.segment, 1, 0
+        SELECT 'full', metrics_day(f.at), f.pipeline, f.owner, f.source, f.segment, 1, 0
           FROM unnest(facts) f WHERE f.reopened
         UNION ALL
-        SELECT {_at("f.last_reopen")}, 0, 1
+        SELECT 'full', {_at("f.last_reopen")}, 0, 1
           FROM unnest(facts) f
          WHERE f.closes AND f.to_outcome = '{WON}' AND (f.last_reopen).id IS NOT NULL
         """,
@@ -282,7 +316,7 @@ def _view(table: str) -> str:
     CREATE VIEW {table}_now AS
       SELECT * FROM {table}
       UNION ALL
-      SELECT * FROM metrics_{name}_deltas({", ".join(PENDING)})
+      {_spread(table, f"metrics_{name}_deltas({', '.join(PENDING)})")}
     """
 
 
@@ -299,7 +333,8 @@ def _fold() -> str:
       {name} AS (
         INSERT INTO {table} AS m ({keys}, {", ".join(counts)})
         SELECT {keys}, {", ".join(f"sum({c})" for c in counts)}
-          FROM batch, metrics_{name}_deltas(batch.facts, batch.leads, batch.queued)
+          FROM batch b,
+               LATERAL ({_spread(table, f"metrics_{name}_deltas(b.facts, b.leads, b.queued)")}) d
          GROUP BY {keys} HAVING {" OR ".join(f"sum({c}) <> 0" for c in counts)}
          ORDER BY {keys}
         ON CONFLICT ({keys}) DO UPDATE SET
@@ -355,10 +390,10 @@ BEGIN
   IF TG_OP = 'DELETE' OR (OLD.owner, OLD.source, OLD.segment, OLD.created_at)
       IS DISTINCT FROM (NEW.owner, NEW.source, NEW.segment, NEW.created_at) THEN
     stages := metrics_stage_mask(OLD.id);
-    cohorts := cohorts || ROW(metrics_day(OLD.created_at), OLD.pipeline, OLD.owner, OLD.source,
-                              OLD.segment, stages, -1)::metrics_cohorts;
+    cohorts := cohorts || ROW('full', metrics_day(OLD.created_at), OLD.pipeline, OLD.owner,
+                              OLD.source, OLD.segment, stages, -1)::metrics_cohorts;
     IF TG_OP = 'UPDATE' THEN
-      cohorts := cohorts || ROW(metrics_day(NEW.created_at), NEW.pipeline, NEW.owner,
+      cohorts := cohorts || ROW('full', metrics_day(NEW.created_at), NEW.pipeline, NEW.owner,
                                 NEW.source, NEW.segment, stages, 1)::metrics_cohorts;
     END IF;
   END IF;
@@ -366,6 +401,42 @@ BEGIN
   RETURN NULL;
 END $$
 """
+
+def _spread_summed(table: str, rows: str) -> str:
+    """`rows` of `table` (at the full grain) at every grain, summed by key."""
+    key, counts = ROLLUPS[table]
+    return (
+        f"SELECT {', '.join(key)}, {', '.join(f'sum({c})' for c in counts)}"
+        f" FROM ({_spread(table, f'({rows})')}) spread GROUP BY {', '.join(key)}"
+    )
+
+
+COHORTS_FROM_HISTORY = f"""
+    SELECT 'full' AS grain, metrics_day(l.created_at) AS day, l.pipeline, l.owner, l.source,
+           l.segment, coalesce(r.stages, 1) AS stages, count(*) AS n
+      FROM leads l
+      LEFT JOIN (SELECT c.lead_id, 1 | bit_or({_bit("c", "b")}) AS stages
+                   FROM lead_status_changes c {_stage_join("c", "b")}
+                  GROUP BY c.lead_id) r ON r.lead_id = l.id
+     GROUP BY 2, 3, 4, 5, 6, 7"""
+CLOSINGS_FROM_HISTORY = """
+    SELECT 'full' AS grain, metrics_day(at) AS day, pipeline, owner, source, segment,
+           to_outcome AS outcome, count(*) AS n
+      FROM latest_closings GROUP BY 2, 3, 4, 5, 6, 7"""
+REOPENINGS_FROM_HISTORY = f"""
+    SELECT 'full' AS grain, day, pipeline, owner, source, segment, sum(n) AS n, sum(won) AS won
+      FROM (SELECT metrics_day(at) AS day, pipeline, owner, source, segment, 1 AS n, 0 AS won
+              FROM lead_status_changes WHERE reopened
+            UNION ALL
+            SELECT metrics_day(r.at), r.pipeline, r.owner, r.source, r.segment, 0, 1
+              FROM (SELECT DISTINCT ON (c.lead_id) c.at, c.pipeline, c.owner, c.source,
+                           c.segment
+                      FROM lead_status_changes c JOIN leads l ON l.id = c.lead_id
+                     WHERE c.reopened AND l.outcome = '{WON}'
+                     ORDER BY c.lead_id, c.id DESC) r) g
+     GROUP BY 2, 3, 4, 5, 6"""
+"""The per-day rollups at the full grain, from the history (`latest_closings` is the
+rebuild's temporary table of each lead's latest closing)."""
 
 REBUILD = f"""
 CREATE FUNCTION metrics_rebuild() RETURNS void LANGUAGE plpgsql AS $$
@@ -384,29 +455,13 @@ BEGIN
      ORDER BY c.lead_id, c.id DESC;
 
   INSERT INTO metrics_cohorts ({", ".join(ROLLUPS["metrics_cohorts"][0])}, n)
-  SELECT metrics_day(l.created_at), l.pipeline, l.owner, l.source, l.segment,
-         coalesce(r.stages, 1), count(*)
-    FROM leads l
-    LEFT JOIN (SELECT c.lead_id, 1 | bit_or({_bit("c", "b")}) AS stages
-                 FROM lead_status_changes c {_stage_join("c", "b")}
-                GROUP BY c.lead_id) r ON r.lead_id = l.id
-   GROUP BY 1, 2, 3, 4, 5, 6;
+  {_spread_summed("metrics_cohorts", COHORTS_FROM_HISTORY)};
 
   INSERT INTO metrics_closings ({", ".join(ROLLUPS["metrics_closings"][0])}, n)
-  SELECT metrics_day(at), pipeline, owner, source, segment, to_outcome, count(*)
-    FROM latest_closings GROUP BY 1, 2, 3, 4, 5, 6;
+  {_spread_summed("metrics_closings", CLOSINGS_FROM_HISTORY)};
 
-  INSERT INTO metrics_reopenings ({", ".join(DAILY_KEY)}, n, won)
-  SELECT day, pipeline, owner, source, segment, sum(n), sum(won)
-    FROM (SELECT metrics_day(at) AS day, pipeline, owner, source, segment, 1 AS n, 0 AS won
-            FROM lead_status_changes WHERE reopened
-          UNION ALL
-          SELECT metrics_day(r.at), r.pipeline, r.owner, r.source, r.segment, 0, 1
-            FROM (SELECT DISTINCT ON (c.lead_id) c.at, c.pipeline, c.owner, c.source, c.segment
-                    FROM lead_status_changes c JOIN leads l ON l.id = c.lead_id
-                   WHERE c.reopened AND l.outcome = '{WON}'
-                   ORDER BY c.lead_id, c.id DESC) r) g
-   GROUP BY 1, 2, 3, 4, 5;
+  INSERT INTO metrics_reopenings ({", ".join(ROLLUPS["metrics_reopenings"][0])}, n, won)
+  {_spread_summed("metrics_reopenings", REOPENINGS_FROM_HISTORY)};
 
   INSERT INTO metrics_durations ({", ".join(ROLLUPS["metrics_durations"][0])}, n)
   SELECT x.measure, x.dimension, x.status, x.day, x.pipeline, x.value, x.days, sum(x.n)
@@ -480,6 +535,7 @@ def upgrade() -> None:
     )
     op.execute(FACT_TYPE)
     op.execute(FACTS)
+    op.execute(GRAINS_OF)
     for statement in DELTAS:
         op.execute(statement)
     for table in ROLLUPS:
@@ -517,7 +573,7 @@ def downgrade() -> None:
     op.execute("DROP FUNCTION metrics_fold(), metrics_rebuild()")
     for table in ROLLUPS:
         op.execute(f"DROP FUNCTION metrics_{table.removeprefix('metrics_')}_deltas")
-    op.execute("DROP FUNCTION metrics_change_facts(bigint[])")
+    op.execute("DROP FUNCTION metrics_change_facts(bigint[]), metrics_grains(text, text, text)")
     op.execute("DROP TYPE metrics_fact")
     op.execute("DROP TABLE metrics_pending, " + ", ".join(NEW))
     counts = ", ".join(f"{c} integer {_not_null(c)} DEFAULT 0" for c in OLD_DAILY_COUNTS)

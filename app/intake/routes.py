@@ -132,9 +132,11 @@ def _authenticate(source: service.IntakeSource, request: Request, body: bytes) -
                     source.secrets, request.query_params.get("secret"), where="?secret="
                 )
     except SignatureRefused as refused:
-        # The reason names what was wrong, never a secret or a signature.
+        # The reason names what was wrong, never a secret or a signature; the pure check
+        # does not know the source, the answer names it.
         log.warning("intake delivery to %s refused: %s", source.name, refused.reason)
-        raise SignatureRefused(refused.reason, source=source.name) from None
+        refused.facts.setdefault("source", source.name)
+        raise
     return None
 
 

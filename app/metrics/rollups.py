@@ -18,7 +18,7 @@ from typing import Any
 
 import asyncpg
 
-from app.metrics.domain import MetricsScope
+from app.metrics.domain import MetricsScope, grain_for
 from app.metrics.histogram import Histogram
 from app.metrics.repository import (
     FUNNEL_STAGES,
@@ -34,7 +34,8 @@ _FILTERS = (
     "($3::text IS NULL OR owner = $3) AND ($4::text IS NULL OR source = $4)"
     " AND ($5::text IS NULL OR segment = $5) AND ($6::text IS NULL OR pipeline = $6)"
 )
-_WHERE = f"WHERE {_DAYS} AND {_FILTERS}"
+_WHERE = f"WHERE grain = $7 AND {_DAYS} AND {_FILTERS}"
+"""Rows of the per-day rollups at one grain (`grain_for`), in the window, under the filters."""
 _CREATED = (
     "sum(n) AS created,"
     f" coalesce(sum(n) FILTER (WHERE stages & {WON_STAGE_BIT} <> 0), 0) AS created_won"
@@ -71,6 +72,10 @@ class RollupRepository:
     def _args(self, scope: MetricsScope) -> tuple[Any, ...]:
         return (*self.days, scope.owner, scope.source, scope.segment, scope.pipeline)
 
+    def _at_grain(self, scope: MetricsScope, by: str | None = None) -> tuple[Any, ...]:
+        """`_args`, then the grain that holds the filters (and the `by` dimension)."""
+        return (*self._args(scope), grain_for(scope, by))
+
     async def totals(self, scope: MetricsScope) -> Mapping[str, Any]:
         """Created, created-and-won-now, latest closings by outcome, reopenings in the window."""
         row: Mapping[str, Any] = await self.conn.fetchrow(
@@ -82,7 +87,7 @@ class RollupRepository:
                       FROM metrics_reopenings_now {_WHERE}) r,
                    (SELECT {_closed()} FROM metrics_closings_now {_WHERE}) k
             """,
-            *self._args(scope),
+            *self._at_grain(scope),
         )
         return row
 
@@ -170,7 +175,7 @@ class RollupRepository:
                       FROM metrics_closings_now {_WHERE}) x
              GROUP BY {dimension}
             """,
-            *self._args(scope),
+            *self._at_grain(scope, dimension),
         )
         return [r for r in rows if r["leads"] or any(r[o] for o in outcomes)]
 
@@ -214,7 +219,7 @@ class RollupRepository:
         assert 1 <= stages <= FUNNEL_STAGES
         counts = ", ".join(stage_counts("stages", stages, count="sum(n)"))
         row = await self.conn.fetchrow(
-            f"SELECT {counts} FROM metrics_cohorts_now {_WHERE}", *self._args(scope)
+            f"SELECT {counts} FROM metrics_cohorts_now {_WHERE}", *self._at_grain(scope)
         )
         return {key: value or 0 for key, value in row.items()}
 
@@ -270,7 +275,7 @@ class RollupRepository:
               FROM buckets b LEFT JOIN totals t ON t.bucket = b.bucket
              ORDER BY b.bucket
             """,
-            *self._args(scope),
+            *self._at_grain(scope),
         )
         return rows
 

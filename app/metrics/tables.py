@@ -19,6 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.types import UserDefinedType
 
+from app.metrics.domain import GRAINS
 from app.platform.tables import metadata
 
 
@@ -27,12 +28,14 @@ def _counts(*names: str) -> list[Column[int]]:
 
 
 def _daily(name: str, *columns: Column[Any], counts: tuple[str, ...] = ("n",)) -> Table:
-    """A per-day rollup: its key is the day, the pipeline, the three dimensions and `columns`;
-    its unique index is also the covering index the metrics read, and treats a missing owner,
-    source or segment as a value."""
+    """A per-day rollup: its key is the grain, the day, the pipeline, the three dimensions (NULL
+    where the grain leaves them out) and `columns`; its unique index is also the covering index
+    the metrics read, and treats a missing owner, source or segment as a value."""
+    known = ", ".join(f"'{g}'" for g in GRAINS)
     return Table(
         name,
         metadata,
+        Column("grain", Text, nullable=False),
         Column("day", Date, nullable=False),
         Column("pipeline", Text, nullable=False),
         Column("owner", Text),
@@ -40,8 +43,10 @@ def _daily(name: str, *columns: Column[Any], counts: tuple[str, ...] = ("n",)) -
         Column("segment", Text),
         *columns,
         *_counts(*counts),
+        CheckConstraint(f"grain IN ({known})", name="grain_known"),
         Index(
             f"uq_{name}_key",
+            "grain",
             "day",
             "pipeline",
             "owner",

@@ -37,9 +37,9 @@ Snapshot = dict[str, dict[Key, dict[str, int]]]
 
 DAILY_KEY = ("day", "pipeline", "owner", "source", "segment")
 KEYS: dict[str, tuple[str, ...]] = {
-    "metrics_cohorts": (*DAILY_KEY, "stages"),
-    "metrics_closings": (*DAILY_KEY, "outcome"),
-    "metrics_reopenings": DAILY_KEY,
+    "metrics_cohorts": ("grain", *DAILY_KEY, "stages"),
+    "metrics_closings": ("grain", *DAILY_KEY, "outcome"),
+    "metrics_reopenings": ("grain", *DAILY_KEY),
     "metrics_durations": ("measure", "dimension", "status", "day", "pipeline", "value", "days"),
     "metrics_losses": (
         "overall",
@@ -75,16 +75,45 @@ STAGES = 12
 WON_BIT = 1 << STAGES
 
 
+GRAINED = ("metrics_cohorts", "metrics_closings", "metrics_reopenings")
+"""The per-day rollups, each count kept under its full key, under each dimension and overall."""
+GRAIN_DIMS = {"full": DIMS, "owner": ("owner",), "source": ("source",), "segment": ("segment",)}
+
+
+def assert_grains_agree(tables: Snapshot) -> None:
+    """Every coarser grain of a per-day rollup holds exactly its full-grain rows summed over the
+    dimensions it leaves out."""
+    for table in GRAINED:
+        key = KEYS[table]
+        by_grain: dict[str, dict[Key, Counter[str]]] = {}
+        for k, counts in tables[table].items():
+            by_grain.setdefault(k[0], {})[k] = Counter(counts)
+        expected: dict[str, dict[Key, Counter[str]]] = {}
+        for k, counts in by_grain.get("full", {}).items():
+            for grain in ("owner", "source", "segment", "all"):
+                kept = GRAIN_DIMS.get(grain, ())
+                coarse = tuple(
+                    grain if c == "grain" else None if c in DIMS and c not in kept else v
+                    for c, v in zip(key, k, strict=True)
+                )
+                expected.setdefault(grain, {}).setdefault(coarse, Counter()).update(counts)
+        for grain in ("owner", "source", "segment", "all"):
+            want = {k: nonzero(c) for k, c in expected.get(grain, {}).items() if any(c.values())}
+            got = {k: nonzero(c) for k, c in by_grain.get(grain, {}).items()}
+            assert got == want, f"{table}: the {grain} grain is not the full grain summed"
+
+
 def daily_counts(tables: Snapshot) -> dict[Key, dict[str, int]]:
-    """Per day and key: leads created, won now, reached and went on from each stage (bit i - 1
-    of a cohort's `stages` is stage i; a stage is gone on from when a higher bit is set too),
-    latest closings by outcome, reopenings and those of leads now won."""
+    """Per day and key (the full grain): leads created, won now, reached and went on from each
+    stage (bit i - 1 of a cohort's `stages` is stage i; a stage is gone on from when a higher
+    bit is set too), latest closings by outcome, reopenings and those of leads now won."""
     daily: dict[Key, Counter[str]] = {}
 
     def row(key: Key) -> Counter[str]:
-        return daily.setdefault(key, Counter())
+        return daily.setdefault(key[1:], Counter())
 
-    for key, counts in tables["metrics_cohorts"].items():
+    full = {t: {k: v for k, v in tables[t].items() if k[0] == "full"} for t in GRAINED}
+    for key, counts in full["metrics_cohorts"].items():
         stages, n, counted = key[-1], counts["n"], row(key[:-1])
         counted["created"] += n
         counted["won_now"] += n if stages & WON_BIT else 0
@@ -94,9 +123,9 @@ def daily_counts(tables: Snapshot) -> dict[Key, dict[str, int]]:
                     counted[f"reached_{i}"] += n
                 if stages >= 1 << i:
                     counted[f"went_on_{i}"] += n
-    for key, counts in tables["metrics_closings"].items():
+    for key, counts in full["metrics_closings"].items():
         row(key[:-1])[f"closed_{key[-1]}"] += counts["n"]
-    for key, counts in tables["metrics_reopenings"].items():
+    for key, counts in full["metrics_reopenings"].items():
         row(key)["reopened"] += counts["n"]
         row(key)["reopened_won"] += counts["won"]
     columns = (
@@ -160,6 +189,7 @@ async def snapshot(conn: asyncpg.Connection | asyncpg.Pool) -> Snapshot:
     for table, key in KEYS.items():
         folded = await _read(conn, table, key, f"SELECT * FROM {table}")
         assert folded == tables[table], f"{table}: folding changed what the metrics read"
+    assert_grains_agree(tables)
     tables[DAILY] = daily_counts(tables)
     return tables
 

@@ -78,11 +78,18 @@ async def test_rollups_off_skips_maintenance_until_rebuilt(
         await repo.update_fields(fresh["id"], {"source": "event"}, expected_version=None)
     await repo.update_fields(kept, {"source": "referral"}, expected_version=None)
     lines = diff(*await rebuild_and_compare(pool))
-    # Only the edit made with SET LOCAL was missed: its lead's cohort and standing rows.
+    # Only the edit made with SET LOCAL was missed: its lead's cohort rows (under the full key
+    # and under its source, the dimension edited) and its standing rows.
     assert [line.split(" [")[0] for line in lines] == [
-        *["metrics_cohorts"] * 2,
+        *["metrics_cohorts"] * 4,
         *["metrics_pipeline"] * 2,
         *["daily"] * 2,
+    ], lines
+    assert sorted(line.split("grain=")[1].split(",")[0] for line in lines[:4]) == [
+        "'full'",
+        "'full'",
+        "'source'",
+        "'source'",
     ], lines
     assert all("source='event'" in line or "source='web'" in line for line in lines), lines
     await service.reopen_lead(

@@ -6,10 +6,11 @@ CREATE OR REPLACE FUNCTION public.metrics_closings_deltas(facts metrics_fact[], 
  LANGUAGE sql
  IMMUTABLE
 AS $function$ 
-        SELECT metrics_day((f.prev_closing).at), (f.prev_closing).pipeline, (f.prev_closing).owner, (f.prev_closing).source, (f.prev_closing).segment, (f.prev_closing).to_outcome, -1
+        SELECT 'full', metrics_day((f.prev_closing).at), (f.prev_closing).pipeline, (f.prev_closing).owner, (f.prev_closing).source, (f.prev_closing).segment, (f.prev_closing).to_outcome, -1
           FROM unnest(facts) f WHERE f.closes AND (f.prev_closing).id IS NOT NULL
         UNION ALL
-        SELECT metrics_day(f.at), f.pipeline, f.owner, f.source, f.segment, f.to_outcome, 1
+        SELECT 'full', metrics_day(f.at), f.pipeline, f.owner, f.source, f.segment, f.to_outcome,
+               1
           FROM unnest(facts) f WHERE f.closes
          $function$
 ;

@@ -2,7 +2,8 @@
 -- then `python -m tests.live_sql` against a migrated database rewrites this file.
 
 CREATE OR REPLACE VIEW metrics_closings_now AS
- SELECT metrics_closings.day,
+ SELECT metrics_closings.grain,
+    metrics_closings.day,
     metrics_closings.pipeline,
     metrics_closings.owner,
     metrics_closings.source,
@@ -11,15 +12,17 @@ CREATE OR REPLACE VIEW metrics_closings_now AS
     metrics_closings.n
    FROM metrics_closings
 UNION ALL
- SELECT metrics_closings_deltas.day,
-    metrics_closings_deltas.pipeline,
-    metrics_closings_deltas.owner,
-    metrics_closings_deltas.source,
-    metrics_closings_deltas.segment,
-    metrics_closings_deltas.outcome,
-    metrics_closings_deltas.n
+ SELECT g.grain,
+    d.day,
+    d.pipeline,
+    g.owner,
+    g.source,
+    g.segment,
+    d.outcome,
+    d.n
    FROM metrics_closings_deltas(ARRAY( SELECT f.*::metrics_fact AS f
            FROM metrics_change_facts(ARRAY( SELECT metrics_pending_changes.change_id
                    FROM metrics_pending_changes)) f(at, created_at, entered, pipeline, from_status, to_status, from_outcome, to_outcome, closes, reason, competitor, reopened, owner, source, segment, revisit_at, standing_before, old_mask, new_mask, prev_closing, last_reopen)), ARRAY( SELECT l.*::metrics_pending_leads AS l
            FROM metrics_pending_leads l), ARRAY( SELECT q.*::metrics_pending AS q
-           FROM metrics_pending q)) metrics_closings_deltas(day, pipeline, owner, source, segment, outcome, n);
+           FROM metrics_pending q)) d(grain, day, pipeline, owner, source, segment, outcome, n),
+    LATERAL metrics_grains(d.owner, d.source, d.segment) g(grain, owner, source, segment);

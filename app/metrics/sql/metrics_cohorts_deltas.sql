@@ -8,13 +8,13 @@ CREATE OR REPLACE FUNCTION public.metrics_cohorts_deltas(facts metrics_fact[], l
 AS $function$ 
         SELECT d.* FROM unnest(queued) q, unnest(q.cohorts) d
         UNION ALL
-        SELECT metrics_day(f.created_at), f.pipeline, f.owner, f.source, f.segment, m.stages,
-               m.n
+        SELECT 'full', metrics_day(f.created_at), f.pipeline, f.owner, f.source, f.segment,
+               m.stages, m.n
           FROM unnest(facts) f,
                LATERAL (VALUES (f.old_mask, -1), (f.new_mask, 1)) AS m(stages, n)
          WHERE f.new_mask <> f.old_mask
         UNION ALL
-        SELECT metrics_day(l.created_at), l.pipeline, l.owner, l.source, l.segment, 1, 1
+        SELECT 'full', metrics_day(l.created_at), l.pipeline, l.owner, l.source, l.segment, 1, 1
           FROM unnest(leads) l
          $function$
 ;

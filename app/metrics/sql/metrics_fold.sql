@@ -21,43 +21,48 @@ AS $function$
       pipeline AS (
         INSERT INTO metrics_pipeline AS m (pipeline, status, owner, source, segment, revisit_month, n)
         SELECT pipeline, status, owner, source, segment, revisit_month, sum(n)
-          FROM batch, metrics_pipeline_deltas(batch.facts, batch.leads, batch.queued)
+          FROM batch b,
+               LATERAL (SELECT * FROM metrics_pipeline_deltas(b.facts, b.leads, b.queued)) d
          GROUP BY pipeline, status, owner, source, segment, revisit_month HAVING sum(n) <> 0
          ORDER BY pipeline, status, owner, source, segment, revisit_month
         ON CONFLICT (pipeline, status, owner, source, segment, revisit_month) DO UPDATE SET
           n = m.n + excluded.n
         RETURNING 1),
       cohorts AS (
-        INSERT INTO metrics_cohorts AS m (day, pipeline, owner, source, segment, stages, n)
-        SELECT day, pipeline, owner, source, segment, stages, sum(n)
-          FROM batch, metrics_cohorts_deltas(batch.facts, batch.leads, batch.queued)
-         GROUP BY day, pipeline, owner, source, segment, stages HAVING sum(n) <> 0
-         ORDER BY day, pipeline, owner, source, segment, stages
-        ON CONFLICT (day, pipeline, owner, source, segment, stages) DO UPDATE SET
+        INSERT INTO metrics_cohorts AS m (grain, day, pipeline, owner, source, segment, stages, n)
+        SELECT grain, day, pipeline, owner, source, segment, stages, sum(n)
+          FROM batch b,
+               LATERAL (SELECT g.grain, d.day, d.pipeline, g.owner, g.source, g.segment, d.stages, d.n FROM metrics_cohorts_deltas(b.facts, b.leads, b.queued) d, metrics_grains(d.owner, d.source, d.segment) g) d
+         GROUP BY grain, day, pipeline, owner, source, segment, stages HAVING sum(n) <> 0
+         ORDER BY grain, day, pipeline, owner, source, segment, stages
+        ON CONFLICT (grain, day, pipeline, owner, source, segment, stages) DO UPDATE SET
           n = m.n + excluded.n
         RETURNING 1),
       closings AS (
-        INSERT INTO metrics_closings AS m (day, pipeline, owner, source, segment, outcome, n)
-        SELECT day, pipeline, owner, source, segment, outcome, sum(n)
-          FROM batch, metrics_closings_deltas(batch.facts, batch.leads, batch.queued)
-         GROUP BY day, pipeline, owner, source, segment, outcome HAVING sum(n) <> 0
-         ORDER BY day, pipeline, owner, source, segment, outcome
-        ON CONFLICT (day, pipeline, owner, source, segment, outcome) DO UPDATE SET
+        INSERT INTO metrics_closings AS m (grain, day, pipeline, owner, source, segment, outcome, n)
+        SELECT grain, day, pipeline, owner, source, segment, outcome, sum(n)
+          FROM batch b,
+               LATERAL (SELECT g.grain, d.day, d.pipeline, g.owner, g.source, g.segment, d.outcome, d.n FROM metrics_closings_deltas(b.facts, b.leads, b.queued) d, metrics_grains(d.owner, d.source, d.segment) g) d
+         GROUP BY grain, day, pipeline, owner, source, segment, outcome HAVING sum(n) <> 0
+         ORDER BY grain, day, pipeline, owner, source, segment, outcome
+        ON CONFLICT (grain, day, pipeline, owner, source, segment, outcome) DO UPDATE SET
           n = m.n + excluded.n
         RETURNING 1),
       reopenings AS (
-        INSERT INTO metrics_reopenings AS m (day, pipeline, owner, source, segment, n, won)
-        SELECT day, pipeline, owner, source, segment, sum(n), sum(won)
-          FROM batch, metrics_reopenings_deltas(batch.facts, batch.leads, batch.queued)
-         GROUP BY day, pipeline, owner, source, segment HAVING sum(n) <> 0 OR sum(won) <> 0
-         ORDER BY day, pipeline, owner, source, segment
-        ON CONFLICT (day, pipeline, owner, source, segment) DO UPDATE SET
+        INSERT INTO metrics_reopenings AS m (grain, day, pipeline, owner, source, segment, n, won)
+        SELECT grain, day, pipeline, owner, source, segment, sum(n), sum(won)
+          FROM batch b,
+               LATERAL (SELECT g.grain, d.day, d.pipeline, g.owner, g.source, g.segment, d.n, d.won FROM metrics_reopenings_deltas(b.facts, b.leads, b.queued) d, metrics_grains(d.owner, d.source, d.segment) g) d
+         GROUP BY grain, day, pipeline, owner, source, segment HAVING sum(n) <> 0 OR sum(won) <> 0
+         ORDER BY grain, day, pipeline, owner, source, segment
+        ON CONFLICT (grain, day, pipeline, owner, source, segment) DO UPDATE SET
           n = m.n + excluded.n, won = m.won + excluded.won
         RETURNING 1),
       durations AS (
         INSERT INTO metrics_durations AS m (measure, dimension, status, day, pipeline, value, days, n)
         SELECT measure, dimension, status, day, pipeline, value, days, sum(n)
-          FROM batch, metrics_durations_deltas(batch.facts, batch.leads, batch.queued)
+          FROM batch b,
+               LATERAL (SELECT * FROM metrics_durations_deltas(b.facts, b.leads, b.queued)) d
          GROUP BY measure, dimension, status, day, pipeline, value, days HAVING sum(n) <> 0
          ORDER BY measure, dimension, status, day, pipeline, value, days
         ON CONFLICT (measure, dimension, status, day, pipeline, value, days) DO UPDATE SET
@@ -66,7 +71,8 @@ AS $function$
       losses AS (
         INSERT INTO metrics_losses AS m (overall, day, pipeline, owner, source, segment, status, reason, from_status, competitor, n)
         SELECT overall, day, pipeline, owner, source, segment, status, reason, from_status, competitor, sum(n)
-          FROM batch, metrics_losses_deltas(batch.facts, batch.leads, batch.queued)
+          FROM batch b,
+               LATERAL (SELECT * FROM metrics_losses_deltas(b.facts, b.leads, b.queued)) d
          GROUP BY overall, day, pipeline, owner, source, segment, status, reason, from_status, competitor HAVING sum(n) <> 0
          ORDER BY overall, day, pipeline, owner, source, segment, status, reason, from_status, competitor
         ON CONFLICT (overall, day, pipeline, owner, source, segment, status, reason, from_status, competitor) DO UPDATE SET

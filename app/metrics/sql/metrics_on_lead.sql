@@ -26,10 +26,10 @@ BEGIN
   IF TG_OP = 'DELETE' OR (OLD.owner, OLD.source, OLD.segment, OLD.created_at)
       IS DISTINCT FROM (NEW.owner, NEW.source, NEW.segment, NEW.created_at) THEN
     stages := metrics_stage_mask(OLD.id);
-    cohorts := cohorts || ROW(metrics_day(OLD.created_at), OLD.pipeline, OLD.owner, OLD.source,
-                              OLD.segment, stages, -1)::metrics_cohorts;
+    cohorts := cohorts || ROW('full', metrics_day(OLD.created_at), OLD.pipeline, OLD.owner,
+                              OLD.source, OLD.segment, stages, -1)::metrics_cohorts;
     IF TG_OP = 'UPDATE' THEN
-      cohorts := cohorts || ROW(metrics_day(NEW.created_at), NEW.pipeline, NEW.owner,
+      cohorts := cohorts || ROW('full', metrics_day(NEW.created_at), NEW.pipeline, NEW.owner,
                                 NEW.source, NEW.segment, stages, 1)::metrics_cohorts;
     END IF;
   END IF;

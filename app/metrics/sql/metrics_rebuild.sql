@@ -19,30 +19,35 @@ BEGIN
      WHERE c.to_outcome <> 'open' AND c.reason <> 'pipeline_remap'
      ORDER BY c.lead_id, c.id DESC;
 
-  INSERT INTO metrics_cohorts (day, pipeline, owner, source, segment, stages, n)
-  SELECT metrics_day(l.created_at), l.pipeline, l.owner, l.source, l.segment,
-         coalesce(r.stages, 1), count(*)
-    FROM leads l
-    LEFT JOIN (SELECT c.lead_id, 1 | bit_or(CASE WHEN c.to_outcome = 'won' THEN 4096 ELSE coalesce(b.bit, 0) END) AS stages
-                 FROM lead_status_changes c LEFT JOIN metrics_stages b ON b.pipeline = c.pipeline AND b.version = c.pipeline_version AND b.status = c.to_status
-                GROUP BY c.lead_id) r ON r.lead_id = l.id
-   GROUP BY 1, 2, 3, 4, 5, 6;
+  INSERT INTO metrics_cohorts (grain, day, pipeline, owner, source, segment, stages, n)
+  SELECT grain, day, pipeline, owner, source, segment, stages, sum(n) FROM (SELECT g.grain, d.day, d.pipeline, g.owner, g.source, g.segment, d.stages, d.n FROM (
+    SELECT 'full' AS grain, metrics_day(l.created_at) AS day, l.pipeline, l.owner, l.source,
+           l.segment, coalesce(r.stages, 1) AS stages, count(*) AS n
+      FROM leads l
+      LEFT JOIN (SELECT c.lead_id, 1 | bit_or(CASE WHEN c.to_outcome = 'won' THEN 4096 ELSE coalesce(b.bit, 0) END) AS stages
+                   FROM lead_status_changes c LEFT JOIN metrics_stages b ON b.pipeline = c.pipeline AND b.version = c.pipeline_version AND b.status = c.to_status
+                  GROUP BY c.lead_id) r ON r.lead_id = l.id
+     GROUP BY 2, 3, 4, 5, 6, 7) d, metrics_grains(d.owner, d.source, d.segment) g) spread GROUP BY grain, day, pipeline, owner, source, segment, stages;
 
-  INSERT INTO metrics_closings (day, pipeline, owner, source, segment, outcome, n)
-  SELECT metrics_day(at), pipeline, owner, source, segment, to_outcome, count(*)
-    FROM latest_closings GROUP BY 1, 2, 3, 4, 5, 6;
+  INSERT INTO metrics_closings (grain, day, pipeline, owner, source, segment, outcome, n)
+  SELECT grain, day, pipeline, owner, source, segment, outcome, sum(n) FROM (SELECT g.grain, d.day, d.pipeline, g.owner, g.source, g.segment, d.outcome, d.n FROM (
+    SELECT 'full' AS grain, metrics_day(at) AS day, pipeline, owner, source, segment,
+           to_outcome AS outcome, count(*) AS n
+      FROM latest_closings GROUP BY 2, 3, 4, 5, 6, 7) d, metrics_grains(d.owner, d.source, d.segment) g) spread GROUP BY grain, day, pipeline, owner, source, segment, outcome;
 
-  INSERT INTO metrics_reopenings (day, pipeline, owner, source, segment, n, won)
-  SELECT day, pipeline, owner, source, segment, sum(n), sum(won)
-    FROM (SELECT metrics_day(at) AS day, pipeline, owner, source, segment, 1 AS n, 0 AS won
-            FROM lead_status_changes WHERE reopened
-          UNION ALL
-          SELECT metrics_day(r.at), r.pipeline, r.owner, r.source, r.segment, 0, 1
-            FROM (SELECT DISTINCT ON (c.lead_id) c.at, c.pipeline, c.owner, c.source, c.segment
-                    FROM lead_status_changes c JOIN leads l ON l.id = c.lead_id
-                   WHERE c.reopened AND l.outcome = 'won'
-                   ORDER BY c.lead_id, c.id DESC) r) g
-   GROUP BY 1, 2, 3, 4, 5;
+  INSERT INTO metrics_reopenings (grain, day, pipeline, owner, source, segment, n, won)
+  SELECT grain, day, pipeline, owner, source, segment, sum(n), sum(won) FROM (SELECT g.grain, d.day, d.pipeline, g.owner, g.source, g.segment, d.n, d.won FROM (
+    SELECT 'full' AS grain, day, pipeline, owner, source, segment, sum(n) AS n, sum(won) AS won
+      FROM (SELECT metrics_day(at) AS day, pipeline, owner, source, segment, 1 AS n, 0 AS won
+              FROM lead_status_changes WHERE reopened
+            UNION ALL
+            SELECT metrics_day(r.at), r.pipeline, r.owner, r.source, r.segment, 0, 1
+              FROM (SELECT DISTINCT ON (c.lead_id) c.at, c.pipeline, c.owner, c.source,
+                           c.segment
+                      FROM lead_status_changes c JOIN leads l ON l.id = c.lead_id
+                     WHERE c.reopened AND l.outcome = 'won'
+                     ORDER BY c.lead_id, c.id DESC) r) g
+     GROUP BY 2, 3, 4, 5, 6) d, metrics_grains(d.owner, d.source, d.segment) g) spread GROUP BY grain, day, pipeline, owner, source, segment;
 
   INSERT INTO metrics_durations (measure, dimension, status, day, pipeline, value, days, n)
   SELECT x.measure, x.dimension, x.status, x.day, x.pipeline, x.value, x.days, sum(x.n)

@@ -2,7 +2,8 @@
 -- then `python -m tests.live_sql` against a migrated database rewrites this file.
 
 CREATE OR REPLACE VIEW metrics_reopenings_now AS
- SELECT metrics_reopenings.day,
+ SELECT metrics_reopenings.grain,
+    metrics_reopenings.day,
     metrics_reopenings.pipeline,
     metrics_reopenings.owner,
     metrics_reopenings.source,
@@ -11,15 +12,17 @@ CREATE OR REPLACE VIEW metrics_reopenings_now AS
     metrics_reopenings.won
    FROM metrics_reopenings
 UNION ALL
- SELECT metrics_reopenings_deltas.day,
-    metrics_reopenings_deltas.pipeline,
-    metrics_reopenings_deltas.owner,
-    metrics_reopenings_deltas.source,
-    metrics_reopenings_deltas.segment,
-    metrics_reopenings_deltas.n,
-    metrics_reopenings_deltas.won
+ SELECT g.grain,
+    d.day,
+    d.pipeline,
+    g.owner,
+    g.source,
+    g.segment,
+    d.n,
+    d.won
    FROM metrics_reopenings_deltas(ARRAY( SELECT f.*::metrics_fact AS f
            FROM metrics_change_facts(ARRAY( SELECT metrics_pending_changes.change_id
                    FROM metrics_pending_changes)) f(at, created_at, entered, pipeline, from_status, to_status, from_outcome, to_outcome, closes, reason, competitor, reopened, owner, source, segment, revisit_at, standing_before, old_mask, new_mask, prev_closing, last_reopen)), ARRAY( SELECT l.*::metrics_pending_leads AS l
            FROM metrics_pending_leads l), ARRAY( SELECT q.*::metrics_pending AS q
-           FROM metrics_pending q)) metrics_reopenings_deltas(day, pipeline, owner, source, segment, n, won);
+           FROM metrics_pending q)) d(grain, day, pipeline, owner, source, segment, n, won),
+    LATERAL metrics_grains(d.owner, d.source, d.segment) g(grain, owner, source, segment);

@@ -280,13 +280,18 @@ COMMAND_ONLY: frozenset[type[errors.ServiceError]] = frozenset(
 one would be answered as an internal error."""
 
 
-def problem_type_of(exc: errors.ServiceError) -> ProblemType | None:
-    """The problem type of the nearest class of `exc` in the table."""
-    for cls in type(exc).__mro__:
+def problem_type_for(refusal: type[errors.ServiceError]) -> ProblemType | None:
+    """The problem type of the nearest class of `refusal` (itself or a base) in the table."""
+    for cls in refusal.__mro__:
         kind = PROBLEMS.get(cls)
         if kind is not None:
             return kind
     return None
+
+
+def problem_type_of(exc: errors.ServiceError) -> ProblemType | None:
+    """The problem type of a refusal raised."""
+    return problem_type_for(type(exc))
 
 
 CATALOGUE: dict[str, ProblemType] = {
