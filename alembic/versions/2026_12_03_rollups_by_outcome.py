@@ -12,10 +12,16 @@ the table. It becomes three tables whose rows are keyed by what they count:
 * `metrics_closings`: latest closings by **outcome**.
 * `metrics_reopenings`: reopenings, and how many of them are the latest of a lead now won.
 
+Long rows are more rows: under the full key alone, a 90-day window of a million leads is
+131,000 rows to sum for the owners table. So each of the three keeps every count at five
+**grains** (`grain`): under the full key, under one dimension (the other two NULL) and overall;
+a read sums the coarsest grain that holds its filters, and `metrics_grains()` spreads a
+full-key row over them.
+
 What pending changes, new leads and queued edits add to each rollup is now defined once, by a
-function per rollup (`metrics_<rollup>_deltas(facts, leads, queued)`), which both the fold and
-the `<rollup>_now` views call; before, that SQL was generated twice into each. The facts of a
-batch of changes have a type of their own (`metrics_fact`). The queue of edits,
+function per rollup (`metrics_<rollup>_deltas(facts, leads, queued)`, at the full grain), which
+both the fold and the `<rollup>_now` views call; before, that SQL was generated twice into
+each. The facts of a batch of changes have a type of their own (`metrics_fact`). The queue of edits,
 `metrics_pending`, keeps only what an edit or delete can move: cohorts and standings.
 
 The new rollups are built from the history (`metrics_rebuild()`), since a stage mask cannot be
