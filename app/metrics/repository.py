@@ -67,6 +67,15 @@ def stage_join(change: str, stage: str) -> str:
     )
 
 
+def created_counts(mask: str, *, count: str = "count(*)") -> list[str]:
+    """Leads created (`created`), and of them those that reached the won stage (`won_now`), over
+    rows with stage mask `mask`; `count` as in `stage_counts`."""
+    return [
+        f"{count} AS created",
+        f"{count} FILTER (WHERE {mask} & {WON_STAGE_BIT} <> 0) AS won_now",
+    ]
+
+
 def stage_counts(mask: str, stages: int, *, count: str = "count(*)") -> list[str]:
     """The funnel's counts of the first `stages` stages over rows with stage mask `mask`: a
     stage is reached where its bit is set, gone on from where a later stage (a higher bit) is
@@ -78,10 +87,7 @@ def stage_counts(mask: str, stages: int, *, count: str = "count(*)") -> list[str
     def held(i: int) -> str:
         return f"{mask} & {1 << (i - 1)} <> 0"
 
-    columns = [
-        f"{count} AS created",
-        f"{count} FILTER (WHERE {mask} & {WON_STAGE_BIT} <> 0) AS won_now",
-    ]
+    columns = created_counts(mask, count=count)
     columns += [f"{count} FILTER (WHERE {held(i)}) AS reached_{i}" for i in range(2, stages + 1)]
     columns += [
         f"{count} FILTER (WHERE {held(i)} AND {mask} >= {1 << i}) AS went_on_{i}"

@@ -22,8 +22,8 @@ from app.metrics.domain import MetricsScope, grain_for
 from app.metrics.histogram import Histogram
 from app.metrics.repository import (
     FUNNEL_STAGES,
-    WON_STAGE_BIT,
     MetricsRepository,
+    created_counts,
     stage_counts,
 )
 from app.pipelines.workflow import CLOSING_OUTCOMES, Outcome
@@ -36,11 +36,8 @@ _FILTERS = (
 )
 _WHERE = f"WHERE grain = $7 AND {_DAYS} AND {_FILTERS}"
 """Rows of the per-day rollups at one grain (`grain_for`), in the window, under the filters."""
-_CREATED = (
-    "sum(n) AS created,"
-    f" coalesce(sum(n) FILTER (WHERE stages & {WON_STAGE_BIT} <> 0), 0) AS created_won"
-)
-"""Leads created, and of them those won now, from `metrics_cohorts`."""
+_CREATED = ", ".join(created_counts("stages", count="sum(n)"))
+"""Leads created (`created`), and of them those won now (`won_now`), from `metrics_cohorts`."""
 
 
 def _closed(outcomes: Sequence[Outcome] = CLOSING_OUTCOMES) -> str:
@@ -80,8 +77,8 @@ class RollupRepository:
         """Created, created-and-won-now, latest closings by outcome, reopenings in the window."""
         row: Mapping[str, Any] = await self.conn.fetchrow(
             f"""
-            SELECT coalesce(c.created, 0) AS created, c.created_won, r.reopened, r.reopened_won,
-                   k.*
+            SELECT coalesce(c.created, 0) AS created, coalesce(c.won_now, 0) AS created_won,
+                   r.reopened, r.reopened_won, k.*
               FROM (SELECT {_CREATED} FROM metrics_cohorts_now {_WHERE}) c,
                    (SELECT coalesce(sum(n), 0) AS reopened, coalesce(sum(won), 0) AS reopened_won
                       FROM metrics_reopenings_now {_WHERE}) r,
@@ -161,18 +158,18 @@ class RollupRepository:
         """Per value of `dimension` (a missing value is one of them): leads created (and won
         now), latest closings by outcome; a value with neither is left out."""
         outcomes = [o.value for o in CLOSING_OUTCOMES]
-        by_outcome = ", ".join(f"CASE WHEN outcome = '{o}' THEN n ELSE 0 END" for o in outcomes)
+        # Each rollup summed per value first; a UNION, since a join would not match the
+        # missing value with itself.
         rows: list[Mapping[str, Any]] = await self.conn.fetch(
             f"""
-            SELECT {dimension}, sum(created)::bigint AS leads, sum(won_now)::bigint AS won_now,
+            SELECT {dimension}, coalesce(sum(created), 0)::bigint AS leads,
+                   coalesce(sum(won_now), 0)::bigint AS won_now,
                    {", ".join(f"sum({o})::bigint AS {o}" for o in outcomes)}
-              FROM (SELECT {dimension}, n AS created,
-                           CASE WHEN stages & {WON_STAGE_BIT} <> 0 THEN n ELSE 0 END AS won_now,
-                           {", ".join(f"0 AS {o}" for o in outcomes)}
-                      FROM metrics_cohorts_now {_WHERE}
+              FROM (SELECT {dimension}, {_CREATED}, {", ".join(f"0 AS {o}" for o in outcomes)}
+                      FROM metrics_cohorts_now {_WHERE} GROUP BY {dimension}
                     UNION ALL
-                    SELECT {dimension}, 0, 0, {by_outcome}
-                      FROM metrics_closings_now {_WHERE}) x
+                    SELECT {dimension}, 0, 0, {_closed()}
+                      FROM metrics_closings_now {_WHERE} GROUP BY {dimension}) x
              GROUP BY {dimension}
             """,
             *self._at_grain(scope, dimension),
@@ -261,7 +258,7 @@ class RollupRepository:
                   FROM metrics_closings_now {_WHERE} GROUP BY 1
             ),
             totals AS (
-                SELECT bucket, c.created, c.created_won, k.closed, k.won, k.lost,
+                SELECT bucket, c.created, c.won_now AS created_won, k.closed, k.won, k.lost,
                        k.disqualified, k.dead
                   FROM cohorts c FULL JOIN closings k USING (bucket)
             )
