@@ -20,6 +20,7 @@ from fastapi_offline import FastAPIOffline
 from app import __doc__ as about
 from app.access.http import document_security
 from app.access.service import KeyRing
+from app.events import routes as events
 from app.intake import routes as intake
 from app.leads import batch_routes as batch
 from app.leads import routes as leads
@@ -39,7 +40,7 @@ from app.retention import prune_forever
 
 VERSION = "0.1.0"
 NO_TELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
-SCHEMA_REVISION = "0016"
+SCHEMA_REVISION = "0017"
 """The alembic head this code is written against (a test keeps it in step with alembic/)."""
 DESCRIPTION = """
 Owns the status of sales leads. Every lead moves through one workflow (see `GET /v1/workflow`),
@@ -78,6 +79,10 @@ TAGS = [
         "Marketo, Mailchimp): each event exactly once, people deduplicated.",
     },
     {"name": "workflow", "description": "The statuses, moves and reason codes, as data."},
+    {
+        "name": "events",
+        "description": "Every change as an event, in order: the log to catch up from.",
+    },
     {
         "name": "health",
         "description": "Liveness and readiness for orchestrators; metrics for Prometheus.",
@@ -132,6 +137,7 @@ def create_app(*, settings: Settings | None = None, database_url: str | None = N
                 prune_forever(
                     app.state.pool,
                     intake_retention=timedelta(days=settings.intake_retention_days),
+                    events_retention=timedelta(days=settings.events_retention_days),
                 )
             ),
         ]
@@ -201,6 +207,7 @@ def create_app(*, settings: Settings | None = None, database_url: str | None = N
         intake.router,
         workflow.router,
         pipelines.router,
+        events.router,
         problem_routes.router,
     )
     for router in routers:

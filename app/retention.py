@@ -1,4 +1,4 @@
-"""Keeping the service's own records bounded: intake deliveries and idempotency answers.
+"""Keeping the service's own records bounded: intake deliveries, idempotency answers, events.
 
 Both exist so a retry finds what its first attempt did; past their retention nobody retries,
 and they are removed in the background, a failed round retried at the next.
@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
+from app.events.service import prune_events
 from app.idempotency.repository import IdempotencyRepository
 from app.intake.service import prune_deliveries
 
@@ -27,14 +28,22 @@ async def prune_idempotency(pool: asyncpg.Pool, *, now: datetime) -> int:
         return await IdempotencyRepository(conn).prune(now - IDEMPOTENCY_RETENTION)
 
 
-async def prune_forever(pool: asyncpg.Pool, *, intake_retention: timedelta) -> None:
+async def prune_forever(
+    pool: asyncpg.Pool, *, intake_retention: timedelta, events_retention: timedelta
+) -> None:
     while True:
         try:
             now = datetime.now(UTC)
             deliveries = await prune_deliveries(pool, older_than=intake_retention, now=now)
             answers = await prune_idempotency(pool, now=now)
-            if deliveries or answers:
-                log.info("pruned %d intake deliveries, %d idempotency answers", deliveries, answers)
+            events = await prune_events(pool, older_than=events_retention, now=now)
+            if deliveries or answers or events:
+                log.info(
+                    "pruned %d intake deliveries, %d idempotency answers, %d events",
+                    deliveries,
+                    answers,
+                    events,
+                )
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
             log.warning("pruning old records failed (%s); retrying", type(error).__name__)
         await asyncio.sleep(PRUNE_EVERY_S)

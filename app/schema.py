@@ -5,6 +5,7 @@ schema test compare the migrations with. Importing this module imports every fea
 from __future__ import annotations
 
 from app.access import tables as access_tables
+from app.events import tables as event_tables
 from app.intake import tables as intake_tables
 from app.leads import tables as lead_tables
 from app.metrics import tables as metric_tables
@@ -13,6 +14,7 @@ from app.platform.tables import metadata
 
 __all__ = [
     "access_tables",
+    "event_tables",
     "intake_tables",
     "lead_tables",
     "metadata",

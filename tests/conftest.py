@@ -70,11 +70,13 @@ async def _reset(pool: asyncpg.Pool, pipelines: bool, default: object) -> None:
     )
     async with pool.acquire() as conn, conn.transaction():
         await conn.execute("SET LOCAL leadstatus.pipeline_reset = 'on'")
+        # The default pipeline put back is the suite's starting point, not a change to announce.
+        await conn.execute("SET LOCAL leadstatus.events = 'off'")
         await conn.execute(
             "TRUNCATE leads, lead_status_changes, metrics_cohorts, metrics_closings,"
             " metrics_reopenings, metrics_durations, metrics_losses, metrics_pipeline,"
             " metrics_pending, metrics_pending_changes, metrics_pending_leads,"
-            f"{also} intake_sources, intake_deliveries, lead_touches"
+            f"{also} intake_sources, intake_deliveries, lead_touches, events"
             " RESTART IDENTITY CASCADE"
         )
         if pipelines:

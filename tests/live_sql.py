@@ -68,6 +68,8 @@ def feature_of(name: str) -> str:
     """The feature an object belongs to, by the prefix its name starts with."""
     if name.startswith("metrics_"):
         return "metrics"
+    if name.startswith("events_"):
+        return "events"
     if name.startswith("pipeline"):
         return "pipelines"
     return "leads"

@@ -129,6 +129,7 @@ async def seed_demo(url: str, plan: SeedPlan, *, say: Say = _quiet) -> SeedSumma
                 leads=plan.leads, seed=plan.seed, now=plan.now, first_lead_id=ids.lead
             )
             await bulk.pause_rollups(conn)
+            await bulk.leave_unannounced(conn)
             await _load(conn, orders, ids.change, summary, progress, workers=plan.workers)
             await bulk.advance_sequences(conn)
             say("  recomputing the metrics rollups from the history ...")

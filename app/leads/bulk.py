@@ -119,6 +119,12 @@ async def pause_rollups(conn: asyncpg.Connection) -> None:
     await conn.execute("SET LOCAL leadstatus.rollups = 'off'")
 
 
+async def leave_unannounced(conn: asyncpg.Connection) -> None:
+    """Let this transaction's inserts write no events: seeded history is a starting point that
+    happened elsewhere, not news for subscribers (a million leads would be a million events)."""
+    await conn.execute("SET LOCAL leadstatus.events = 'off'")
+
+
 async def rebuild_rollups(conn: asyncpg.Connection) -> None:
     """Recompute every metrics rollup from the history, and resume the triggers."""
     await conn.execute("SELECT metrics_rebuild()")

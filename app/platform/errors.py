@@ -189,6 +189,18 @@ class BadCursor(ServiceError):
     """A page cursor the service did not hand out."""
 
 
+class EventNotKept(ServiceError):
+    """An `after` that names no event the log keeps: malformed, never handed out, or older than
+    the log's retention."""
+
+    def __init__(self, event_id: str, retention_days: int) -> None:
+        super().__init__(
+            f"No event {event_id} is kept (events are kept {retention_days} days). Read the log "
+            "from its start (omit `after`) and skip the ids you have already processed.",
+            after=event_id,
+        )
+
+
 class PayloadTooLarge(ServiceError):
     """A body over the route's limit."""
 

@@ -78,6 +78,12 @@ class Settings(BaseSettings):
         validation_alias="LEADSTATUS_INTAKE_RETENTION_DAYS",
         description="Days an intake delivery (payload, answer, exactly-once record) is kept.",
     )
+    events_retention_days: int = Field(
+        default=30,
+        ge=1,
+        validation_alias="LEADSTATUS_EVENTS_RETENTION_DAYS",
+        description="Days the events log (`GET /v1/events`) keeps an event.",
+    )
     rate_limit_per_s: float = Field(
         default=2000.0,
         gt=0,

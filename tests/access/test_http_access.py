@@ -45,6 +45,7 @@ ROUTES: list[tuple[str, str, KeyScope, Any]] = [
         for name in ("summary", "loss-reasons", "owners", "sources", "funnel")
     ),
     ("GET", "/v1/metrics/timeseries?metric=won&interval=day", KeyScope.METRICS_READ, None),
+    ("GET", "/v1/events", KeyScope.LEADS_READ, None),
 ]
 
 

@@ -18,8 +18,10 @@ from app.schema import metadata
 from tests.example_pipelines import DEFAULT
 
 
-# Reflection does not know the rollups' row types that `metrics_pending` holds arrays of.
+# Reflection does not know the rollups' row types that `metrics_pending` holds arrays of, nor
+# the events log's transaction ids.
 @pytest.mark.filterwarnings("ignore:Did not recognize type 'metrics_")
+@pytest.mark.filterwarnings("ignore:Did not recognize type 'xid8'")
 async def test_migrations_match_the_table_declarations(database_url: str) -> None:
     engine = create_async_engine(sqlalchemy_url(database_url))
 

@@ -80,6 +80,13 @@ BAD_PRECONDITION = _t(
     400, "bad-if-match", "Malformed If-Match", 'If-Match takes one ETag, such as "3", or *.'
 )
 BAD_CURSOR = _t(422, "invalid-cursor", "Invalid cursor", "Pass `next_cursor` from a page as is.")
+EVENT_NOT_KEPT = _t(
+    410,
+    "event-not-kept",
+    "Event not kept",
+    "The `after` event is not in the log (older than its retention, or never handed out); "
+    "read from the log's start and skip the ids already processed.",
+)
 VALIDATION = _t(
     422,
     "request-validation-failed",
@@ -250,6 +257,7 @@ PROBLEMS: Mapping[type[errors.ServiceError], ProblemType] = {
     errors.UnknownStatus: UNKNOWN_STATUS,
     errors.BadIfMatch: BAD_PRECONDITION,
     errors.BadCursor: BAD_CURSOR,
+    errors.EventNotKept: EVENT_NOT_KEPT,
     errors.PayloadTooLarge: PAYLOAD_TOO_LARGE,
     errors.PayloadRefused: INVALID_PAYLOAD,
     errors.MalformedBody: MALFORMED_BODY,

@@ -1,0 +1,68 @@
+"""All SQL about the events log. Writing is the triggers' (migration 0017); this reads and prunes.
+
+A page is read in the log's order, `(tx, id)`, and only as far as every transaction older than
+the oldest one still running: a change that committed late can never land behind a position a
+reader already passed.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from app.events.domain import EventFilter
+
+_COLUMNS = (
+    "e.id, e.type, e.occurred_at, e.lead_id, e.sequence, e.pipeline, e.lead::text AS lead,"
+    " e.details::text AS details, c.id AS change_id, c.from_status, c.to_status,"
+    " c.from_outcome, c.to_outcome, c.reason, c.reopened, c.note, c.competitor, c.revisit_at,"
+    " c.future_opportunity, c.actor, c.api_key, c.owner, c.source, c.segment, c.at,"
+    " c.pipeline_version AS change_pipeline_version"
+)
+_SETTLED = "e.tx < pg_snapshot_xmin(pg_current_snapshot())"
+"""Rows whose transaction, and every one before it, has ended: nothing can appear before them."""
+
+
+class EventRepository:
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
+
+    async def is_kept(self, number: int) -> bool:
+        found: bool = await self.conn.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM events WHERE id = $1)", number
+        )
+        return found
+
+    async def page(
+        self, *, after: int | None, where: EventFilter, limit: int
+    ) -> list[asyncpg.Record]:
+        """Up to `limit` settled events after event `after` (from the start when None)."""
+        args: list[Any] = []
+
+        def arg(value: Any) -> str:
+            args.append(value)
+            return f"${len(args)}"
+
+        clauses = [_SETTLED]
+        if after is not None:
+            clauses.append(
+                f"(e.tx, e.id) > (SELECT a.tx, a.id FROM events a WHERE a.id = {arg(after)})"
+            )
+        if where.types:
+            clauses.append(f"e.type = ANY({arg([str(t) for t in where.types])}::text[])")
+        if where.lead_id is not None:
+            clauses.append(f"e.lead_id = {arg(where.lead_id)}")
+        if where.pipeline is not None:
+            clauses.append(f"e.pipeline = {arg(where.pipeline)}")
+        rows: list[asyncpg.Record] = await self.conn.fetch(
+            f"SELECT {_COLUMNS} FROM events e LEFT JOIN lead_status_changes c ON c.id = e.change_id"
+            f" WHERE {' AND '.join(clauses)} ORDER BY e.tx, e.id LIMIT {arg(limit)}",
+            *args,
+        )
+        return rows
+
+    async def prune(self, before: datetime) -> int:
+        status: str = await self.conn.execute("DELETE FROM events WHERE occurred_at < $1", before)
+        return int(status.split()[-1])

@@ -1,0 +1,165 @@
+"""`GET /v1/events`: every change as an event, in order, read on from `next` without a miss."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import httpx
+
+from tests.http_support import assert_problem, create, move
+
+
+async def read(client: httpx.AsyncClient, **params: Any) -> dict[str, Any]:
+    r = await client.get("/v1/events", params=params)
+    assert r.status_code == 200, r.text
+    page: dict[str, Any] = r.json()
+    return page
+
+
+async def events(client: httpx.AsyncClient, **params: Any) -> list[dict[str, Any]]:
+    page = await read(client, **params)
+    found: list[dict[str, Any]] = page["events"]
+    return found
+
+
+async def test_a_new_lead_is_announced_as_the_api_answers_it(client: httpx.AsyncClient) -> None:
+    lead = await create(client, "ana@example.com", owner="rep1", estimated_value="1200.50")
+    [event] = await events(client)
+    assert event["type"] == "lead.created"
+    assert event["id"].startswith("evt_")
+    assert (event["lead_id"], event["sequence"], event["pipeline"]) == (lead["id"], 1, "default")
+    assert event["data"] == {"lead": lead}
+
+
+async def test_a_status_change_carries_the_change_and_the_lead_after_it(
+    client: httpx.AsyncClient,
+) -> None:
+    lead = await create(client, "bo@example.com", owner="rep2", source="web")
+    r = await move(client, lead["id"], "qualified", "need_confirmed", note="budget approved")
+    assert r.status_code == 200, r.text
+    after = r.json()
+    [history] = (await client.get(f"/v1/leads/{lead['id']}/history")).json()
+    created, changed = await events(client)
+    assert created["type"] == "lead.created"
+    assert changed["type"] == "lead.status_changed"
+    assert changed["sequence"] == after["version"] == 2
+    data = changed["data"]
+    assert data["lead"] == after
+    assert data["change_id"] == history["id"]
+    for name, value in history.items():
+        if name in ("at", "revisit_at") and value is not None:
+            assert datetime.fromisoformat(data[name]) == datetime.fromisoformat(value)
+        elif name == "pipeline":
+            assert changed["pipeline"] == value
+        elif name != "id":
+            assert data[name] == value, name
+    assert (data["from"], data["to"], data["reason"], data["reopened"]) == (
+        "new",
+        "qualified",
+        "need_confirmed",
+        False,
+    )
+    assert (data["from_outcome"], data["to_outcome"], data["note"]) == (
+        "open",
+        "open",
+        "budget approved",
+    )
+
+
+async def test_a_reopening_is_a_status_change_that_says_so(client: httpx.AsyncClient) -> None:
+    lead = await create(client, "cy@example.com")
+    assert (await move(client, lead["id"], "qualified", "need_confirmed")).status_code == 200
+    lost = await move(client, lead["id"], "lost", "competitor", competitor="Acme")
+    assert lost.status_code == 200, lost.text
+    r = await client.post(
+        f"/v1/leads/{lead['id']}/reopen", json={"to": "qualified", "reason": "budget_approved"}
+    )
+    assert r.status_code == 200, r.text
+    changes = await events(client, type="lead.status_changed")
+    assert [(e["data"]["to"], e["data"]["reopened"]) for e in changes] == [
+        ("qualified", False),
+        ("lost", False),
+        ("qualified", True),
+    ]
+    assert changes[1]["data"]["competitor"] == "Acme"
+    assert changes[1]["data"]["to_outcome"] == "lost"
+    assert changes[-1]["data"]["lead"]["reopen_count"] == 1
+
+
+async def test_an_edit_names_what_changed_and_what_it_was(client: httpx.AsyncClient) -> None:
+    lead = await create(client, "di@example.com", owner="rep1", company="Old Co")
+    r = await client.patch(
+        f"/v1/leads/{lead['id']}", json={"owner": "rep9", "company": "New Co", "title": None}
+    )
+    assert r.status_code == 200, r.text
+    [updated] = await events(client, type="lead.updated")
+    assert updated["sequence"] == 2
+    assert updated["data"]["changed"] == ["company", "owner"]
+    assert updated["data"]["previous"] == {"company": "Old Co", "owner": "rep1"}
+    assert updated["data"]["lead"] == r.json()
+
+
+async def test_every_version_of_a_lead_has_exactly_one_event(client: httpx.AsyncClient) -> None:
+    lead = await create(client, "ed@example.com")
+    lead_id = lead["id"]
+    assert (await move(client, lead_id, "contacted", "call_connected")).status_code == 200
+    assert (await client.patch(f"/v1/leads/{lead_id}", json={"phone": "+1 555"})).status_code == 200
+    assert (await move(client, lead_id, "qualified", "need_confirmed")).status_code == 200
+    assert (await client.patch(f"/v1/leads/{lead_id}", json={})).status_code in (200, 422)
+    refused = await move(client, lead_id, "won", "not_a_reason")
+    assert refused.status_code in (409, 422)
+    version = (await client.get(f"/v1/leads/{lead_id}")).json()["version"]
+    mine = await events(client, lead_id=lead_id)
+    assert [e["sequence"] for e in mine] == list(range(1, version + 1))
+
+
+async def test_the_log_reads_on_from_next_without_a_miss_or_a_repeat(
+    client: httpx.AsyncClient,
+) -> None:
+    for i in range(5):
+        await create(client, f"p{i}@example.com")
+    first = await read(client, limit=2)
+    assert len(first["events"]) == 2 and first["more"] is True
+    second = await read(client, limit=2, after=first["next"])
+    third = await read(client, limit=2, after=second["next"])
+    assert len(third["events"]) == 1 and third["more"] is False
+    seen = [e["id"] for page in (first, second, third) for e in page["events"]]
+    assert seen == [e["id"] for e in await events(client)]
+    assert len(set(seen)) == 5
+    idle = await read(client, after=third["next"])
+    assert idle == {"events": [], "next": third["next"], "more": False}
+
+
+async def test_an_empty_log_has_no_next(client: httpx.AsyncClient) -> None:
+    assert await read(client) == {"events": [], "next": None, "more": False}
+
+
+async def test_filters_by_type_lead_and_pipeline(client: httpx.AsyncClient) -> None:
+    a = await create(client, "fa@example.com")
+    b = await create(client, "fb@example.com")
+    assert (await move(client, b["id"], "contacted", "call_connected")).status_code == 200
+    assert [e["lead_id"] for e in await events(client, lead_id=a["id"])] == [a["id"]]
+    assert [e["type"] for e in await events(client, type="lead.status_changed")] == [
+        "lead.status_changed"
+    ]
+    both = await events(client, type=["lead.created", "lead.status_changed"], lead_id=b["id"])
+    assert [e["type"] for e in both] == ["lead.created", "lead.status_changed"]
+    assert len(await events(client, pipeline="default")) == 3
+    assert await events(client, pipeline="partners") == []
+
+
+async def test_an_after_the_log_does_not_keep_is_410_and_says_what_to_do(
+    client: httpx.AsyncClient,
+) -> None:
+    await create(client, "ga@example.com")
+    for after in ("evt_999999", "nonsense", "evt_0"):
+        r = await client.get("/v1/events", params={"after": after})
+        body = assert_problem(r, 410, "event-not-kept")
+        assert body["after"] == after
+        assert "omit `after`" in body["detail"]
+
+
+async def test_an_unknown_type_is_a_validation_error(client: httpx.AsyncClient) -> None:
+    r = await client.get("/v1/events", params={"type": "lead.deleted"})
+    assert_problem(r, 422, "request-validation-failed")
