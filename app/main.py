@@ -21,6 +21,7 @@ from app import __doc__ as about
 from app.access.http import document_security
 from app.access.service import KeyRing
 from app.events import routes as events
+from app.events.service import announce_forever
 from app.intake import routes as intake
 from app.leads import batch_routes as batch
 from app.leads import routes as leads
@@ -35,12 +36,17 @@ from app.platform.http import problem_routes, problem_types, problems
 from app.platform.http.limits import RequestLimits
 from app.platform.observability.metrics import Instruments
 from app.platform.observability.middleware import RequestObserver
+from app.platform.sealing import sealer_for
 from app.platform.settings import Settings, get_settings
 from app.retention import prune_forever
+from app.webhooks import routes as webhooks
+from app.webhooks.delivery import deliver_forever
+from app.webhooks.domain import parse_networks
+from app.webhooks.sending import Sender
 
 VERSION = "0.1.0"
 NO_TELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
-SCHEMA_REVISION = "0017"
+SCHEMA_REVISION = "0018"
 """The alembic head this code is written against (a test keeps it in step with alembic/)."""
 DESCRIPTION = """
 Owns the status of sales leads. Every lead moves through one workflow (see `GET /v1/workflow`),
@@ -84,6 +90,11 @@ TAGS = [
         "description": "Every change as an event, in order: the log to catch up from.",
     },
     {
+        "name": "webhooks",
+        "description": "Endpoints the events are POSTed to, signed (Standard Webhooks), at least "
+        "once, with retries for about three days and a record of every attempt.",
+    },
+    {
         "name": "health",
         "description": "Liveness and readiness for orchestrators; metrics for Prometheus.",
     },
@@ -101,6 +112,8 @@ def _mount(app: FastAPI, router: APIRouter) -> None:
     app.router.routes.extend(router.routes)
 
 
+WEBHOOKS_CONNECTION = "leadstatus-webhooks"
+"""The application name of the connection that listens for new events to deliver."""
 FOLD_CONNECTION = "leadstatus-fold"
 """The application name of the metrics fold's connection, as `pg_stat_activity` shows it."""
 
@@ -133,6 +146,7 @@ def create_app(*, settings: Settings | None = None, database_url: str | None = N
                 )
             ),
             asyncio.create_task(app.state.keyring.flush_forever()),
+            asyncio.create_task(announce_forever(app.state.pool)),
             asyncio.create_task(
                 prune_forever(
                     app.state.pool,
@@ -141,6 +155,21 @@ def create_app(*, settings: Settings | None = None, database_url: str | None = N
                 )
             ),
         ]
+        listener = None
+        if settings.webhooks:
+            listener = await create_pool(url, settings, size=1, name=WEBHOOKS_CONNECTION)
+            sender = Sender(parse_networks(settings.webhook_allowed_networks))
+            background.append(
+                asyncio.create_task(
+                    deliver_forever(
+                        app.state.pool,
+                        listener,
+                        sender,
+                        app.state.sealer,
+                        settings.webhook_poll_interval_s,
+                    )
+                )
+            )
         try:
             yield
         finally:
@@ -153,6 +182,8 @@ def create_app(*, settings: Settings | None = None, database_url: str | None = N
             if app.state.read_pool is not app.state.pool:
                 await app.state.read_pool.close()
             await fold_pool.close()
+            if listener is not None:
+                await listener.close()
             await app.state.pool.close()
 
     app = FastAPIOffline(
@@ -181,6 +212,7 @@ def create_app(*, settings: Settings | None = None, database_url: str | None = N
         return page
 
     app.state.settings = settings
+    app.state.sealer = sealer_for(settings)
     app.state.workflows = Workflows(lambda: app.state.pool)
     instruments = app.state.instruments = Instruments(app.state)
     plain_openapi = app.openapi
@@ -208,10 +240,12 @@ def create_app(*, settings: Settings | None = None, database_url: str | None = N
         workflow.router,
         pipelines.router,
         events.router,
+        webhooks.router,
         problem_routes.router,
     )
     for router in routers:
         _mount(app, router)
+    webhooks.document_webhooks(app)
 
     @app.get(
         "/healthz",

@@ -11,6 +11,7 @@ from app.leads import tables as lead_tables
 from app.metrics import tables as metric_tables
 from app.pipelines import tables as pipeline_tables
 from app.platform.tables import metadata
+from app.webhooks import tables as webhook_tables
 
 __all__ = [
     "access_tables",
@@ -20,4 +21,5 @@ __all__ = [
     "metadata",
     "metric_tables",
     "pipeline_tables",
+    "webhook_tables",
 ]

@@ -193,8 +193,10 @@ def main() -> None:
 from app.cli.access import apikey_cli  # noqa: E402
 from app.cli.intake import intake_cli, source_cli  # noqa: E402
 from app.cli.pipelines import pipeline_cli  # noqa: E402
+from app.cli.webhooks import webhook_cli  # noqa: E402
 
 cli.add_typer(apikey_cli, name="apikey")
 cli.add_typer(source_cli, name="source")
 cli.add_typer(intake_cli, name="intake")
 cli.add_typer(pipeline_cli, name="pipeline")
+cli.add_typer(webhook_cli, name="webhook")

@@ -13,15 +13,20 @@ from enum import StrEnum
 
 class EventType(StrEnum):
     LEAD_CREATED = "lead.created"
-    """A lead was created (API, batch import or intake)."""
     LEAD_STATUS_CHANGED = "lead.status_changed"
-    """A lead's status changed: a transition, a reopening or a pipeline edit's remap."""
     LEAD_UPDATED = "lead.updated"
-    """A lead's descriptive fields were edited; `changed` names them."""
     LEAD_REVISIT_DUE = "lead.revisit_due"
-    """A recycled or lost lead's `revisit_at` has come."""
     PIPELINE_CHANGED = "pipeline.changed"
-    """A new version of a pipeline was applied."""
+
+
+MEANING: dict[EventType, str] = {
+    EventType.LEAD_CREATED: "a lead was created (through the API, a batch import or intake)",
+    EventType.LEAD_STATUS_CHANGED: "a lead's status changed: a transition, a reopening, or a "
+    "pipeline edit's remap",
+    EventType.LEAD_UPDATED: "a lead's descriptive fields were edited; `changed` names them",
+    EventType.LEAD_REVISIT_DUE: "a recycled or lost lead's `revisit_at` has come",
+    EventType.PIPELINE_CHANGED: "a new version of a pipeline was applied",
+}
 
 
 ID_PREFIX = "evt_"

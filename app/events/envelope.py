@@ -55,6 +55,7 @@ def envelope(row: Mapping[str, Any]) -> dict[str, Any]:
     data: dict[str, Any] = orjson.loads(row["details"]) if row["details"] else {}
     if row["type"] == EventType.LEAD_STATUS_CHANGED:
         data.update({name: row[column] for column, name in CHANGE_FIELDS.items()})
+    _lead_times(data)
     if "previous" in data:
         _lead_times(data["previous"])
     if row["lead"] is not None:

@@ -25,6 +25,29 @@ _SETTLED = "e.tx < pg_snapshot_xmin(pg_current_snapshot())"
 """Rows whose transaction, and every one before it, has ended: nothing can appear before them."""
 
 
+_ANNOUNCE_REVISITS = """
+WITH mark AS (
+    SELECT at FROM events_marks WHERE name = 'revisit_due' FOR UPDATE SKIP LOCKED
+), due AS (
+    SELECT l.id, l.version, l.pipeline, l.revisit_at, events_lead(l) AS lead
+      FROM mark, leads l
+     WHERE l.revisit_at > mark.at AND l.revisit_at <= $1
+       AND l.revisit_at IS NOT NULL AND l.outcome <> 'open'
+), announced AS (
+    INSERT INTO events (type, lead_id, sequence, pipeline, lead, details)
+    SELECT 'lead.revisit_due', id, version, pipeline, lead,
+           jsonb_build_object('revisit_at', revisit_at)
+      FROM due ORDER BY revisit_at, id
+    RETURNING 1
+), moved AS (
+    UPDATE events_marks SET at = $1 WHERE name = 'revisit_due' AND EXISTS (SELECT 1 FROM mark)
+)
+SELECT count(*) FROM announced
+"""
+"""Announce the closed leads whose revisit time has come since the mark, and move the mark;
+a process that finds the mark taken leaves the round to the one holding it."""
+
+
 class EventRepository:
     def __init__(self, conn: asyncpg.Connection) -> None:
         self.conn = conn
@@ -62,6 +85,19 @@ class EventRepository:
             *args,
         )
         return rows
+
+    async def by_number(self, numbers: list[int]) -> list[asyncpg.Record]:
+        """The rows of these events that are still kept, shaped for `envelope`."""
+        rows: list[asyncpg.Record] = await self.conn.fetch(
+            f"SELECT {_COLUMNS} FROM events e LEFT JOIN lead_status_changes c ON c.id = e.change_id"
+            " WHERE e.id = ANY($1::bigint[])",
+            numbers,
+        )
+        return rows
+
+    async def announce_revisits(self, now: datetime) -> int:
+        announced: int = await self.conn.fetchval(_ANNOUNCE_REVISITS, now)
+        return announced
 
     async def prune(self, before: datetime) -> int:
         status: str = await self.conn.execute("DELETE FROM events WHERE occurred_at < $1", before)

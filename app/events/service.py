@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import asyncio
+import logging
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
 from app.events.domain import EventFilter, event_number
 from app.events.repository import EventRepository
 from app.platform.errors import EventNotKept
+
+log = logging.getLogger("leadstatus.events")
 
 
 async def read_events(
@@ -25,6 +29,21 @@ async def read_events(
         if number is not None and not await repo.is_kept(number):
             raise EventNotKept(after or "", retention_days)
         return await repo.page(after=number, where=where, limit=limit)
+
+
+async def announce_revisits(pool: asyncpg.Pool, *, now: datetime) -> int:
+    """`lead.revisit_due` for every closed lead whose `revisit_at` came since the last round."""
+    async with pool.acquire() as conn:
+        return await EventRepository(conn).announce_revisits(now)
+
+
+async def announce_forever(pool: asyncpg.Pool, interval: float = 60.0) -> None:
+    while True:
+        try:
+            await announce_revisits(pool, now=datetime.now(UTC))
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+            log.warning("announcing due revisits failed (%s); retrying", type(error).__name__)
+        await asyncio.sleep(interval)
 
 
 async def prune_events(pool: asyncpg.Pool, *, older_than: timedelta, now: datetime) -> int:

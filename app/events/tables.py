@@ -44,3 +44,11 @@ events = Table(
     ),
     Index("ix_events_occurred_at", "occurred_at", postgresql_using="brin"),
 )
+
+events_marks = Table(
+    "events_marks",
+    metadata,
+    Column("name", Text, primary_key=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+)
+"""How far a job that announces has come (`revisit_due`: the latest `revisit_at` announced)."""

@@ -201,6 +201,20 @@ class EventNotKept(ServiceError):
         )
 
 
+class WebhookNotFound(ServiceError):
+    """No webhook endpoint has this id."""
+
+    def __init__(self, endpoint_id: int) -> None:
+        super().__init__(f"No webhook endpoint has id {endpoint_id}.", endpoint_id=endpoint_id)
+
+
+class InvalidWebhookTarget(ServiceError):
+    """A webhook URL the service will not send to, and why."""
+
+    def __init__(self, url: str, why: str) -> None:
+        super().__init__(f"Webhooks cannot be sent to {url}: {why}.", field="url", why=why)
+
+
 class PayloadTooLarge(ServiceError):
     """A body over the route's limit."""
 

@@ -84,6 +84,24 @@ class Settings(BaseSettings):
         validation_alias="LEADSTATUS_EVENTS_RETENTION_DAYS",
         description="Days the events log (`GET /v1/events`) keeps an event.",
     )
+    webhooks: bool = Field(
+        default=True,
+        validation_alias="LEADSTATUS_WEBHOOKS",
+        description="Deliver webhooks from this process (every process may: they share the "
+        "work without sending one attempt twice). Off: events are still logged and queued.",
+    )
+    webhook_allowed_networks: str = Field(
+        default="",
+        validation_alias="LEADSTATUS_WEBHOOK_ALLOWED_NETWORKS",
+        description="Networks webhooks may be sent to although they are private, loopback or "
+        "link-local, comma-separated (10.0.0.0/8, 127.0.0.1): an internal deployment's own.",
+    )
+    webhook_poll_interval_s: float = Field(
+        default=1.0,
+        gt=0,
+        validation_alias="LEADSTATUS_WEBHOOK_POLL_INTERVAL_S",
+        description="Seconds between looks for due deliveries when no notification came.",
+    )
     rate_limit_per_s: float = Field(
         default=2000.0,
         gt=0,

@@ -46,6 +46,20 @@ ROUTES: list[tuple[str, str, KeyScope, Any]] = [
     ),
     ("GET", "/v1/metrics/timeseries?metric=won&interval=day", KeyScope.METRICS_READ, None),
     ("GET", "/v1/events", KeyScope.LEADS_READ, None),
+    ("POST", "/v1/webhooks", KeyScope.ADMIN, {"url": "http://127.0.0.1:9/hook"}),
+    ("GET", "/v1/webhooks", KeyScope.ADMIN, None),
+    ("GET", "/v1/webhooks/{endpoint_id}", KeyScope.ADMIN, None),
+    ("PATCH", "/v1/webhooks/{endpoint_id}", KeyScope.ADMIN, {"description": "x"}),
+    ("DELETE", "/v1/webhooks/{endpoint_id}", KeyScope.ADMIN, None),
+    ("POST", "/v1/webhooks/{endpoint_id}/rotate-secret", KeyScope.ADMIN, None),
+    ("GET", "/v1/webhooks/{endpoint_id}/deliveries", KeyScope.ADMIN, None),
+    (
+        "POST",
+        "/v1/webhooks/{endpoint_id}/recover?since=2026-01-01T00:00:00Z",
+        KeyScope.ADMIN,
+        None,
+    ),
+    ("POST", "/v1/webhooks/{endpoint_id}/resend", KeyScope.ADMIN, {"event_id": "evt_1"}),
 ]
 
 
@@ -107,7 +121,7 @@ async def _key(pool: asyncpg.Pool, name: str, *scopes: KeyScope, **extra: Any) -
 async def _call(
     c: httpx.AsyncClient, method: str, path: str, body: Any, lead_id: int, **headers: str
 ) -> httpx.Response:
-    url = path.format(lead_id=lead_id, name="default", version=1)
+    url = path.format(lead_id=lead_id, name="default", version=1, endpoint_id=1)
     return await c.request(method, url, json=body, headers=headers or None)
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import asyncpg
 import httpx
 
+from app.events.service import announce_revisits
 from tests.http_support import assert_problem, create, move
 
 
@@ -163,3 +165,28 @@ async def test_an_after_the_log_does_not_keep_is_410_and_says_what_to_do(
 async def test_an_unknown_type_is_a_validation_error(client: httpx.AsyncClient) -> None:
     r = await client.get("/v1/events", params={"type": "lead.deleted"})
     assert_problem(r, 422, "request-validation-failed")
+
+
+async def test_a_revisit_that_comes_due_is_announced_once(
+    client: httpx.AsyncClient, pool: asyncpg.Pool
+) -> None:
+    lead = await create(client, "nurture@example.com")
+    later = (datetime.now(UTC) + timedelta(days=30)).isoformat()
+    r = await move(client, lead["id"], "recycled", "not_ready", revisit_at=later)
+    assert r.status_code == 200, r.text
+    open_lead = await create(client, "open@example.com")
+    now = datetime.now(UTC)
+    await pool.execute(
+        "UPDATE events_marks SET at = $1 WHERE name = 'revisit_due'", now - timedelta(hours=1)
+    )
+    await pool.execute(
+        "UPDATE leads SET revisit_at = $2 WHERE id = ANY($1::bigint[])",
+        [lead["id"], open_lead["id"]],
+        now - timedelta(minutes=5),
+    )
+    assert await announce_revisits(pool, now=now) == 1
+    assert await announce_revisits(pool, now=now + timedelta(seconds=1)) == 0
+    [due] = await events(client, type="lead.revisit_due")
+    assert (due["lead_id"], due["sequence"]) == (lead["id"], r.json()["version"])
+    assert datetime.fromisoformat(due["data"]["revisit_at"]) == now - timedelta(minutes=5)
+    assert due["data"]["lead"]["status"] == "recycled"

@@ -1,6 +1,8 @@
 -- The live definition, as the migrations leave it at head. A change is a new migration;
 -- then `python -m tests.live_sql` against a migrated database rewrites this file.
 
+CREATE TRIGGER events_wake_deliveries AFTER INSERT ON events FOR EACH STATEMENT EXECUTE FUNCTION events_wake_deliveries();
+
 CREATE TRIGGER events_on_status_change AFTER INSERT ON lead_status_changes FOR EACH ROW EXECUTE FUNCTION events_on_status_change();
 
 CREATE TRIGGER events_on_lead_update AFTER UPDATE OF version ON leads FOR EACH ROW EXECUTE FUNCTION events_on_lead_update();

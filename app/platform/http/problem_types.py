@@ -87,6 +87,17 @@ EVENT_NOT_KEPT = _t(
     "The `after` event is not in the log (older than its retention, or never handed out); "
     "read from the log's start and skip the ids already processed.",
 )
+WEBHOOK_NOT_FOUND = _t(
+    404, "webhook-not-found", "Webhook endpoint not found", "No webhook endpoint has this id."
+)
+INVALID_WEBHOOK_TARGET = _t(
+    422,
+    "invalid-webhook-target",
+    "Webhook target refused",
+    "The URL is not one webhooks are sent to: `why` says what is wrong (not http(s), or an "
+    "address that is private, loopback or link-local and not in "
+    "LEADSTATUS_WEBHOOK_ALLOWED_NETWORKS, or a host that does not resolve).",
+)
 VALIDATION = _t(
     422,
     "request-validation-failed",
@@ -258,6 +269,8 @@ PROBLEMS: Mapping[type[errors.ServiceError], ProblemType] = {
     errors.BadIfMatch: BAD_PRECONDITION,
     errors.BadCursor: BAD_CURSOR,
     errors.EventNotKept: EVENT_NOT_KEPT,
+    errors.WebhookNotFound: WEBHOOK_NOT_FOUND,
+    errors.InvalidWebhookTarget: INVALID_WEBHOOK_TARGET,
     errors.PayloadTooLarge: PAYLOAD_TOO_LARGE,
     errors.PayloadRefused: INVALID_PAYLOAD,
     errors.MalformedBody: MALFORMED_BODY,

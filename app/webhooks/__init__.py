@@ -1,0 +1,1 @@
+"""Webhooks: the events log sent to other apps' endpoints, signed, at least once."""
