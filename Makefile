@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
 
-.PHONY: help install run demo test check test-browser fuzz lint format openapi bench bench-metrics clean
+.PHONY: help install run demo test check test-browser fuzz lint format openapi bench bench-metrics bench-events clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "leadstatus needs Python 3.11 or newer; set PYTHON=python3.11 (or newer)")'
@@ -56,6 +56,9 @@ bench: $(STAMP) ## create and transition under load: requests/s, p50, p99 (needs
 
 bench-metrics: $(STAMP) ## p50/p95 of every metrics endpoint on 1,000,000 seeded leads (seeded once)
 	$(BIN)/python bench/metrics.py
+
+bench-events: $(STAMP) ## webhook delivery at 500 status changes/s for 30 s: rate, lag p50/p99, missing
+	$(BIN)/python bench/events.py
 
 clean: ## remove .venv, the embedded database and caches
 	rm -rf $(VENV) .leadstatus .pytest_cache .mypy_cache .ruff_cache

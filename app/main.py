@@ -40,9 +40,6 @@ from app.platform.sealing import sealer_for
 from app.platform.settings import Settings, get_settings
 from app.retention import prune_forever
 from app.webhooks import routes as webhooks
-from app.webhooks.delivery import deliver_forever
-from app.webhooks.domain import parse_networks
-from app.webhooks.sending import Sender
 
 VERSION = "0.1.0"
 NO_TELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
@@ -112,8 +109,6 @@ def _mount(app: FastAPI, router: APIRouter) -> None:
     app.router.routes.extend(router.routes)
 
 
-WEBHOOKS_CONNECTION = "leadstatus-webhooks"
-"""The application name of the connection that listens for new events to deliver."""
 FOLD_CONNECTION = "leadstatus-fold"
 """The application name of the metrics fold's connection, as `pg_stat_activity` shows it."""
 
@@ -155,21 +150,6 @@ def create_app(*, settings: Settings | None = None, database_url: str | None = N
                 )
             ),
         ]
-        listener = None
-        if settings.webhooks:
-            listener = await create_pool(url, settings, size=1, name=WEBHOOKS_CONNECTION)
-            sender = Sender(parse_networks(settings.webhook_allowed_networks))
-            background.append(
-                asyncio.create_task(
-                    deliver_forever(
-                        app.state.pool,
-                        listener,
-                        sender,
-                        app.state.sealer,
-                        settings.webhook_poll_interval_s,
-                    )
-                )
-            )
         try:
             yield
         finally:
@@ -182,8 +162,6 @@ def create_app(*, settings: Settings | None = None, database_url: str | None = N
             if app.state.read_pool is not app.state.pool:
                 await app.state.read_pool.close()
             await fold_pool.close()
-            if listener is not None:
-                await listener.close()
             await app.state.pool.close()
 
     app = FastAPIOffline(

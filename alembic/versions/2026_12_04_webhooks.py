@@ -16,9 +16,13 @@ and the nurture queue as events.
 passes the mark gets a `lead.revisit_due` event (the mark starts at this migration: nothing
 that came due before it is announced).
 
-`events_wake_deliveries` notifies `leadstatus_events` at each event while any endpoint is
-enabled, so delivery starts moments after the commit; the delivery loop's polling stays the
-source of truth.
+`events_wake_deliveries` notifies `leadstatus_events` when a delivery process is waiting for
+work (it says so in `webhook_listeners` before it waits, and takes it back when woken) and an
+endpoint is enabled, so delivery starts moments after the commit; the delivery loop's polling
+stays the source of truth. A busy delivery process is not waiting, so under a write load almost
+no transaction notifies: PostgreSQL commits notifying transactions one at a time (each holds a
+database-wide lock through its commit), which at every write would cap the service's writes at
+one commit per disk flush.
 
 Revision ID: 0018
 Revises: 0017
@@ -87,6 +91,14 @@ CREATE TABLE webhook_attempts (
 )
 """,
 )
+LISTENERS = (
+    """
+CREATE UNLOGGED TABLE webhook_listeners (
+  pid integer CONSTRAINT pk_webhook_listeners PRIMARY KEY,
+  since timestamptz NOT NULL
+)
+""",
+)
 MARKS = (
     """
 CREATE TABLE events_marks (
@@ -108,8 +120,10 @@ INDEXES = (
 WAKE = """
 CREATE FUNCTION events_wake_deliveries() RETURNS trigger LANGUAGE plpgsql AS $function$
 BEGIN
-  -- Only while someone listens for deliveries: with no endpoint, a write pays one index probe.
-  IF EXISTS (SELECT 1 FROM webhook_endpoints WHERE enabled) THEN
+  -- Only when a delivery process waits for work (one that left a row over 10 s ago is gone)
+  -- and has something to send to: otherwise a write pays two lookups in tiny tables.
+  IF EXISTS (SELECT 1 FROM webhook_listeners WHERE since > now() - interval '10 seconds')
+     AND EXISTS (SELECT 1 FROM webhook_endpoints WHERE enabled) THEN
     PERFORM pg_notify('leadstatus_events', '');
   END IF;
   RETURN NULL;
@@ -122,11 +136,14 @@ WAKE_TRIGGER = (
 
 
 def upgrade() -> None:
-    for statement in (*TABLES, *MARKS, *INDEXES, WAKE, WAKE_TRIGGER):
+    for statement in (*TABLES, *LISTENERS, *MARKS, *INDEXES, WAKE, WAKE_TRIGGER):
         op.execute(statement)
 
 
 def downgrade() -> None:
     op.execute("DROP TRIGGER events_wake_deliveries ON events")
     op.execute("DROP FUNCTION events_wake_deliveries()")
-    op.execute("DROP TABLE webhook_attempts, webhook_deliveries, webhook_endpoints, events_marks")
+    op.execute(
+        "DROP TABLE webhook_attempts, webhook_deliveries, webhook_endpoints, webhook_listeners,"
+        " events_marks"
+    )

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
+import subprocess
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -74,11 +76,7 @@ def serve(
         ),
     ] = False,
 ) -> None:
-    """Serve the HTTP API (Swagger UI at /docs)."""
-    import uvicorn
-
-    from app.platform.observability.logs import logging_config
-
+    """Serve the HTTP API (Swagger UI at /docs), and deliver webhooks from a process beside it."""
     # uvicorn re-raises SIGTERM after its graceful shutdown; with the default handler that kills
     # the process before atexit runs, orphaning the embedded PostgreSQL. Exit normally instead.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
@@ -89,6 +87,51 @@ def serve(
     _say(f"Serving on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
     if dev_key:
         _say(f"Development API key (every scope; Authorize in /docs): {_development_key(url)}")
+    delivering = _start_delivery() if settings.webhooks else None
+    try:
+        _serve_http(host, port, workers, access_log)
+    finally:
+        if delivering is not None:
+            _stop_delivery(delivering)
+
+
+DELIVERY_NICENESS = 5
+"""How much lower the delivery process's CPU priority is than the API's: under a burst of
+writes, requests come first and deliveries catch up."""
+
+
+def _start_delivery() -> subprocess.Popen[bytes]:
+    """`leadstatus deliver` beside the API, on the same database (already in the environment)."""
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from app.cli.main import main; main()",
+            "deliver",
+            "--nice",
+            str(DELIVERY_NICENESS),
+        ],
+        env=os.environ.copy(),
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def _stop_delivery(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _serve_http(host: str, port: int, workers: int, access_log: bool) -> None:
+    import uvicorn
+
+    from app.platform.observability.logs import logging_config
+
+    settings = get_settings()
     uvicorn.run(
         "app.main:create_app",
         factory=True,
@@ -117,6 +160,31 @@ def _development_key(url: str) -> str:
         path.write_text(key + "\n")
         path.chmod(0o600)
     return key
+
+
+@cli.command()
+def deliver(
+    nice: Annotated[
+        int, typer.Option(min=0, max=19, help="Lower this process's CPU priority by this much.")
+    ] = 0,
+) -> None:
+    """Deliver webhooks until stopped (`serve` runs one; more share the work)."""
+    import asyncio
+    import logging.config
+
+    from app.platform.observability.logs import logging_config
+    from app.webhooks.delivery import run_delivery
+
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    if nice:
+        os.nice(nice)
+    settings = get_settings()
+    logging.config.dictConfig(
+        logging_config(wanted=settings.log_format, level=settings.log_level, stream=sys.stderr)
+    )
+    url = _database_url()
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run_delivery(url, settings))
 
 
 @cli.command()

@@ -1,6 +1,11 @@
-"""The delivery loop every service process runs: rounds of `deliver_round`, woken by the
-database's notification at each new event, and by a timer when none comes (the timer is the
-source of truth: a notification lost with a dropped connection only delays a round)."""
+"""The delivery loop: rounds of `deliver_round`, woken by the database's notification at each
+new event, and by a timer when none comes (the timer is the source of truth: a notification
+lost with a dropped connection only delays a round).
+
+It runs in a process of its own (`leadstatus deliver`, which `leadstatus serve` starts beside
+the API at a lower priority): sending is CPU work (TLS, HTTP, signing) that would otherwise take
+turns with the requests on the API's event loop, and under a burst of writes the requests come
+first while deliveries catch up. Several may run, on any machine: they share the work."""
 
 from __future__ import annotations
 
@@ -11,13 +16,19 @@ import random
 
 import asyncpg
 
-from app.platform.sealing import Sealer
+from app.platform.db import create_pool
+from app.platform.sealing import Sealer, sealer_for
+from app.platform.settings import Settings
+from app.webhooks.domain import parse_networks
+from app.webhooks.repository import waiting, woken
 from app.webhooks.sending import Sender
 from app.webhooks.service import CLAIM_BATCH, deliver_round
 
 log = logging.getLogger("leadstatus.webhooks")
 
 CHANNEL = "leadstatus_events"
+DELIVERY_CONNECTION = "leadstatus-webhooks"
+"""The application name of the delivery process's connections."""
 
 
 async def deliver_forever(
@@ -27,19 +38,28 @@ async def deliver_forever(
     rng = random.Random()
     listening: asyncpg.Connection | None = None
 
-    def woken(*_: object) -> None:
+    def notified(*_: object) -> None:
         wake.set()
+
+    async def busy() -> bool:
+        done = await deliver_round(pool, sender, sealer, rng)
+        return done.sent >= CLAIM_BATCH or done.queued > 0
 
     try:
         while True:
             try:
                 if listening is None or listening.is_closed():
                     listening = await listener.acquire()
-                    await listening.add_listener(CHANNEL, woken)
-                done = await deliver_round(pool, sender, sealer, rng)
-                if done.sent >= CLAIM_BATCH or done.queued:
+                    await listening.add_listener(CHANNEL, notified)
+                if await busy():
                     continue  # more may be waiting: go on at once
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+                # Idle: ask writers to notify, then look once more, for what committed between
+                # the last round and the asking.
+                await waiting(listening)
+                if await busy():
+                    await woken(listening)
+                    continue
+            except Exception as error:  # the loop must outlive any one round's failure
                 log.warning("delivering webhooks failed (%s); retrying", type(error).__name__)
                 if listening is not None:
                     with contextlib.suppress(Exception):
@@ -48,9 +68,30 @@ async def deliver_forever(
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(wake.wait(), interval)
             wake.clear()
+            if listening is not None:
+                with contextlib.suppress(Exception):
+                    await woken(listening)
     finally:
         if listening is not None:
             with contextlib.suppress(Exception):
-                await listening.remove_listener(CHANNEL, woken)
+                await woken(listening)
+                await listening.remove_listener(CHANNEL, notified)
                 await listener.release(listening)
         await sender.close()
+
+
+async def run_delivery(url: str, settings: Settings) -> None:
+    """The loop with pools and a sender of its own, until cancelled (`leadstatus deliver`)."""
+    pool = await create_pool(url, settings, size=2, name=DELIVERY_CONNECTION)
+    listener = await create_pool(url, settings, size=1, name=DELIVERY_CONNECTION)
+    try:
+        await deliver_forever(
+            pool,
+            listener,
+            Sender(parse_networks(settings.webhook_allowed_networks)),
+            sealer_for(settings),
+            settings.webhook_poll_interval_s,
+        )
+    finally:
+        await listener.close()
+        await pool.close()

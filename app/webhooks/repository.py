@@ -9,6 +9,7 @@ a crash is simply due again later.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -65,6 +66,34 @@ UPDATE webhook_deliveries d
 RETURNING d.id, d.event_id, d.attempts, d.endpoint_id, w.url, w.secret, w.previous_secret,
           w.previous_secret_until
 """
+
+
+_RECORD = """
+WITH r AS (
+    SELECT * FROM unnest($1::bigint[], $2::int[], $3::int[], $4::text[], $5::text[],
+                         $6::timestamptz[]) AS r(id, status, duration_ms, error, state, next_at)
+), tried AS (
+    INSERT INTO webhook_attempts (delivery_id, status, duration_ms, error)
+    SELECT id, status, duration_ms, error FROM r ORDER BY id
+)
+UPDATE webhook_deliveries d
+   SET state = r.state, last_status = r.status, last_duration_ms = r.duration_ms,
+       last_error = r.error, next_attempt_at = coalesce(r.next_at, d.next_attempt_at),
+       delivered_at = CASE WHEN r.state = 'delivered' THEN now() END
+  FROM r WHERE d.id = r.id
+"""
+
+
+@dataclass(frozen=True)
+class Attempted:
+    """One attempt's answer and what it leaves the delivery at."""
+
+    delivery_id: int
+    status: int | None
+    duration_ms: int
+    error: str | None
+    state: DeliveryState
+    next_attempt_at: datetime | None
 
 
 class EndpointRepository:
@@ -170,34 +199,16 @@ class DeliveryRepository:
         rows: list[asyncpg.Record] = await self.conn.fetch(_CLAIM, limit, lease.total_seconds())
         return rows
 
-    async def record(
-        self,
-        delivery_id: int,
-        *,
-        status: int | None,
-        duration_ms: int,
-        error: str | None,
-        state: DeliveryState,
-        next_attempt_at: datetime | None,
-    ) -> None:
+    async def record(self, attempts: Sequence[Attempted]) -> None:
+        """Write down a round's attempts, each with the delivery's state after it."""
         await self.conn.execute(
-            "INSERT INTO webhook_attempts (delivery_id, status, duration_ms, error)"
-            " VALUES ($1, $2, $3, $4)",
-            delivery_id,
-            status,
-            duration_ms,
-            error,
-        )
-        await self.conn.execute(
-            "UPDATE webhook_deliveries SET state = $2, last_status = $3, last_duration_ms = $4,"
-            " last_error = $5, next_attempt_at = coalesce($6, next_attempt_at),"
-            " delivered_at = CASE WHEN $2 = 'delivered' THEN now() END WHERE id = $1",
-            delivery_id,
-            str(state),
-            status,
-            duration_ms,
-            error,
-            next_attempt_at,
+            _RECORD,
+            [a.delivery_id for a in attempts],
+            [a.status for a in attempts],
+            [a.duration_ms for a in attempts],
+            [a.error for a in attempts],
+            [str(a.state) for a in attempts],
+            [a.next_attempt_at for a in attempts],
         )
 
     async def endpoint_answered(self, endpoint_id: int) -> None:
@@ -264,10 +275,14 @@ class DeliveryRepository:
         )
         return delivery_id
 
-    async def states(self, endpoint_id: int) -> Sequence[asyncpg.Record]:
-        rows: list[asyncpg.Record] = await self.conn.fetch(
-            "SELECT state, count(*) AS n FROM webhook_deliveries WHERE endpoint_id = $1"
-            " GROUP BY state",
-            endpoint_id,
-        )
-        return rows
+
+async def waiting(conn: asyncpg.Connection) -> None:
+    """Say this connection's process waits for a notification (writers then send one)."""
+    await conn.execute(
+        "INSERT INTO webhook_listeners (pid, since) VALUES (pg_backend_pid(), now())"
+        " ON CONFLICT (pid) DO UPDATE SET since = now()"
+    )
+
+
+async def woken(conn: asyncpg.Connection) -> None:
+    await conn.execute("DELETE FROM webhook_listeners WHERE pid = pg_backend_pid()")

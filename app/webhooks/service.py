@@ -36,13 +36,16 @@ from app.webhooks.domain import (
     retry_delay,
     verdict,
 )
-from app.webhooks.repository import DeliveryRepository, EndpointRepository
+from app.webhooks.repository import Attempted, DeliveryRepository, EndpointRepository
 from app.webhooks.sending import Answer, Sender, check_url, signature_headers
 
 log = logging.getLogger("leadstatus.webhooks")
 
 QUEUE_BATCH = 500
-CLAIM_BATCH = 50
+CLAIM_BATCH = 200
+SENDING_AT_ONCE = 16
+"""Requests in flight per process: more only queue inside the HTTP client, at a CPU cost that
+grows with the queue."""
 LEASE = timedelta(seconds=ATTEMPT_TIMEOUT_S * 3)
 """How long a claimed attempt is another process's to leave alone: past it, it is due again."""
 
@@ -180,20 +183,42 @@ async def deliver_round(
         event = events.get(claim["event_id"])
         lines.setdefault((claim["endpoint_id"], event and event["lead_id"]), []).append(claim)
 
+    keys = _Keys(sealer)
+    at_once = asyncio.Semaphore(SENDING_AT_ONCE)
+
     async def send_line(line: list[asyncpg.Record]) -> list[Answer | None]:
-        return [await _attempt(sender, sealer, c, events.get(c["event_id"])) for c in line]
+        async with at_once:
+            return [await _attempt(sender, keys, c, events.get(c["event_id"])) for c in line]
 
     answered = await asyncio.gather(*(send_line(line) for line in lines.values()))
-    async with pool.acquire() as conn:
-        for line, answers in zip(lines.values(), answered, strict=True):
-            for claim, answer in zip(line, answers, strict=True):
-                done.sent += 1
-                done.delivered += await _record(conn, claim, answer, rng)
+    attempts = [
+        _attempted(claim, answer, rng)
+        for line, answers in zip(lines.values(), answered, strict=True)
+        for claim, answer in zip(line, answers, strict=True)
+    ]
+    async with pool.acquire() as conn, conn.transaction():
+        await DeliveryRepository(conn).record(attempts)
+        await _judge_endpoints(conn, dict(_verdicts(lines, answered)))
+    done.sent = len(attempts)
+    done.delivered = sum(a.state is DeliveryState.DELIVERED for a in attempts)
     return done
 
 
+class _Keys:
+    """Each sealed secret opened once a round, however many deliveries it signs."""
+
+    def __init__(self, sealer: Sealer) -> None:
+        self.sealer = sealer
+        self.opened: dict[str, str] = {}
+
+    def open(self, sealed: str) -> str:
+        if sealed not in self.opened:
+            self.opened[sealed] = self.sealer.open(sealed)
+        return self.opened[sealed]
+
+
 async def _attempt(
-    sender: Sender, sealer: Sealer, claim: asyncpg.Record, event: asyncpg.Record | None
+    sender: Sender, sealer: _Keys, claim: asyncpg.Record, event: asyncpg.Record | None
 ) -> Answer | None:
     """The endpoint's answer; None when the log no longer keeps the event."""
     if event is None:
@@ -211,53 +236,63 @@ async def _attempt(
     return await sender.post(claim["url"], body, headers)
 
 
-async def _record(
-    conn: asyncpg.Connection, claim: asyncpg.Record, answer: Answer | None, rng: random.Random
-) -> int:
-    """Write down one attempt; 1 if it delivered."""
-    deliveries = DeliveryRepository(conn)
-    endpoint_id = claim["endpoint_id"]
-    async with conn.transaction():
-        if answer is None:
-            await deliveries.record(
-                claim["id"],
-                status=None,
-                duration_ms=0,
-                error="the event is no longer kept in the log",
-                state=DeliveryState.FAILED,
-                next_attempt_at=None,
-            )
-            return 0
-        outcome = verdict(answer.status)
-        if outcome is Verdict.DELIVERED:
-            await deliveries.record(
-                claim["id"],
-                status=answer.status,
-                duration_ms=answer.duration_ms,
-                error=None,
-                state=DeliveryState.DELIVERED,
-                next_attempt_at=None,
-            )
-            await deliveries.endpoint_answered(endpoint_id)
-            return 1
-        delay = retry_delay(claim["attempts"], rng)
-        now = datetime.now(UTC)
-        await deliveries.record(
+def _attempted(claim: asyncpg.Record, answer: Answer | None, rng: random.Random) -> Attempted:
+    """What one attempt leaves its delivery at."""
+    if answer is None:
+        return Attempted(
             claim["id"],
-            status=answer.status,
-            duration_ms=answer.duration_ms,
-            error=answer.error,
-            state=DeliveryState.PENDING if delay is not None else DeliveryState.FAILED,
-            next_attempt_at=now + delay if delay is not None else None,
+            None,
+            0,
+            "the event is no longer kept in the log",
+            DeliveryState.FAILED,
+            None,
         )
-        failing_since = await deliveries.endpoint_failed(endpoint_id)
-        endpoints = EndpointRepository(conn)
-        if outcome is Verdict.GONE:
+    if verdict(answer.status) is Verdict.DELIVERED:
+        return Attempted(
+            claim["id"], answer.status, answer.duration_ms, None, DeliveryState.DELIVERED, None
+        )
+    delay = retry_delay(claim["attempts"], rng)
+    if delay is None:
+        return Attempted(
+            claim["id"], answer.status, answer.duration_ms, answer.error, DeliveryState.FAILED, None
+        )
+    return Attempted(
+        claim["id"],
+        answer.status,
+        answer.duration_ms,
+        answer.error,
+        DeliveryState.PENDING,
+        datetime.now(UTC) + delay,
+    )
+
+
+def _verdicts(
+    lines: dict[tuple[int, int | None], list[asyncpg.Record]], answered: list[list[Answer | None]]
+) -> list[tuple[int, set[Verdict]]]:
+    """Each endpoint's verdicts this round."""
+    by_endpoint: dict[int, set[Verdict]] = {}
+    for (endpoint_id, _), answers in zip(lines, answered, strict=True):
+        found = by_endpoint.setdefault(endpoint_id, set())
+        found.update(verdict(a.status) for a in answers if a is not None)
+    return list(by_endpoint.items())
+
+
+async def _judge_endpoints(conn: asyncpg.Connection, answered_by: dict[int, set[Verdict]]) -> None:
+    """An endpoint that took a delivery is answering; one that took none is failing (disabled
+    after five days of it); one that answered 410 is gone (disabled at once)."""
+    deliveries, endpoints = DeliveryRepository(conn), EndpointRepository(conn)
+    now = datetime.now(UTC)
+    for endpoint_id, verdicts in answered_by.items():
+        if Verdict.GONE in verdicts:
+            await deliveries.endpoint_failed(endpoint_id)
             await endpoints.disable(endpoint_id, "the endpoint answered 410 Gone")
-        elif now - failing_since >= DISABLE_AFTER_FAILING:
-            await endpoints.disable(
-                endpoint_id,
-                f"no delivery succeeded for {DISABLE_AFTER_FAILING.days} days "
-                f"(since {failing_since.isoformat()})",
-            )
-    return 0
+        elif Verdict.DELIVERED in verdicts:
+            await deliveries.endpoint_answered(endpoint_id)
+        elif verdicts:
+            failing_since = await deliveries.endpoint_failed(endpoint_id)
+            if now - failing_since >= DISABLE_AFTER_FAILING:
+                await endpoints.disable(
+                    endpoint_id,
+                    f"no delivery succeeded for {DISABLE_AFTER_FAILING.days} days "
+                    f"(since {failing_since.isoformat()})",
+                )

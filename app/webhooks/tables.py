@@ -89,3 +89,13 @@ webhook_attempts = Table(
     Column("error", Text),
     Index("ix_webhook_attempts_delivery_id_id", "delivery_id", "id"),
 )
+
+webhook_listeners = Table(
+    "webhook_listeners",
+    metadata,
+    Column("pid", Integer, primary_key=True),
+    _time("since", nullable=False),
+    prefixes=["UNLOGGED"],
+)
+"""Delivery processes waiting for a notification (their backend's pid): writers notify only
+while one waits."""

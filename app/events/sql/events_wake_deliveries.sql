@@ -6,8 +6,10 @@ CREATE OR REPLACE FUNCTION public.events_wake_deliveries()
  LANGUAGE plpgsql
 AS $function$
 BEGIN
-  -- Only while someone listens for deliveries: with no endpoint, a write pays one index probe.
-  IF EXISTS (SELECT 1 FROM webhook_endpoints WHERE enabled) THEN
+  -- Only when a delivery process waits for work (one that left a row over 10 s ago is gone)
+  -- and has something to send to: otherwise a write pays two lookups in tiny tables.
+  IF EXISTS (SELECT 1 FROM webhook_listeners WHERE since > now() - interval '10 seconds')
+     AND EXISTS (SELECT 1 FROM webhook_endpoints WHERE enabled) THEN
     PERFORM pg_notify('leadstatus_events', '');
   END IF;
   RETURN NULL;
