@@ -62,7 +62,7 @@ def _json(value: Any, status_code: int = 200) -> Response:
     summary="Subscribe an endpoint",
     description="Events from now on are POSTed to `url`, signed per Standard Webhooks with the "
     "`secret` this answer shows once. The URL is checked now and at every attempt.",
-    responses=p.responses(p.INVALID_WEBHOOK_TARGET, p.VALIDATION),
+    responses=p.responses(p.INVALID_WEBHOOK_TARGET, p.MALFORMED_BODY, p.VALIDATION),
 )
 @requires(KeyScope.ADMIN)
 async def add_webhook(request: Request, body: WebhookCreate) -> Response:
@@ -102,7 +102,9 @@ async def get_webhook(request: Request, endpoint_id: EndpointId) -> Response:
     summary="Change an endpoint",
     description="Any of `url`, `event_types`, `pipeline`, `description`; `enabled: false` "
     "pauses it, `enabled: true` resumes it and delivers what it missed.",
-    responses=p.responses(p.WEBHOOK_NOT_FOUND, p.INVALID_WEBHOOK_TARGET, p.VALIDATION),
+    responses=p.responses(
+        p.WEBHOOK_NOT_FOUND, p.INVALID_WEBHOOK_TARGET, p.MALFORMED_BODY, p.VALIDATION
+    ),
 )
 @requires(KeyScope.ADMIN)
 async def edit_webhook(request: Request, endpoint_id: EndpointId, body: WebhookUpdate) -> Response:
@@ -207,7 +209,7 @@ async def recover_webhook(
     summary="Send one event again",
     description="A new delivery of one event the log still keeps, whatever became of earlier "
     "ones; it carries the same `webhook-id`, so a receiver can tell a repeat.",
-    responses=p.responses(p.WEBHOOK_NOT_FOUND, p.EVENT_NOT_KEPT, p.VALIDATION),
+    responses=p.responses(p.WEBHOOK_NOT_FOUND, p.EVENT_NOT_KEPT, p.MALFORMED_BODY, p.VALIDATION),
 )
 @requires(KeyScope.ADMIN)
 async def resend_webhook_event(
