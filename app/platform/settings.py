@@ -87,8 +87,9 @@ class Settings(BaseSettings):
     webhooks: bool = Field(
         default=True,
         validation_alias="LEADSTATUS_WEBHOOKS",
-        description="Deliver webhooks from this process (every process may: they share the "
-        "work without sending one attempt twice). Off: events are still logged and queued.",
+        description="`leadstatus serve` starts a delivery process beside the API (`leadstatus "
+        "deliver`; several share the work without sending one attempt twice). Off: none; events "
+        "are still logged and queued.",
     )
     webhook_allowed_networks: str = Field(
         default="",
