@@ -1,4 +1,5 @@
-"""Keeping the service's own records bounded: intake deliveries, idempotency answers, events.
+"""Keeping the service's own records bounded: intake deliveries, idempotency answers, events
+and their webhook deliveries.
 
 Both exist so a retry finds what its first attempt did; past their retention nobody retries,
 and they are removed in the background, a failed round retried at the next.
@@ -15,6 +16,7 @@ import asyncpg
 from app.events.service import prune_events
 from app.idempotency.repository import IdempotencyRepository
 from app.intake.service import prune_deliveries
+from app.webhooks.service import prune_deliveries as prune_webhook_deliveries
 
 log = logging.getLogger("leadstatus.retention")
 
@@ -37,12 +39,15 @@ async def prune_forever(
             deliveries = await prune_deliveries(pool, older_than=intake_retention, now=now)
             answers = await prune_idempotency(pool, now=now)
             events = await prune_events(pool, older_than=events_retention, now=now)
-            if deliveries or answers or events:
+            sent = await prune_webhook_deliveries(pool, older_than=events_retention, now=now)
+            if deliveries or answers or events or sent:
                 log.info(
-                    "pruned %d intake deliveries, %d idempotency answers, %d events",
+                    "pruned %d intake deliveries, %d idempotency answers, %d events,"
+                    " %d webhook deliveries",
                     deliveries,
                     answers,
                     events,
+                    sent,
                 )
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
             log.warning("pruning old records failed (%s); retrying", type(error).__name__)

@@ -247,6 +247,14 @@ class DeliveryRepository:
         )
         return rows
 
+    async def prune(self, before: datetime) -> int:
+        """Forget settled deliveries (and their attempts) older than `before`; pending ones stay
+        whatever their age, so nothing due is lost."""
+        status: str = await self.conn.execute(
+            "DELETE FROM webhook_deliveries WHERE state <> 'pending' AND created_at < $1", before
+        )
+        return int(status.split()[-1])
+
     async def recover(self, endpoint_id: int, since: datetime) -> int:
         """Queue again every event since `since` (up to the cursor) that the endpoint takes
         and that is neither delivered nor still pending for it."""

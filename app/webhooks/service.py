@@ -156,6 +156,12 @@ async def resend(
     return delivery_id
 
 
+async def prune_deliveries(pool: asyncpg.Pool, *, older_than: timedelta, now: datetime) -> int:
+    """Delivered and failed deliveries past the events' retention: their events are gone too."""
+    async with pool.acquire() as conn:
+        return await DeliveryRepository(conn).prune(now - older_than)
+
+
 @dataclass
 class Round:
     queued: int = 0

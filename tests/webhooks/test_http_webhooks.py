@@ -18,7 +18,7 @@ from standardwebhooks.webhooks import Webhook
 
 from app.webhooks.domain import RETRY_DELAYS, parse_networks
 from app.webhooks.sending import Sender
-from app.webhooks.service import Round, deliver_round
+from app.webhooks.service import Round, deliver_round, prune_deliveries
 from tests.http_support import assert_problem, create, move
 from tests.webhooks.receiver import Receiver, free_port, serving
 
@@ -313,3 +313,21 @@ async def test_the_deliveries_of_an_unknown_endpoint_are_404(client: httpx.Async
         client.patch("/v1/webhooks/99", json={"enabled": True}),
     ):
         assert_problem(await call, 404, "webhook-not-found")
+
+
+async def test_settled_deliveries_past_the_retention_are_pruned_and_pending_ones_kept(
+    client: httpx.AsyncClient, pool: asyncpg.Pool, app: FastAPI, receiver: Receiver, sender: Sender
+) -> None:
+    endpoint = await subscribe(client, receiver.url)
+    receiver.answers = [204, 500, 204]
+    for i in range(3):
+        await create(client, f"old{i}@example.com")
+    await deliver(pool, app, sender)
+    await pool.execute("UPDATE webhook_deliveries SET created_at = now() - interval '31 days'")
+    await create(client, "recent@example.com")
+    await deliver(pool, app, sender)
+    now = datetime.now(UTC)
+    assert await prune_deliveries(pool, older_than=timedelta(days=30), now=now) == 2
+    left = await deliveries(client, endpoint["id"])
+    assert sorted(d["state"] for d in left) == ["delivered", "pending"]
+    assert await pool.fetchval("SELECT count(*) FROM webhook_attempts") == 2
