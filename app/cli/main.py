@@ -77,9 +77,7 @@ def serve(
     ] = False,
 ) -> None:
     """Serve the HTTP API (Swagger UI at /docs), and deliver webhooks from a process beside it."""
-    # uvicorn re-raises SIGTERM after its graceful shutdown; with the default handler that kills
-    # the process before atexit runs, orphaning the embedded PostgreSQL. Exit normally instead.
-    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    _exit_on_sigterm()
     settings = get_settings()
     url = _database_url()
     if migrate_first:
@@ -95,22 +93,26 @@ def serve(
             _stop_delivery(delivering)
 
 
+def _exit_on_sigterm() -> None:
+    """Exit normally on SIGTERM: uvicorn re-raises it after its graceful shutdown, and with the
+    default handler the process dies before atexit runs, orphaning the embedded PostgreSQL."""
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+
+
 DELIVERY_NICENESS = 5
 """How much lower the delivery process's CPU priority is than the API's: under a burst of
 writes, requests come first and deliveries catch up."""
 
 
+def deliver_command(*options: str) -> list[str]:
+    """`leadstatus deliver` as this interpreter runs it (whatever the script is called)."""
+    return [sys.executable, "-c", "from app.cli.main import main; main()", "deliver", *options]
+
+
 def _start_delivery() -> subprocess.Popen[bytes]:
     """`leadstatus deliver` beside the API, on the same database (already in the environment)."""
     return subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "from app.cli.main import main; main()",
-            "deliver",
-            "--nice",
-            str(DELIVERY_NICENESS),
-        ],
+        deliver_command("--nice", str(DELIVERY_NICENESS)),
         env=os.environ.copy(),
         stdin=subprocess.DEVNULL,
     )
@@ -175,7 +177,7 @@ def deliver(
     from app.platform.observability.logs import logging_config
     from app.webhooks.delivery import run_delivery
 
-    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    _exit_on_sigterm()
     if nice:
         os.nice(nice)
     settings = get_settings()

@@ -21,6 +21,8 @@ _COLUMNS = (
     " c.future_opportunity, c.actor, c.api_key, c.owner, c.source, c.segment, c.at,"
     " c.pipeline_version AS change_pipeline_version"
 )
+_FROM = "FROM events e LEFT JOIN lead_status_changes c ON c.id = e.change_id"
+"""An event with the history row of its change, if it has one."""
 _SETTLED = "e.tx < pg_snapshot_xmin(pg_current_snapshot())"
 """Rows whose transaction, and every one before it, has ended: nothing can appear before them."""
 
@@ -80,8 +82,8 @@ class EventRepository:
         if where.pipeline is not None:
             clauses.append(f"e.pipeline = {arg(where.pipeline)}")
         rows: list[asyncpg.Record] = await self.conn.fetch(
-            f"SELECT {_COLUMNS} FROM events e LEFT JOIN lead_status_changes c ON c.id = e.change_id"
-            f" WHERE {' AND '.join(clauses)} ORDER BY e.tx, e.id LIMIT {arg(limit)}",
+            f"SELECT {_COLUMNS} {_FROM} WHERE {' AND '.join(clauses)}"
+            f" ORDER BY e.tx, e.id LIMIT {arg(limit)}",
             *args,
         )
         return rows
@@ -89,8 +91,7 @@ class EventRepository:
     async def by_number(self, numbers: list[int]) -> list[asyncpg.Record]:
         """The rows of these events that are still kept, shaped for `envelope`."""
         rows: list[asyncpg.Record] = await self.conn.fetch(
-            f"SELECT {_COLUMNS} FROM events e LEFT JOIN lead_status_changes c ON c.id = e.change_id"
-            " WHERE e.id = ANY($1::bigint[])",
+            f"SELECT {_COLUMNS} {_FROM} WHERE e.id = ANY($1::bigint[])",
             numbers,
         )
         return rows

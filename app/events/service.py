@@ -19,15 +19,11 @@ async def read_events(
     pool: asyncpg.Pool, *, after: str | None, where: EventFilter, limit: int, retention_days: int
 ) -> list[asyncpg.Record]:
     """The settled events after the event `after` names (from the log's start when None)."""
-    number = None
-    if after is not None:
-        number = event_number(after)
-        if number is None:
-            raise EventNotKept(after, retention_days)
+    number = None if after is None else event_number(after)
     async with pool.acquire() as conn:
         repo = EventRepository(conn)
-        if number is not None and not await repo.is_kept(number):
-            raise EventNotKept(after or "", retention_days)
+        if after is not None and (number is None or not await repo.is_kept(number)):
+            raise EventNotKept(after, retention_days)
         return await repo.page(after=number, where=where, limit=limit)
 
 

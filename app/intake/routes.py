@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from app.intake import payloads, service, signatures
 from app.intake.domain import SourceKind
 from app.intake.payloads import MAX_PAYLOAD_BYTES, Arrival
-from app.intake.secrets import SecretKeeper, keeper_for
+from app.intake.secrets import SecretKeeper
 from app.leads.schemas import LeadCreate
 from app.pipelines.http import workflows_of
 from app.platform.errors import (
@@ -80,7 +80,7 @@ def _keeper(request: Request) -> SecretKeeper:
     """Made on first use: only intake needs the key (and may create its local key file)."""
     state = request.app.state
     if getattr(state, "keeper", None) is None:
-        state.keeper = keeper_for(state.settings)
+        state.keeper = SecretKeeper(state.sealer)
     keeper: SecretKeeper = state.keeper
     return keeper
 

@@ -12,16 +12,15 @@ import secrets
 
 from app.intake.domain import SourceKind
 from app.intake.signatures import secret_digest
-from app.platform.sealing import SEALED, Sealer, sealer_for
+from app.platform.sealing import SEALED, Sealer, new_standard_secret, sealer_for
 from app.platform.settings import Settings
 
 
 def new_secret(kind: SourceKind) -> str:
     """A fresh random secret in the form the kind's senders expect."""
-    raw = secrets.token_bytes(32)
     if kind is SourceKind.STANDARD:
-        return "whsec_" + base64.b64encode(raw).decode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+        return new_standard_secret()
+    return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode().rstrip("=")
 
 
 class SecretKeeper:

@@ -8,7 +8,9 @@ keep theirs this way.
 
 from __future__ import annotations
 
+import base64
 import os
+import secrets
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,6 +21,12 @@ from app.platform.settings import Settings
 
 SEALED = "fernet:"
 """How a sealed secret starts, telling it from anything else stored in its place."""
+
+
+def new_standard_secret() -> str:
+    """A fresh Standard Webhooks secret (`whsec_` and 32 random bytes in base64): what intake's
+    Standard Webhooks senders sign with and what webhook endpoints are signed with."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
 class Sealer:

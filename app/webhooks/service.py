@@ -9,10 +9,8 @@ five days of failing. Whatever a round does not finish, a later round (in any pr
 from __future__ import annotations
 
 import asyncio
-import base64
 import logging
 import random
-import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -25,7 +23,7 @@ from app.events.domain import event_id, event_number
 from app.events.envelope import envelope
 from app.events.repository import EventRepository
 from app.platform.errors import EventNotKept, SecretsUnreadable, WebhookNotFound
-from app.platform.sealing import Sealer
+from app.platform.sealing import Sealer, new_standard_secret
 from app.webhooks.domain import (
     ATTEMPT_TIMEOUT_S,
     DISABLE_AFTER_FAILING,
@@ -50,16 +48,12 @@ LEASE = timedelta(seconds=ATTEMPT_TIMEOUT_S * 3)
 """How long a claimed attempt is another process's to leave alone: past it, it is due again."""
 
 
-def new_secret() -> str:
-    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
-
-
 async def add_endpoint(
     pool: asyncpg.Pool, sealer: Sealer, allowed: tuple[Network, ...], fields: Mapping[str, Any]
 ) -> tuple[asyncpg.Record, str]:
     """A new endpoint and its signing secret (shown this once)."""
     await check_url(fields["url"], allowed)
-    secret = new_secret()
+    secret = new_standard_secret()
     async with pool.acquire() as conn:
         row = await EndpointRepository(conn).create(fields, sealer.seal(secret))
     return row, secret
@@ -108,7 +102,7 @@ async def rotate_secret(
     pool: asyncpg.Pool, sealer: Sealer, endpoint_id: int
 ) -> tuple[asyncpg.Record, str]:
     """A new signing secret; the old one signs beside it for 24 hours."""
-    secret = new_secret()
+    secret = new_standard_secret()
     async with pool.acquire() as conn:
         row = await EndpointRepository(conn).rotate(
             endpoint_id, sealer.seal(secret), SECRET_OVERLAP
@@ -175,9 +169,10 @@ async def deliver_round(
     """Queue what is new, then send what is due (one batch of each)."""
     done = Round()
     async with pool.acquire() as conn:
+        deliveries = DeliveryRepository(conn)
         for endpoint_id in await EndpointRepository(conn).enabled_ids():
-            done.queued += await DeliveryRepository(conn).queue(endpoint_id, QUEUE_BATCH)
-        claimed = await DeliveryRepository(conn).claim(CLAIM_BATCH, LEASE)
+            done.queued += await deliveries.queue(endpoint_id, QUEUE_BATCH)
+        claimed = await deliveries.claim(CLAIM_BATCH, LEASE)
         if not claimed:
             return done
         rows = await EventRepository(conn).by_number([c["event_id"] for c in claimed])
@@ -204,7 +199,7 @@ async def deliver_round(
     ]
     async with pool.acquire() as conn, conn.transaction():
         await DeliveryRepository(conn).record(attempts)
-        await _judge_endpoints(conn, dict(_verdicts(lines, answered)))
+        await _judge_endpoints(conn, _verdicts(lines, answered))
     done.sent = len(attempts)
     done.delivered = sum(a.state is DeliveryState.DELIVERED for a in attempts)
     return done
@@ -224,63 +219,47 @@ class _Keys:
 
 
 async def _attempt(
-    sender: Sender, sealer: _Keys, claim: asyncpg.Record, event: asyncpg.Record | None
+    sender: Sender, keys: _Keys, claim: asyncpg.Record, event: asyncpg.Record | None
 ) -> Answer | None:
     """The endpoint's answer; None when the log no longer keeps the event."""
     if event is None:
         return None
     now = datetime.now(UTC)
     try:
-        keys = [sealer.open(claim["secret"])]
+        signing = [keys.open(claim["secret"])]
         if claim["previous_secret"] and (claim["previous_secret_until"] or now) > now:
-            keys.append(sealer.open(claim["previous_secret"]))
+            signing.append(keys.open(claim["previous_secret"]))
     except SecretsUnreadable:
         # A deployment with the wrong LEADSTATUS_SECRET_KEY: retried, and said, until fixed.
         return Answer(None, 0, "the signing secret does not open with LEADSTATUS_SECRET_KEY")
     body = orjson.dumps(envelope(event))
-    headers = signature_headers(event_id(event["id"]), body, keys, now)
+    headers = signature_headers(event_id(event["id"]), body, signing, now)
     return await sender.post(claim["url"], body, headers)
 
 
 def _attempted(claim: asyncpg.Record, answer: Answer | None, rng: random.Random) -> Attempted:
     """What one attempt leaves its delivery at."""
     if answer is None:
-        return Attempted(
-            claim["id"],
-            None,
-            0,
-            "the event is no longer kept in the log",
-            DeliveryState.FAILED,
-            None,
-        )
+        error = "the event is no longer kept in the log"
+        return Attempted(claim["id"], None, 0, error, DeliveryState.FAILED, None)
     if verdict(answer.status) is Verdict.DELIVERED:
-        return Attempted(
-            claim["id"], answer.status, answer.duration_ms, None, DeliveryState.DELIVERED, None
-        )
-    delay = retry_delay(claim["attempts"], rng)
-    if delay is None:
-        return Attempted(
-            claim["id"], answer.status, answer.duration_ms, answer.error, DeliveryState.FAILED, None
-        )
-    return Attempted(
-        claim["id"],
-        answer.status,
-        answer.duration_ms,
-        answer.error,
-        DeliveryState.PENDING,
-        datetime.now(UTC) + delay,
-    )
+        state, next_at = DeliveryState.DELIVERED, None
+    elif (delay := retry_delay(claim["attempts"], rng)) is None:
+        state, next_at = DeliveryState.FAILED, None
+    else:
+        state, next_at = DeliveryState.PENDING, datetime.now(UTC) + delay
+    return Attempted(claim["id"], answer.status, answer.duration_ms, answer.error, state, next_at)
 
 
 def _verdicts(
     lines: dict[tuple[int, int | None], list[asyncpg.Record]], answered: list[list[Answer | None]]
-) -> list[tuple[int, set[Verdict]]]:
+) -> dict[int, set[Verdict]]:
     """Each endpoint's verdicts this round."""
     by_endpoint: dict[int, set[Verdict]] = {}
     for (endpoint_id, _), answers in zip(lines, answered, strict=True):
         found = by_endpoint.setdefault(endpoint_id, set())
         found.update(verdict(a.status) for a in answers if a is not None)
-    return list(by_endpoint.items())
+    return by_endpoint
 
 
 async def _judge_endpoints(conn: asyncpg.Connection, answered_by: dict[int, set[Verdict]]) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
@@ -14,6 +13,8 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+
+from tests.served import free_port
 
 
 @dataclass
@@ -39,13 +40,6 @@ class Receiver:
         status = self.answers.pop(0) if self.answers else 204
         headers = {"location": "http://127.0.0.1:9/elsewhere"} if 300 <= status < 400 else {}
         return Response(status_code=status, headers=headers)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @contextlib.asynccontextmanager

@@ -7,13 +7,13 @@ import asyncio
 import os
 import signal
 import subprocess
-import sys
 
 import asyncpg
 import httpx
 import pytest
 from fastapi import FastAPI
 
+from app.cli.main import deliver_command
 from tests.http_support import create
 from tests.webhooks.receiver import serving
 
@@ -22,7 +22,7 @@ EVENTS = 30
 
 def start_delivery() -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [sys.executable, "-c", "from app.cli.main import main; main()", "deliver"],
+        deliver_command(),
         env=dict(os.environ),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,

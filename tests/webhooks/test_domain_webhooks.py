@@ -10,6 +10,7 @@ import pytest
 from standardwebhooks.webhooks import Webhook
 
 from app.platform.errors import InvalidWebhookTarget
+from app.platform.sealing import new_standard_secret as new_secret
 from app.webhooks.domain import (
     JITTER,
     RETRY_DELAYS,
@@ -21,7 +22,6 @@ from app.webhooks.domain import (
     verdict,
 )
 from app.webhooks.sending import signature_headers
-from app.webhooks.service import new_secret
 
 
 def test_the_retries_last_about_three_days() -> None:

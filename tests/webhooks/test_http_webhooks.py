@@ -20,7 +20,8 @@ from app.webhooks.domain import RETRY_DELAYS, parse_networks
 from app.webhooks.sending import Sender
 from app.webhooks.service import Round, deliver_round, prune_deliveries
 from tests.http_support import assert_problem, create, move
-from tests.webhooks.receiver import Receiver, free_port, serving
+from tests.served import free_port
+from tests.webhooks.receiver import Receiver, serving
 
 LOOPBACK = "127.0.0.0/8"
 
