@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
 
-.PHONY: help install run demo test check test-browser fuzz lint format openapi bench bench-metrics bench-events clean
+.PHONY: help install run demo test check test-browser fuzz lint format openapi bench bench-webhook bench-metrics bench-events clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "leadstatus needs Python 3.11 or newer; set PYTHON=python3.11 (or newer)")'
@@ -53,6 +53,9 @@ openapi: $(STAMP) ## regenerate the committed openapi/openapi.json
 
 bench: $(STAMP) ## create and transition under load: requests/s, p50, p99 (needs wrk)
 	$(BIN)/python bench/load.py
+
+bench-webhook: $(STAMP) ## `bench` with one webhook subscription (every event type) to a local receiver
+	$(BIN)/python bench/load.py --webhook
 
 bench-metrics: $(STAMP) ## p50/p95 of every metrics endpoint on 1,000,000 seeded leads (seeded once)
 	$(BIN)/python bench/metrics.py

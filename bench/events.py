@@ -14,21 +14,18 @@ import argparse
 import asyncio
 import os
 import secrets
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import httpx
 import orjson
 
 # The script's own folder is on sys.path when run as `python bench/events.py`.
-from load import free_port, say, seed_leads, service_under_test
+from load import say, seed_leads, service_under_test
+from receiving import lag_line, running_receiver, stats, subscribe
 from wire import Connection
 
-HERE = Path(__file__).resolve().parent
-PYTHON = HERE.parent / ".venv" / "bin" / "python"
 CONNECTIONS = 32
 MOVES = (("negotiating", "proposal_sent"), ("qualified", "scope_changed"))
 
@@ -44,17 +41,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.url = None
     args.workers = 1
     return args
-
-
-async def wait_receiver(url: str) -> None:
-    async with httpx.AsyncClient() as c:
-        for _ in range(100):
-            try:
-                await c.get(f"{url}/stats")
-                return
-            except httpx.TransportError:
-                await asyncio.sleep(0.1)
-    raise SystemExit("the receiver did not start")
 
 
 async def drive(url: str, key: str, ids: list[int], rate: int, seconds: int) -> tuple[int, int]:
@@ -89,62 +75,37 @@ async def drive(url: str, key: str, ids: list[int], rate: int, seconds: int) -> 
     return done[0], done[1]
 
 
-async def stats(receiver: str) -> dict[str, float | int | None]:
-    async with httpx.AsyncClient() as c:
-        body: dict[str, float | int | None] = (await c.get(f"{receiver}/stats")).json()
-        return body
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    port = free_port()
-    receiver_url = f"http://127.0.0.1:{port}"
-    receiver = subprocess.Popen([str(PYTHON), str(HERE / "receiver.py"), str(port)])
     os.environ["LEADSTATUS_WEBHOOK_ALLOWED_NETWORKS"] = "127.0.0.1"
     run = f"{int(time.time())}{secrets.token_hex(3)}"
-    try:
-        asyncio.run(wait_receiver(receiver_url))
-        with (
-            tempfile.TemporaryDirectory(prefix="leadstatus-bench-") as tmp,
-            service_under_test(args, Path(tmp)) as (url, key),
-        ):
-            ids = asyncio.run(seed_leads(url, args.leads, run, key))
-            seeded = asyncio.run(stats(receiver_url))
-            headers = {"Authorization": f"Bearer {key}"}
-            for n in range(args.subscriptions):
-                r = httpx.post(
-                    f"{url}/v1/webhooks",
-                    json={
-                        "url": f"{receiver_url}/hooks/{n}",
-                        "event_types": ["lead.status_changed"],
-                    },
-                    headers=headers,
-                )
-                r.raise_for_status()
-            say(f"Changing statuses at {args.rate}/s for {args.seconds}s ...")
-            started = time.monotonic()
-            acked, refused = asyncio.run(drive(url, key, ids, args.rate, args.seconds))
-            driven = time.monotonic() - started
-            expected = acked * args.subscriptions + int(seeded["received"] or 0)
-            deadline = time.monotonic() + args.drain
-            while True:
-                got = asyncio.run(stats(receiver_url))
-                if int(got["unique"] or 0) >= expected or time.monotonic() > deadline:
-                    break
-                time.sleep(0.5)
-            drained = time.monotonic() - started
-    finally:
-        receiver.terminate()
-        receiver.wait()
+    with (
+        running_receiver() as receiver,
+        tempfile.TemporaryDirectory(prefix="leadstatus-bench-") as tmp,
+        service_under_test(args, Path(tmp)) as (url, key),
+    ):
+        ids = asyncio.run(seed_leads(url, args.leads, run, key))
+        seeded = stats(receiver)
+        for n in range(args.subscriptions):
+            subscribe(url, key, f"{receiver}/hooks/{n}", ["lead.status_changed"])
+        say(f"Changing statuses at {args.rate}/s for {args.seconds}s ...")
+        started = time.monotonic()
+        acked, refused = asyncio.run(drive(url, key, ids, args.rate, args.seconds))
+        driven = time.monotonic() - started
+        expected = acked * args.subscriptions + int(seeded["received"] or 0)
+        deadline = time.monotonic() + args.drain
+        while True:
+            got = stats(receiver)
+            if int(got["unique"] or 0) >= expected or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        drained = time.monotonic() - started
     unique = int(got["unique"] or 0)
     missing = expected - unique
     print(
         f"events: {acked} changes acknowledged ({refused} refused) in {driven:.1f}s, "
         f"{unique} deliveries in {drained:.1f}s ({unique / drained:.0f}/s), "
-        f"lag p50 {float(got['lag_p50_s'] or 0) * 1000:.0f} ms, "
-        f"p99 {float(got['lag_p99_s'] or 0) * 1000:.0f} ms, "
-        f"max {float(got['lag_max_s'] or 0) * 1000:.0f} ms, missing {missing}, "
-        f"duplicates {int(got['received'] or 0) - unique}",
+        f"{lag_line(got)}, missing {missing}, duplicates {int(got['received'] or 0) - unique}",
         flush=True,
     )
     return 0 if missing == 0 else 1

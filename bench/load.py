@@ -46,6 +46,7 @@ SEED_CONCURRENCY = 16
 STARTUP_TIMEOUT_S = 180.0
 """A first embedded start runs initdb and the migrations: allow for a slow disk."""
 STOP_TIMEOUT_S = 20.0
+DRAIN_TIMEOUT_S = 300.0
 
 
 def say(message: str) -> None:
@@ -71,6 +72,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=1, help="service worker processes")
     parser.add_argument(
         "--url", help="benchmark this running service (e.g. http://127.0.0.1:8000) instead"
+    )
+    parser.add_argument(
+        "--webhook",
+        action="store_true",
+        help="with one webhook subscription (every event type) to a local receiver",
     )
     args = parser.parse_args(argv)
     for name in ("seconds", "connections", "threads", "leads", "workers"):
@@ -448,6 +454,30 @@ def service_under_test(args: argparse.Namespace, workdir: Path) -> Iterator[tupl
         stop_service(service)
 
 
+@contextlib.contextmanager
+def _receiving() -> Iterator[str]:
+    """The benchmark receiver, and the service allowed to send to it (loopback)."""
+    from receiving import running_receiver
+
+    os.environ["LEADSTATUS_WEBHOOK_ALLOWED_NETWORKS"] = "127.0.0.1"
+    with running_receiver() as url:
+        yield url
+
+
+def _deliveries_line(receiver: str) -> str:
+    """What the receiver got, once arrivals stop (a backlog drains after the load ends)."""
+    from receiving import lag_line, stats
+
+    say("Waiting for the deliveries to drain ...")
+    got, deadline = stats(receiver), time.monotonic() + DRAIN_TIMEOUT_S
+    while time.monotonic() < deadline:
+        time.sleep(2)
+        before, got = got, stats(receiver)
+        if got["received"] == before["received"]:
+            break
+    return f"webhook    {got['unique']} events delivered, {lag_line(got)}"
+
+
 def main(argv: list[str] | None = None) -> int:
     """Seed, run wrk for each call, print one result line per call; 1 if any request failed."""
     args = parse_args(argv)
@@ -457,10 +487,15 @@ def main(argv: list[str] | None = None) -> int:
     # One tag per run keeps emails unique even when several runs share a DATABASE_URL.
     run = f"{int(time.time())}{secrets.token_hex(3)}"
     results: list[WrkResult] = []
-    with (
-        tempfile.TemporaryDirectory(prefix="leadstatus-bench-") as tmp,
-        service_under_test(args, Path(tmp)) as (url, key),
-    ):
+    with contextlib.ExitStack() as stack:
+        tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="leadstatus-bench-"))
+        receiver = stack.enter_context(_receiving()) if args.webhook else None
+        url, key = stack.enter_context(service_under_test(args, Path(tmp)))
+        if receiver is not None:
+            from receiving import subscribe
+
+            subscribe(url, key, f"{receiver}/hooks/bench", [])
+            say("Subscribed a local receiver to every event type.")
         ids = asyncio.run(seed_leads(url, args.leads, run, key))
         ids_file = Path(tmp) / "lead-ids.txt"
         ids_file.write_text("".join(f"{i}\n" for i in ids))
@@ -477,6 +512,8 @@ def main(argv: list[str] | None = None) -> int:
         say(f"Posting batches of 1,000 leads for {args.seconds}s ...")
         batch = asyncio.run(measure_batch(url, run, args.seconds, key=key))
         print(batch.line(), flush=True)
+        if receiver is not None:
+            print(_deliveries_line(receiver), flush=True)
     failed = [r for r in results if r.non_2xx or r.socket_errors]
     if batch.failures:
         failed.append(WrkResult("batch", 0, 0, 0, 0, batch.failures, 0))
