@@ -27,8 +27,9 @@ WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY app/ app/
 # A regular (non-editable) install: the code lands in the venv's site-packages, /src is left behind.
+# With the `nats` extra (pure Python), so LEADSTATUS_NATS_URL works in the image as it is.
 RUN pip install --upgrade pip \
- && pip install . \
+ && pip install '.[nats]' \
  && pip check
 
 # ---------------------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
 
-.PHONY: help install run demo test check test-browser fuzz lint format openapi bench bench-webhook bench-metrics bench-events clean
+.PHONY: help install run demo test check test-browser test-nats fuzz lint format openapi bench bench-webhook bench-metrics bench-events clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "leadstatus needs Python 3.11 or newer; set PYTHON=python3.11 (or newer)")'
@@ -32,6 +32,10 @@ test: $(STAMP) ## the whole suite on a real PostgreSQL (embedded unless TEST_DAT
 test-browser: $(STAMP) ## /docs in headless Chromium (needs Debian's chromium)
 	@$(BIN)/python -c 'import playwright' 2>/dev/null || $(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[browser]'
 	$(BIN)/pytest -m browser tests/browser -p no:cacheprovider
+
+test-nats: $(STAMP) ## publishing to a real nats-server with JetStream (needs Debian's nats-server)
+	@$(BIN)/python -c 'import nats' 2>/dev/null || $(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[nats]'
+	$(BIN)/pytest -m nats tests/nats -p no:cacheprovider
 
 fuzz: $(STAMP) ## Schemathesis against a served process: every operation, fixed seed (a few minutes)
 	$(BIN)/pytest -m fuzz tests/fuzz -p no:cacheprovider

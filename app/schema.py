@@ -11,6 +11,7 @@ from app.leads import tables as lead_tables
 from app.metrics import tables as metric_tables
 from app.pipelines import tables as pipeline_tables
 from app.platform.tables import metadata
+from app.publishing import tables as publishing_tables
 from app.webhooks import tables as webhook_tables
 
 __all__ = [
@@ -21,5 +22,6 @@ __all__ = [
     "metadata",
     "metric_tables",
     "pipeline_tables",
+    "publishing_tables",
     "webhook_tables",
 ]

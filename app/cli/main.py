@@ -4,20 +4,22 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import signal
 import subprocess
 import sys
+from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from app.cli.console import database_url as _database_url
 from app.cli.console import run_on_database, utc_timestamp
 from app.cli.console import say as _say
-from app.platform.settings import get_settings
+from app.platform.settings import Settings, get_settings
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -76,7 +78,8 @@ def serve(
         ),
     ] = False,
 ) -> None:
-    """Serve the HTTP API (Swagger UI at /docs), and deliver webhooks from a process beside it."""
+    """Serve the HTTP API (Swagger UI at /docs), and deliver webhooks (and publish to NATS) from a
+    process beside it."""
     _exit_on_sigterm()
     settings = get_settings()
     url = _database_url()
@@ -85,7 +88,8 @@ def serve(
     _say(f"Serving on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
     if dev_key:
         _say(f"Development API key (every scope; Authorize in /docs): {_development_key(url)}")
-    delivering = _start_delivery() if settings.webhooks else None
+    beside = "deliver" if settings.webhooks else "publish" if settings.nats_url else None
+    delivering = _start_beside(beside) if beside else None
     try:
         _serve_http(host, port, workers, access_log)
     finally:
@@ -104,15 +108,16 @@ DELIVERY_NICENESS = 5
 writes, requests come first and deliveries catch up."""
 
 
-def deliver_command(*options: str) -> list[str]:
-    """`leadstatus deliver` as this interpreter runs it (whatever the script is called)."""
-    return [sys.executable, "-c", "from app.cli.main import main; main()", "deliver", *options]
+def background_command(name: str, *options: str) -> list[str]:
+    """`leadstatus <name>` as this interpreter runs it (whatever the script is called)."""
+    return [sys.executable, "-c", "from app.cli.main import main; main()", name, *options]
 
 
-def _start_delivery() -> subprocess.Popen[bytes]:
-    """`leadstatus deliver` beside the API, on the same database (already in the environment)."""
+def _start_beside(name: str) -> subprocess.Popen[bytes]:
+    """`leadstatus deliver` (or `publish`) beside the API, on the same database (already in the
+    environment)."""
     return subprocess.Popen(
-        deliver_command("--nice", str(DELIVERY_NICENESS)),
+        background_command(name, "--nice", str(DELIVERY_NICENESS)),
         env=os.environ.copy(),
         stdin=subprocess.DEVNULL,
     )
@@ -164,18 +169,58 @@ def _development_key(url: str) -> str:
     return key
 
 
+NICE_OPTION = typer.Option(min=0, max=19, help="Lower this process's CPU priority by this much.")
+
+
 @cli.command()
-def deliver(
-    nice: Annotated[
-        int, typer.Option(min=0, max=19, help="Lower this process's CPU priority by this much.")
-    ] = 0,
-) -> None:
-    """Deliver webhooks until stopped (`serve` runs one; more share the work)."""
+def deliver(nice: Annotated[int, NICE_OPTION] = 0) -> None:
+    """Deliver webhooks until stopped (`serve` runs one; more share the work), and publish the
+    events to NATS JetStream when LEADSTATUS_NATS_URL is set."""
     import asyncio
+
+    from app.webhooks.delivery import run_delivery
+
+    settings = _background(nice)
+    publisher = _publisher(settings, required=False)
+    url = _database_url()
+
+    async def loops() -> None:
+        publishing = [publisher(url, settings)] if publisher else []
+        await asyncio.gather(run_delivery(url, settings), *publishing)
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(loops())
+
+
+@cli.command()
+def publish(
+    nice: Annotated[int, NICE_OPTION] = 0,
+    from_start: Annotated[
+        bool,
+        typer.Option(
+            "--from-start",
+            help="Publish every event the log keeps, from the oldest, instead of going on from "
+            "the stream's cursor (a new stream's cursor starts at the log's end).",
+        ),
+    ] = False,
+) -> None:
+    """Publish the events log to NATS JetStream until stopped (LEADSTATUS_NATS_URL; `deliver`
+    does it too; several take turns)."""
+    import asyncio
+
+    settings = _background(nice)
+    publisher = _publisher(settings, required=True)
+    assert publisher is not None
+    url = _database_url()
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(publisher(url, settings, from_start=from_start))
+
+
+def _background(nice: int) -> Settings:
+    """What a background command does first: exit on SIGTERM, lower its priority, log lines."""
     import logging.config
 
     from app.platform.observability.logs import logging_config
-    from app.webhooks.delivery import run_delivery
 
     _exit_on_sigterm()
     if nice:
@@ -184,9 +229,32 @@ def deliver(
     logging.config.dictConfig(
         logging_config(wanted=settings.log_format, level=settings.log_level, stream=sys.stderr)
     )
-    url = _database_url()
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(run_delivery(url, settings))
+    return settings
+
+
+Publisher = Callable[..., Coroutine[Any, Any, None]]
+
+
+def _publisher(settings: Settings, *, required: bool) -> Publisher | None:
+    """The publishing loop's runner when LEADSTATUS_NATS_URL is set and nats-py installed;
+    otherwise None (said in the log when the URL is set), or with `required` an exit."""
+    if settings.nats_url is None:
+        problem = "LEADSTATUS_NATS_URL is unset: nowhere to publish to."
+    else:
+        try:
+            from app.publishing.publisher import run_publisher
+
+            return run_publisher
+        except ModuleNotFoundError as error:
+            if (error.name or "").partition(".")[0] != "nats":
+                raise
+        problem = "LEADSTATUS_NATS_URL is set but needs nats-py: pip install 'leadstatus[nats]'"
+        if not required:
+            logging.getLogger("leadstatus.publishing").error("%s; not publishing", problem)
+    if required:
+        _say(problem)
+        raise typer.Exit(2)
+    return None
 
 
 @cli.command()

@@ -88,6 +88,19 @@ class EventRepository:
         )
         return rows
 
+    async def settled_after(self, tx: str, number: int, limit: int) -> list[asyncpg.Record]:
+        """Up to `limit` settled events after the log position `(tx, number)`, each with its own
+        position (`tx` as text): for a reader that keeps its place itself, which holds even when
+        the event it stopped at has been pruned."""
+        rows: list[asyncpg.Record] = await self.conn.fetch(
+            f"SELECT {_COLUMNS}, e.tx::text AS tx {_FROM} WHERE {_SETTLED}"
+            " AND (e.tx, e.id) > ($1::text::xid8, $2) ORDER BY e.tx, e.id LIMIT $3",
+            tx,
+            number,
+            limit,
+        )
+        return rows
+
     async def by_number(self, numbers: list[int]) -> list[asyncpg.Record]:
         """The rows of these events that are still kept, shaped for `envelope`."""
         rows: list[asyncpg.Record] = await self.conn.fetch(

@@ -88,8 +88,8 @@ class Settings(BaseSettings):
         default=True,
         validation_alias="LEADSTATUS_WEBHOOKS",
         description="`leadstatus serve` starts a delivery process beside the API (`leadstatus "
-        "deliver`; several share the work without sending one attempt twice). Off: none; events "
-        "are still logged and queued.",
+        "deliver`; several share the work without sending one attempt twice). Off: none (with "
+        "LEADSTATUS_NATS_URL, `leadstatus publish` instead); events are still logged and queued.",
     )
     webhook_allowed_networks: str = Field(
         default="",
@@ -101,7 +101,28 @@ class Settings(BaseSettings):
         default=1.0,
         gt=0,
         validation_alias="LEADSTATUS_WEBHOOK_POLL_INTERVAL_S",
-        description="Seconds between looks for due deliveries when no notification came.",
+        description="Seconds between looks for due deliveries (and events to publish to NATS) "
+        "when no notification came.",
+    )
+    nats_url: SecretStr | None = Field(
+        default=None,
+        validation_alias="LEADSTATUS_NATS_URL",
+        description="nats:// URL of a NATS server with JetStream (several comma-separated, of "
+        "one cluster): the delivery process (or `leadstatus publish`) then publishes every "
+        "event to it too. Needs the `nats` extra. Unset: nothing is published.",
+    )
+    nats_stream: str = Field(
+        default="LEADSTATUS_EVENTS",
+        pattern=r"^[A-Za-z0-9_-]{1,255}$",
+        validation_alias="LEADSTATUS_NATS_STREAM",
+        description="The JetStream stream the events go to, made when absent (subjects "
+        "`<prefix>.>`, a 2-minute duplicate window). Its place in the log is kept per stream.",
+    )
+    nats_subject_prefix: str = Field(
+        default="leadstatus",
+        pattern=r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$",
+        validation_alias="LEADSTATUS_NATS_SUBJECT_PREFIX",
+        description="The subjects' first tokens: an event goes to `<prefix>.<pipeline>.<type>`.",
     )
     rate_limit_per_s: float = Field(
         default=2000.0,

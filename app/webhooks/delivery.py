@@ -5,7 +5,9 @@ lost with a dropped connection only delays a round).
 It runs in a process of its own (`leadstatus deliver`, which `leadstatus serve` starts beside
 the API at a lower priority): sending is CPU work (TLS, HTTP, signing) that would otherwise take
 turns with the requests on the API's event loop, and under a burst of writes the requests come
-first while deliveries catch up. Several may run, on any machine: they share the work."""
+first while deliveries catch up. Several may run, on any machine: they share the work.
+
+`rounds_forever` is the loop's shape, which the NATS publisher (`app.publishing`) runs too."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ import asyncio
 import contextlib
 import logging
 import random
+from collections.abc import Awaitable, Callable
 
 import asyncpg
 
@@ -31,19 +34,28 @@ DELIVERY_CONNECTION = "leadstatus-webhooks"
 """The application name of the delivery process's connections."""
 
 
-async def deliver_forever(
-    pool: asyncpg.Pool, listener: asyncpg.Pool, sender: Sender, sealer: Sealer, interval: float
+async def rounds_forever(
+    listener: asyncpg.Pool,
+    work: Callable[[], Awaitable[bool]],
+    interval: float,
+    failed: Callable[[Exception], float],
+    *,
+    publishing: bool = False,
 ) -> None:
+    """Rounds of `work` (True: more may be waiting, go on at once), woken by the notification of
+    a new event or by the timer; after a round that failed, `failed(error)` says so and how long
+    to pause. `publishing` says in `webhook_listeners` that the waiting process is a publisher."""
     wake = asyncio.Event()
-    rng = random.Random()
     listening: asyncpg.Connection | None = None
 
     def notified(*_: object) -> None:
         wake.set()
 
-    async def busy() -> bool:
-        done = await deliver_round(pool, sender, sealer, rng)
-        return done.sent >= CLAIM_BATCH or done.queued > 0
+    async def let_go(conn: asyncpg.Connection) -> None:
+        with contextlib.suppress(Exception):
+            await conn.remove_listener(CHANNEL, notified)
+        with contextlib.suppress(Exception):
+            await listener.release(conn)
 
     try:
         while True:
@@ -51,32 +63,48 @@ async def deliver_forever(
                 if listening is None or listening.is_closed():
                     listening = await listener.acquire()
                     await listening.add_listener(CHANNEL, notified)
-                if await busy():
+                if await work():
                     continue  # more may be waiting: go on at once
                 # Idle: ask writers to notify, then look once more, for what committed between
                 # the last round and the asking.
-                await waiting(listening)
-                if await busy():
+                await waiting(listening, publishing=publishing)
+                if await work():
                     await woken(listening)
                     continue
             except Exception as error:  # the loop must outlive any one round's failure
-                log.warning("delivering webhooks failed (%s); retrying", type(error).__name__)
                 if listening is not None:
-                    with contextlib.suppress(Exception):
-                        await listener.release(listening)
+                    await let_go(listening)
                     listening = None
+                await asyncio.sleep(failed(error))
+                continue
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(wake.wait(), interval)
             wake.clear()
-            if listening is not None:
-                with contextlib.suppress(Exception):
-                    await woken(listening)
+            with contextlib.suppress(Exception):
+                await woken(listening)
     finally:
         if listening is not None:
             with contextlib.suppress(Exception):
                 await woken(listening)
-                await listening.remove_listener(CHANNEL, notified)
-                await listener.release(listening)
+            await let_go(listening)
+
+
+async def deliver_forever(
+    pool: asyncpg.Pool, listener: asyncpg.Pool, sender: Sender, sealer: Sealer, interval: float
+) -> None:
+    rng = random.Random()
+
+    async def busy() -> bool:
+        done = await deliver_round(pool, sender, sealer, rng)
+        return done.sent >= CLAIM_BATCH or done.queued > 0
+
+    def failed(error: Exception) -> float:
+        log.warning("delivering webhooks failed (%s); retrying", type(error).__name__)
+        return interval
+
+    try:
+        await rounds_forever(listener, busy, interval, failed)
+    finally:
         await sender.close()
 
 

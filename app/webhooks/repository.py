@@ -284,11 +284,14 @@ class DeliveryRepository:
         return delivery_id
 
 
-async def waiting(conn: asyncpg.Connection) -> None:
-    """Say this connection's process waits for a notification (writers then send one)."""
+async def waiting(conn: asyncpg.Connection, *, publishing: bool = False) -> None:
+    """Say this connection's process waits for a notification (writers then send one, to a
+    delivery process while an endpoint is enabled, to a publisher always)."""
     await conn.execute(
-        "INSERT INTO webhook_listeners (pid, since) VALUES (pg_backend_pid(), now())"
-        " ON CONFLICT (pid) DO UPDATE SET since = now()"
+        "INSERT INTO webhook_listeners (pid, since, publishing)"
+        " VALUES (pg_backend_pid(), now(), $1)"
+        " ON CONFLICT (pid) DO UPDATE SET since = now(), publishing = $1",
+        publishing,
     )
 
 

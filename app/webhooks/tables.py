@@ -95,7 +95,8 @@ webhook_listeners = Table(
     metadata,
     Column("pid", Integer, primary_key=True),
     _time("since", nullable=False),
+    Column("publishing", Boolean, nullable=False, server_default=text("false")),
     prefixes=["UNLOGGED"],
 )
-"""Delivery processes waiting for a notification (their backend's pid): writers notify only
-while one waits."""
+"""Delivery processes and publishers waiting for a notification (their backend's pid): writers
+notify only while one waits for work it has (a publisher always has: migration 0019)."""

@@ -13,7 +13,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from app.cli.main import deliver_command
+from app.cli.main import background_command
 from tests.http_support import create
 from tests.webhooks.receiver import serving
 
@@ -22,7 +22,7 @@ EVENTS = 30
 
 def start_delivery() -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        deliver_command(),
+        background_command("deliver"),
         env=dict(os.environ),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,

@@ -6,10 +6,12 @@ CREATE OR REPLACE FUNCTION public.events_wake_deliveries()
  LANGUAGE plpgsql
 AS $function$
 BEGIN
-  -- Only when a delivery process waits for work (one that left a row over 10 s ago is gone)
-  -- and has something to send to: otherwise a write pays two lookups in tiny tables.
-  IF EXISTS (SELECT 1 FROM webhook_listeners WHERE since > now() - interval '10 seconds')
-     AND EXISTS (SELECT 1 FROM webhook_endpoints WHERE enabled) THEN
+  -- Only when a process waits for work it has (one that left a row over 10 s ago is gone): a
+  -- publisher, to which every event is news, or a delivery process with an endpoint to send
+  -- to. Otherwise a write pays a lookup or two in tiny tables.
+  IF EXISTS (SELECT 1 FROM webhook_listeners
+              WHERE since > now() - interval '10 seconds'
+                AND (publishing OR EXISTS (SELECT 1 FROM webhook_endpoints WHERE enabled))) THEN
     PERFORM pg_notify('leadstatus_events', '');
   END IF;
   RETURN NULL;
