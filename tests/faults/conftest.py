@@ -36,8 +36,16 @@ class OwnedServer:
 
     def stop(self) -> None:
         """`pg_ctl stop -m fast`: sessions are cut, open transactions roll back."""
+        self._stop("fast")
+
+    def crash(self) -> None:
+        """`pg_ctl stop -m immediate`: every server process quits at once, as in a crash (what
+        reached the operating system stays); the next start recovers from the WAL."""
+        self._stop("immediate")
+
+    def _stop(self, mode: str) -> None:
         pg_ctl(
-            ["-w", "-m", "fast", "stop"], pgdata=self._server.pgdata, user=self._server.system_user
+            ["-w", "-m", mode, "stop"], pgdata=self._server.pgdata, user=self._server.system_user
         )
 
     def start(self) -> None:
