@@ -26,31 +26,36 @@ EDITABLE = ("url", "event_types", "pipeline", "description")
 
 _QUEUE = """
 WITH ep AS (
-    SELECT id, cursor_tx, cursor_id, event_types, pipeline FROM webhook_endpoints
-     WHERE id = $1 AND enabled FOR UPDATE SKIP LOCKED
+    SELECT id, cursor_tx, cursor_id, event_types, pipeline, url, secret, previous_secret,
+           previous_secret_until
+      FROM webhook_endpoints WHERE id = $1 AND enabled FOR UPDATE SKIP LOCKED
 ), batch AS (
     SELECT e.id, e.tx, e.type, e.pipeline FROM ep, events e
      WHERE (e.tx, e.id) > (ep.cursor_tx, ep.cursor_id)
        AND e.tx < pg_snapshot_xmin(pg_current_snapshot())
      ORDER BY e.tx, e.id LIMIT $2
 ), queued AS (
-    INSERT INTO webhook_deliveries (endpoint_id, event_id)
-    SELECT ep.id, b.id FROM ep, batch b
+    INSERT INTO webhook_deliveries (endpoint_id, event_id, attempts, next_attempt_at)
+    SELECT ep.id, b.id, 1, now() + make_interval(secs => $3) FROM ep, batch b
      WHERE (cardinality(ep.event_types) = 0 OR b.type = ANY(ep.event_types))
        AND (ep.pipeline IS NULL OR b.pipeline = ep.pipeline)
      ORDER BY b.tx, b.id
-    RETURNING 1
+    RETURNING id, event_id, attempts, endpoint_id
 ), last AS (
     SELECT tx, id FROM batch ORDER BY tx DESC, id DESC LIMIT 1
 ), moved AS (
     UPDATE webhook_endpoints w SET cursor_tx = last.tx, cursor_id = last.id
       FROM last, ep WHERE w.id = ep.id
     RETURNING 1
+), counts AS (
+    SELECT (SELECT count(*) FROM batch) AS scanned, (SELECT count(*) FROM moved) AS moved
 )
-SELECT (SELECT count(*) FROM batch) AS scanned, (SELECT count(*) FROM queued) AS queued,
-       (SELECT count(*) FROM moved) AS moved
+SELECT counts.scanned, counts.moved, q.id, q.event_id, q.attempts, q.endpoint_id, ep.url,
+       ep.secret, ep.previous_secret, ep.previous_secret_until
+  FROM counts LEFT JOIN (queued q JOIN ep ON ep.id = q.endpoint_id) ON true
 """
-"""Queue one endpoint's share of the next settled events and move its cursor past them all."""
+"""Queue one endpoint's share of the next settled events, claimed by the caller at once (their
+first attempt leased as `_CLAIM` leases), and move its cursor past them all."""
 
 _CLAIM = """
 WITH due AS (
@@ -71,7 +76,8 @@ RETURNING d.id, d.event_id, d.attempts, d.endpoint_id, w.url, w.secret, w.previo
 _RECORD = """
 WITH r AS (
     SELECT * FROM unnest($1::bigint[], $2::int[], $3::int[], $4::text[], $5::text[],
-                         $6::timestamptz[]) AS r(id, status, duration_ms, error, state, next_at)
+                         $6::timestamptz[], $7::int[])
+                  AS r(id, status, duration_ms, error, state, next_at, attempt)
 ), tried AS (
     INSERT INTO webhook_attempts (delivery_id, status, duration_ms, error)
     SELECT id, status, duration_ms, error FROM r ORDER BY id
@@ -80,8 +86,18 @@ UPDATE webhook_deliveries d
    SET state = r.state, last_status = r.status, last_duration_ms = r.duration_ms,
        last_error = r.error, next_attempt_at = coalesce(r.next_at, d.next_attempt_at),
        delivered_at = CASE WHEN r.state = 'delivered' THEN now() END
-  FROM r WHERE d.id = r.id
+  FROM r WHERE d.id = r.id AND d.attempts = r.attempt AND d.state = 'pending'
 """
+"""Every attempt is written down; the delivery takes its outcome only while the claim is still
+the one the attempt was made under (a claim that outlived its lease was taken over, and the
+newer attempt's outcome stands)."""
+
+_RELEASE = """
+UPDATE webhook_deliveries d SET attempts = d.attempts - 1, next_attempt_at = r.due
+  FROM unnest($1::bigint[], $2::int[], $3::timestamptz[]) AS r(id, attempt, due)
+ WHERE d.id = r.id AND d.attempts = r.attempt AND d.state = 'pending'
+"""
+"""Give back claimed deliveries that were not attempted: not an attempt, due at `due`."""
 
 
 @dataclass(frozen=True)
@@ -89,6 +105,8 @@ class Attempted:
     """One attempt's answer and what it leaves the delivery at."""
 
     delivery_id: int
+    attempt: int
+    """Which attempt of the delivery this was (its claim's count)."""
     status: int | None
     duration_ms: int
     error: str | None
@@ -188,12 +206,15 @@ class DeliveryRepository:
     def __init__(self, conn: asyncpg.Connection) -> None:
         self.conn = conn
 
-    async def queue(self, endpoint_id: int, limit: int) -> int:
-        """Queue the endpoint's share of up to `limit` next events; how many events it passed
-        (0: nothing new, or another process holds the endpoint right now)."""
-        row = await self.conn.fetchrow(_QUEUE, endpoint_id, limit)
-        scanned: int = row["scanned"] if row["moved"] else 0
-        return scanned
+    async def queue(
+        self, endpoint_id: int, limit: int, lease: timedelta
+    ) -> tuple[int, list[asyncpg.Record]]:
+        """Queue the endpoint's share of up to `limit` next events, claimed for `lease`: how many
+        events it passed (0: nothing new, or another process holds the endpoint right now), and
+        the new deliveries, shaped as `claim` returns them."""
+        rows = await self.conn.fetch(_QUEUE, endpoint_id, limit, lease.total_seconds())
+        scanned: int = rows[0]["scanned"] if rows[0]["moved"] else 0
+        return scanned, [row for row in rows if row["id"] is not None]
 
     async def claim(self, limit: int, lease: timedelta) -> list[asyncpg.Record]:
         rows: list[asyncpg.Record] = await self.conn.fetch(_CLAIM, limit, lease.total_seconds())
@@ -209,7 +230,18 @@ class DeliveryRepository:
             [a.error for a in attempts],
             [str(a.state) for a in attempts],
             [a.next_attempt_at for a in attempts],
+            [a.attempt for a in attempts],
         )
+
+    async def release(self, claims: Sequence[tuple[asyncpg.Record, datetime]]) -> None:
+        """Give back claimed deliveries that were not attempted, each due again at its time."""
+        if claims:
+            await self.conn.execute(
+                _RELEASE,
+                [claim["id"] for claim, _ in claims],
+                [claim["attempts"] for claim, _ in claims],
+                [due for _, due in claims],
+            )
 
     async def endpoint_answered(self, endpoint_id: int) -> None:
         await self.conn.execute(

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import os
 import socket
 import time
 from collections.abc import Sequence
@@ -117,7 +118,8 @@ class _CheckedResolver(AbstractResolver):
 def _failure(error: aiohttp.ClientError) -> str:
     """What went wrong on the wire, in a receiver's operator's words."""
     if isinstance(error, aiohttp.ClientConnectorError):
-        return f"connection failed (could not connect: {error.os_error.strerror or 'refused'})"
+        code = error.os_error.errno
+        return f"connection failed (could not connect: {os.strerror(code) if code else 'no route'})"
     if isinstance(error, aiohttp.ServerDisconnectedError):
         return "connection failed (closed before an answer)"
     if isinstance(error, aiohttp.ClientResponseError):

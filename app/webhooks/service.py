@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -39,13 +40,15 @@ from app.webhooks.sending import Answer, Sender, check_url, signature_headers
 
 log = logging.getLogger("leadstatus.webhooks")
 
-QUEUE_BATCH = 500
 CLAIM_BATCH = 200
+"""Deliveries a round takes: new ones per endpoint, then due retries up to this many in all."""
 SENDING_AT_ONCE = 16
 """Requests in flight per process: more only queue inside the HTTP client, at a CPU cost that
 grows with the queue."""
 LEASE = timedelta(seconds=ATTEMPT_TIMEOUT_S * 3)
 """How long a claimed attempt is another process's to leave alone: past it, it is due again."""
+SEND_WITHIN = LEASE - timedelta(seconds=ATTEMPT_TIMEOUT_S * 2)
+"""A round starts no attempt later than this after its claim, so each ends within the lease."""
 
 
 async def add_endpoint(
@@ -163,43 +166,77 @@ class Round:
     delivered: int = 0
 
 
+@dataclass
+class _Line:
+    """One lead's claimed deliveries to one endpoint, in the log's order, sent one after
+    another: the first that is not taken stops the line, and the rest wait for its retry, so a
+    receiver gets a lead's events in order whatever fails."""
+
+    claims: list[asyncpg.Record]
+    answers: list[Answer | None]
+
+
 async def deliver_round(
     pool: asyncpg.Pool, sender: Sender, sealer: Sealer, rng: random.Random
 ) -> Round:
-    """Queue what is new, then send what is due (one batch of each)."""
+    """Queue what is new (claimed at once), claim the retries that are due, send, record.
+
+    Every attempt starts within `SEND_WITHIN` of the claim and ends within the attempt's time
+    limit, so it is over before the claim's lease runs out and no other process can have taken
+    the delivery meanwhile; what was not started by then is released, due again at once. An
+    endpoint that gave no answer at all (down, or past the time limit) is sent nothing more this
+    round: its other deliveries wait for the retry instead of each waiting out the time limit."""
     done = Round()
+    claimed: list[asyncpg.Record] = []
     async with pool.acquire() as conn:
         deliveries = DeliveryRepository(conn)
         for endpoint_id in await EndpointRepository(conn).enabled_ids():
-            done.queued += await deliveries.queue(endpoint_id, QUEUE_BATCH)
-        claimed = await deliveries.claim(CLAIM_BATCH, LEASE)
+            scanned, fresh = await deliveries.queue(endpoint_id, CLAIM_BATCH, LEASE)
+            done.queued += scanned
+            claimed.extend(fresh)
+        if len(claimed) < CLAIM_BATCH:
+            claimed.extend(await deliveries.claim(CLAIM_BATCH - len(claimed), LEASE))
         if not claimed:
             return done
         rows = await EventRepository(conn).by_number([c["event_id"] for c in claimed])
+    send_until = time.monotonic() + SEND_WITHIN.total_seconds()
     events = {row["id"]: row for row in rows}
-    # One lead's events go to one endpoint one after another, in the log's order; the rest at
-    # once. A consumer still orders by `sequence`: a retry comes after what followed it.
-    lines: dict[tuple[int, int | None], list[asyncpg.Record]] = {}
+    lines: dict[tuple[int, int | None], _Line] = {}
     for claim in sorted(claimed, key=lambda c: c["id"]):
         event = events.get(claim["event_id"])
-        lines.setdefault((claim["endpoint_id"], event and event["lead_id"]), []).append(claim)
+        key = (claim["endpoint_id"], event and event["lead_id"])
+        lines.setdefault(key, _Line([], [])).claims.append(claim)
 
     keys = _Keys(sealer)
     at_once = asyncio.Semaphore(SENDING_AT_ONCE)
+    unreachable: set[int] = set()
 
-    async def send_line(line: list[asyncpg.Record]) -> list[Answer | None]:
+    async def send_line(line: _Line) -> None:
         async with at_once:
-            return [await _attempt(sender, keys, c, events.get(c["event_id"])) for c in line]
+            for claim in line.claims:
+                if time.monotonic() > send_until or claim["endpoint_id"] in unreachable:
+                    return
+                answer = await _attempt(sender, keys, claim, events.get(claim["event_id"]))
+                line.answers.append(answer)
+                if answer is not None and answer.status is None:
+                    unreachable.add(claim["endpoint_id"])
+                if answer is not None and verdict(answer.status) is not Verdict.DELIVERED:
+                    return
 
-    answered = await asyncio.gather(*(send_line(line) for line in lines.values()))
-    attempts = [
-        _attempted(claim, answer, rng)
-        for line, answers in zip(lines.values(), answered, strict=True)
-        for claim, answer in zip(line, answers, strict=True)
-    ]
+    await asyncio.gather(*(send_line(line) for line in lines.values()))
+    attempts: list[Attempted] = []
+    released: list[tuple[asyncpg.Record, datetime]] = []
+    for line in lines.values():
+        tried = [_attempted(c, a, rng) for c, a in zip(line.claims, line.answers, strict=False)]
+        attempts.extend(tried)
+        # What follows a retried attempt waits for it; what was never started is due at once.
+        after = tried[-1].next_attempt_at if tried else None
+        released.extend((c, after or datetime.now(UTC)) for c in line.claims[len(tried) :])
     async with pool.acquire() as conn, conn.transaction():
-        await DeliveryRepository(conn).record(attempts)
-        await _judge_endpoints(conn, _verdicts(lines, answered))
+        deliveries = DeliveryRepository(conn)
+        await deliveries.record(attempts)
+        await deliveries.release(released)
+        await _judge_endpoints(conn, _verdicts(lines))
     done.sent = len(attempts)
     done.delivered = sum(a.state is DeliveryState.DELIVERED for a in attempts)
     return done
@@ -241,24 +278,30 @@ def _attempted(claim: asyncpg.Record, answer: Answer | None, rng: random.Random)
     """What one attempt leaves its delivery at."""
     if answer is None:
         error = "the event is no longer kept in the log"
-        return Attempted(claim["id"], None, 0, error, DeliveryState.FAILED, None)
+        return Attempted(claim["id"], claim["attempts"], None, 0, error, DeliveryState.FAILED, None)
     if verdict(answer.status) is Verdict.DELIVERED:
         state, next_at = DeliveryState.DELIVERED, None
     elif (delay := retry_delay(claim["attempts"], rng)) is None:
         state, next_at = DeliveryState.FAILED, None
     else:
         state, next_at = DeliveryState.PENDING, datetime.now(UTC) + delay
-    return Attempted(claim["id"], answer.status, answer.duration_ms, answer.error, state, next_at)
+    return Attempted(
+        claim["id"],
+        claim["attempts"],
+        answer.status,
+        answer.duration_ms,
+        answer.error,
+        state,
+        next_at,
+    )
 
 
-def _verdicts(
-    lines: dict[tuple[int, int | None], list[asyncpg.Record]], answered: list[list[Answer | None]]
-) -> dict[int, set[Verdict]]:
+def _verdicts(lines: dict[tuple[int, int | None], _Line]) -> dict[int, set[Verdict]]:
     """Each endpoint's verdicts this round."""
     by_endpoint: dict[int, set[Verdict]] = {}
-    for (endpoint_id, _), answers in zip(lines, answered, strict=True):
+    for (endpoint_id, _), line in lines.items():
         found = by_endpoint.setdefault(endpoint_id, set())
-        found.update(verdict(a.status) for a in answers if a is not None)
+        found.update(verdict(a.status) for a in line.answers if a is not None)
     return by_endpoint
 
 

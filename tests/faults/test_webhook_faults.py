@@ -150,7 +150,9 @@ async def test_a_receiver_down_failing_slow_cutting_or_gone_misses_nothing(
         writing = asyncio.create_task(load.run(stop))
         try:
             await phase(
-                lambda: recorded(owned_pool, flaky, "connection failed (ConnectError)"),
+                lambda: recorded(
+                    owned_pool, flaky, "connection failed (could not connect: Connection refused)"
+                ),
                 "an attempt at the closed port",
             )
             async with serving(port) as receiver:
@@ -198,10 +200,10 @@ async def test_a_receiver_down_failing_slow_cutting_or_gone_misses_nothing(
     assert [s for s in load.sent if s.refusal is not None and s.status != s.refusal] == []
     # The service met every fault.
     assert await errors_of(owned_pool, flaky) == {
-        "connection failed (ConnectError)",
+        "connection failed (could not connect: Connection refused)",
         "HTTP 500",
         "no answer within 10 s",
-        "connection failed (RemoteProtocolError)",
+        "connection failed (closed before an answer)",
     }
     assert await errors_of(owned_pool, gone) == {"HTTP 410"}
     for endpoint in (flaky, gone):

@@ -16,9 +16,10 @@ import pytest
 from fastapi import FastAPI
 from standardwebhooks.webhooks import Webhook
 
-from app.webhooks.domain import RETRY_DELAYS, parse_networks
+from app.webhooks.domain import RETRY_DELAYS, DeliveryState, parse_networks
+from app.webhooks.repository import Attempted, DeliveryRepository
 from app.webhooks.sending import Sender
-from app.webhooks.service import Round, deliver_round, prune_deliveries
+from app.webhooks.service import LEASE, SENDING_AT_ONCE, Round, deliver_round, prune_deliveries
 from tests.http_support import assert_problem, create, move
 from tests.served import free_port
 from tests.webhooks.receiver import Receiver, serving
@@ -332,3 +333,72 @@ async def test_settled_deliveries_past_the_retention_are_pruned_and_pending_ones
     left = await deliveries(client, endpoint["id"])
     assert sorted(d["state"] for d in left) == ["delivered", "pending"]
     assert await pool.fetchval("SELECT count(*) FROM webhook_attempts") == 2
+
+
+async def test_a_lead_whose_event_is_not_taken_keeps_the_rest_of_its_events_waiting_in_order(
+    client: httpx.AsyncClient, pool: asyncpg.Pool, app: FastAPI, receiver: Receiver, sender: Sender
+) -> None:
+    endpoint = await subscribe(client, receiver.url)
+    receiver.answers = [500]
+    lead = await create(client, "in-order@example.com")
+    assert (await move(client, lead["id"], "contacted", "call_connected")).status_code == 200
+    assert (await move(client, lead["id"], "qualified", "need_confirmed")).status_code == 200
+    assert (await deliver(pool, app, sender)).sent == 1
+    waiting = await deliveries(client, endpoint["id"])
+    [first] = [d for d in waiting if d["attempts"] == 1]
+    assert sorted(d["attempts"] for d in waiting) == [0, 0, 1]
+    assert {d["next_attempt_at"] for d in waiting} == {first["next_attempt_at"]}
+    assert (await deliver(pool, app, sender)).sent == 0  # the rest wait for the first's retry
+    await make_due(pool)
+    assert (await deliver(pool, app, sender)).delivered == 3
+    sequences = [orjson.loads(q.body)["sequence"] for q in receiver.requests]
+    assert sequences == [1, 1, 2, 3]
+
+
+async def test_an_endpoint_that_gives_no_answer_is_sent_nothing_more_that_round(
+    client: httpx.AsyncClient, pool: asyncpg.Pool, app: FastAPI, receiver: Receiver, sender: Sender
+) -> None:
+    endpoint = await subscribe(client, receiver.url)
+    receiver.delay_s = 1.5  # past the sender's 1 s limit
+    leads = SENDING_AT_ONCE + 4
+    for i in range(leads):
+        await create(client, f"no-answer{i}@example.com")
+    done = await deliver(pool, app, sender)
+    # The first attempts, made at once, each waited out the limit; the rest were given back.
+    assert done.sent == SENDING_AT_ONCE
+    rows = await deliveries(client, endpoint["id"])
+    assert sorted(d["attempts"] for d in rows) == [0] * 4 + [1] * SENDING_AT_ONCE
+    assert all(d["state"] == "pending" for d in rows)
+    receiver.delay_s = 0
+    await make_due(pool)
+    assert (await deliver(pool, app, sender)).delivered == leads
+
+
+async def test_an_attempt_whose_claim_was_taken_over_leaves_the_newer_outcome_standing(
+    client: httpx.AsyncClient, pool: asyncpg.Pool, app: FastAPI, receiver: Receiver, sender: Sender
+) -> None:
+    endpoint = await subscribe(client, receiver.url)
+    receiver.answers = [500]
+    await create(client, "taken-over@example.com")
+    await deliver(pool, app, sender)
+    await make_due(pool)
+    async with pool.acquire() as conn:
+        repo = DeliveryRepository(conn)
+        [slow] = await repo.claim(10, LEASE)  # a process whose round outlives the lease
+        await conn.execute("UPDATE webhook_deliveries SET next_attempt_at = now()")
+        [fast] = await repo.claim(10, LEASE)  # another process takes the delivery over
+        assert (slow["attempts"], fast["attempts"]) == (2, 3)
+        late_at = datetime.now(UTC) + RETRY_DELAYS[1]
+        await repo.record(
+            [Attempted(fast["id"], fast["attempts"], 204, 3, None, DeliveryState.DELIVERED, None)]
+        )
+        await repo.record(
+            [
+                Attempted(
+                    slow["id"], slow["attempts"], None, 10, "late", DeliveryState.PENDING, late_at
+                )
+            ]
+        )
+    [done] = await deliveries(client, endpoint["id"])
+    assert (done["state"], done["attempts"], done["last_status"]) == ("delivered", 3, 204)
+    assert [t["status"] for t in done["tries"]] == [500, 204, None]  # every attempt is kept
