@@ -18,7 +18,7 @@ from app.platform.db import create_pool
 from app.platform.settings import Settings
 from app.publishing.jetstream import JetStream, describe
 from app.publishing.service import BATCH, publish_round, start_publishing
-from app.webhooks.delivery import rounds_forever
+from app.webhooks.delivery import Next, rounds_forever
 
 log = logging.getLogger("leadstatus.publishing")
 
@@ -63,10 +63,12 @@ async def publish_forever(
 ) -> None:
     outage = Outage(stream.name)
 
-    async def busy() -> bool:
+    async def busy() -> Next:
         published = await publish_round(pool, stream)
         outage.over()
-        return published >= BATCH
+        if published >= BATCH:
+            return Next.AT_ONCE
+        return Next.SOON if published else Next.ON_NEWS
 
     try:
         await rounds_forever(listener, busy, interval, outage.failed, publishing=True)
