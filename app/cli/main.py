@@ -103,7 +103,7 @@ def _exit_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
 
 
-DELIVERY_NICENESS = 19
+DELIVERY_NICENESS = 5
 """How much lower the delivery process's CPU priority is than the API's: under a burst of
 writes, requests come first and deliveries catch up."""
 
