@@ -41,6 +41,8 @@ WAIT_S = 30.0
 """The longest any one awaited sign may take before the test fails (an attempt's limit is 10 s)."""
 SETTLE_S = 60.0
 SLOW_ANSWER_S = 2.0
+ROUND_FAILED = "delivering webhooks failed"
+"""What the delivery process logs of a round the database's absence cut short."""
 """An answer slower than stopping the database takes, faster than the attempt's limit."""
 
 
@@ -233,17 +235,24 @@ async def test_postgresql_stopped_or_crashed_under_load_loses_no_acknowledged_ev
             def received_past(count: int) -> Callable[[], bool]:
                 return lambda: len(receiver.requests) > count
 
+            def rounds_failed_past(count: int) -> Callable[[], bool]:
+                return lambda: served.log().count(ROUND_FAILED) > count
+
             for halt in (owned_server.stop, owned_server.crash, None):
                 await phase(received_past(len(receiver.requests) + 10), "deliveries going")
                 if halt is None:
                     break
                 # An attempt in flight, which the receiver takes (2xx) once the database is gone:
-                # the sender cannot record that it was delivered.
+                # the sender cannot record that it was delivered. The database comes back only
+                # once the round has tried to record it and failed (a round ends when its last
+                # attempt does, which may be after a quick restart).
                 receiver.delay_s = SLOW_ANSWER_S
                 await until(received_past(len(receiver.requests)), "an attempt in flight")
+                failed_rounds = served.log().count(ROUND_FAILED)
                 began = len(load.sent)
                 await asyncio.to_thread(halt)
                 await asyncio.sleep(PHASE_S)
+                await until(rounds_failed_past(failed_rounds), "a round failing to record")
                 await asyncio.to_thread(owned_server.start)
                 receiver.delay_s = 0.0
                 outages.append(range(began, len(load.sent)))
@@ -270,5 +279,5 @@ async def test_postgresql_stopped_or_crashed_under_load_loses_no_acknowledged_ev
     repeated = {next(iter(g.ids)) for g in got.values() if g.taken > 1}
     assert repeated and repeated <= await cut_short(owned_pool, endpoint)
     # The delivery process saw the database go, and went on (it is not restarted).
-    assert "delivering webhooks failed" in served.log()
+    assert ROUND_FAILED in served.log()
     assert "Traceback" not in served.log()
