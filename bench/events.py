@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import secrets
 import sys
 import tempfile
@@ -77,7 +76,6 @@ async def drive(url: str, key: str, ids: list[int], rate: int, seconds: int) -> 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    os.environ["LEADSTATUS_WEBHOOK_ALLOWED_NETWORKS"] = "127.0.0.1"
     run = f"{int(time.time())}{secrets.token_hex(3)}"
     with (
         running_receiver() as receiver,

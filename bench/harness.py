@@ -9,8 +9,7 @@ harness sends) and lifts the per-key rate limit (a quiet service passes the defa
 requests a second, and 429s would count against it). With `--webhook` it also starts the
 benchmark receiver (bench/receiver.py) and subscribes it to every event type, so the command's
 writes pay for the events log *and* for deliveries taking CPU beside them; at the end it says how
-many deliveries arrived and how many were still pending when the command stopped the service, and
-removes the subscription.
+many deliveries arrived while the command ran, and removes the subscription.
 """
 
 from __future__ import annotations
@@ -23,7 +22,7 @@ import sys
 
 # The script's own folder is on sys.path when run as `python bench/harness.py`.
 from load import LEADSTATUS, say
-from receiving import lag_line, running_receiver, stats
+from receiving import LOOPBACK, lag_line, running_receiver, stats
 
 UNLIMITED = "1000000"
 
@@ -68,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     with contextlib.ExitStack() as stack:
         receiver = stack.enter_context(running_receiver()) if args.webhook else None
         if receiver is not None:
-            env["LEADSTATUS_WEBHOOK_ALLOWED_NETWORKS"] = "127.0.0.1"
+            env["LEADSTATUS_WEBHOOK_ALLOWED_NETWORKS"] = LOOPBACK
             url = f"{receiver}/hooks/bench"
             leadstatus(env, "webhook", "add", url)
             listed = leadstatus(env, "webhook", "list")

@@ -25,7 +25,6 @@ import re
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -38,6 +37,8 @@ import httpx
 
 # The script's own folder is on sys.path when run as `python bench/load.py`.
 from batch import measure_batch
+from receiving import drained_line, running_receiver, subscribe
+from wire import free_port
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -46,7 +47,6 @@ SEED_CONCURRENCY = 16
 STARTUP_TIMEOUT_S = 180.0
 """A first embedded start runs initdb and the migrations: allow for a slow disk."""
 STOP_TIMEOUT_S = 20.0
-DRAIN_TIMEOUT_S = 300.0
 
 
 def say(message: str) -> None:
@@ -93,14 +93,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 # ---------------------------------------------------------------------------------------------
 # The service under test
-
-
-def free_port() -> int:
-    """A port nobody listens on now, so a run never collides with `make run` or another bench."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @dataclass
@@ -454,30 +446,6 @@ def service_under_test(args: argparse.Namespace, workdir: Path) -> Iterator[tupl
         stop_service(service)
 
 
-@contextlib.contextmanager
-def _receiving() -> Iterator[str]:
-    """The benchmark receiver, and the service allowed to send to it (loopback)."""
-    from receiving import running_receiver
-
-    os.environ["LEADSTATUS_WEBHOOK_ALLOWED_NETWORKS"] = "127.0.0.1"
-    with running_receiver() as url:
-        yield url
-
-
-def _deliveries_line(receiver: str) -> str:
-    """What the receiver got, once arrivals stop (a backlog drains after the load ends)."""
-    from receiving import lag_line, stats
-
-    say("Waiting for the deliveries to drain ...")
-    got, deadline = stats(receiver), time.monotonic() + DRAIN_TIMEOUT_S
-    while time.monotonic() < deadline:
-        time.sleep(2)
-        before, got = got, stats(receiver)
-        if got["received"] == before["received"]:
-            break
-    return f"webhook    {got['unique']} events delivered, {lag_line(got)}"
-
-
 def main(argv: list[str] | None = None) -> int:
     """Seed, run wrk for each call, print one result line per call; 1 if any request failed."""
     args = parse_args(argv)
@@ -489,11 +457,9 @@ def main(argv: list[str] | None = None) -> int:
     results: list[WrkResult] = []
     with contextlib.ExitStack() as stack:
         tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="leadstatus-bench-"))
-        receiver = stack.enter_context(_receiving()) if args.webhook else None
+        receiver = stack.enter_context(running_receiver()) if args.webhook else None
         url, key = stack.enter_context(service_under_test(args, Path(tmp)))
         if receiver is not None:
-            from receiving import subscribe
-
             subscribe(url, key, f"{receiver}/hooks/bench", [])
             say("Subscribed a local receiver to every event type.")
         ids = asyncio.run(seed_leads(url, args.leads, run, key))
@@ -513,7 +479,8 @@ def main(argv: list[str] | None = None) -> int:
         batch = asyncio.run(measure_batch(url, run, args.seconds, key=key))
         print(batch.line(), flush=True)
         if receiver is not None:
-            print(_deliveries_line(receiver), flush=True)
+            say("Waiting for the deliveries to drain ...")
+            print(f"webhook    {drained_line(receiver)}", flush=True)
     failed = [r for r in results if r.non_2xx or r.socket_errors]
     if batch.failures:
         failed.append(WrkResult("batch", 0, 0, 0, 0, batch.failures, 0))

@@ -12,7 +12,6 @@ import argparse
 import asyncio
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -21,6 +20,9 @@ from pathlib import Path
 
 import asyncpg
 import httpx
+
+# The script's own folder is on sys.path when run as `python bench/metrics.py`.
+from wire import free_port
 
 BIN = Path(sys.executable).parent
 ENDPOINTS = [
@@ -37,13 +39,6 @@ TARGET_P95_MS = 50.0
 
 def say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def database_url(env: dict[str, str]) -> str:

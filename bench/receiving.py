@@ -4,6 +4,7 @@ subscribed to the service under test, asked what arrived, stopped."""
 from __future__ import annotations
 
 import contextlib
+import os
 import subprocess
 import sys
 import time
@@ -11,16 +12,20 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-from load import free_port
+from wire import free_port
 
 HERE = Path(__file__).resolve().parent
+LOOPBACK = "127.0.0.1"
+DRAIN_TIMEOUT_S = 300.0
 
 
 @contextlib.contextmanager
 def running_receiver() -> Iterator[str]:
-    """A receiver's base URL while it runs."""
+    """A receiver's base URL while it runs; a service started from here meanwhile may send to it
+    (its address is allowed in this environment)."""
+    os.environ["LEADSTATUS_WEBHOOK_ALLOWED_NETWORKS"] = LOOPBACK
     port = free_port()
-    url = f"http://127.0.0.1:{port}"
+    url = f"http://{LOOPBACK}:{port}"
     # At the lowest CPU priority: a receiver stands for another machine, whose work is not the
     # service's; on the same cores it takes only what the service leaves idle.
     process = subprocess.Popen(
@@ -55,6 +60,17 @@ def subscribe(service: str, key: str, url: str, event_types: list[str]) -> None:
     )
     if response.is_error:
         raise SystemExit(f"Subscribing {url} failed: {response.status_code} {response.text}")
+
+
+def drained_line(receiver: str) -> str:
+    """What the receiver got, once arrivals stop (a backlog drains after a load ends)."""
+    got, deadline = stats(receiver), time.monotonic() + DRAIN_TIMEOUT_S
+    while time.monotonic() < deadline:
+        time.sleep(2)
+        before, got = got, stats(receiver)
+        if got["received"] == before["received"]:
+            break
+    return f"{got['unique']} events delivered, {lag_line(got)}"
 
 
 def lag_line(got: dict[str, float | int | None]) -> str:

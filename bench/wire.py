@@ -5,6 +5,15 @@ Keep-alive only, Content-Length bodies only: what the service and its webhooks s
 from __future__ import annotations
 
 import asyncio
+import socket
+
+
+def free_port() -> int:
+    """A port nobody listens on now, so a run never collides with `make run` or another bench."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
 
 
 async def read_message(reader: asyncio.StreamReader) -> tuple[str, dict[str, str], bytes]:
