@@ -55,14 +55,6 @@ def signature_headers(
     }
 
 
-def _is_address(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return True
-
-
 def _check(host: str, addresses: Sequence[str], allowed: Sequence[Network], url: str) -> None:
     for address in addresses:
         why = refusal_of(address, allowed)
@@ -74,24 +66,35 @@ def _check(host: str, addresses: Sequence[str], allowed: Sequence[Network], url:
             )
 
 
-async def _addresses(host: str, port: int, url: str) -> list[tuple[int, int, str, int]]:
-    """(family, proto, address, port) of each address `host` resolves to."""
+def _checked_literal(host: str, allowed: Sequence[Network], url: str) -> bool:
+    """Whether `host` is an address rather than a name; an address is checked here (no
+    resolver sees it), a name is left to `_checked_addresses`."""
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    _check(host, [host], allowed, url)
+    return True
+
+
+async def _checked_addresses(
+    host: str, port: int, allowed: Sequence[Network], url: str
+) -> list[tuple[int, int, str, int]]:
+    """(family, proto, address, port) of each address `host` resolves to, all of them allowed."""
     try:
         infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError):
         raise InvalidWebhookTarget(url, f"the host {host} does not resolve") from None
-    found = dict.fromkeys((int(i[0]), int(i[2]), str(i[4][0]), int(i[4][1])) for i in infos)
-    return list(found)
+    found = list(dict.fromkeys((int(i[0]), int(i[2]), str(i[4][0]), int(i[4][1])) for i in infos))
+    _check(host, [address for _, _, address, _ in found], allowed, url)
+    return found
 
 
 async def check_url(url: str, allowed: Sequence[Network]) -> None:
     """Refuse, with the reason, a URL the service would not send to."""
     target = parse_target(url)
-    if _is_address(target.host):
-        _check(target.host, [target.host], allowed, url)
-        return
-    found = await _addresses(target.host, target.port, url)
-    _check(target.host, [address for _, _, address, _ in found], allowed, url)
+    if not _checked_literal(target.host, allowed, url):
+        await _checked_addresses(target.host, target.port, allowed, url)
 
 
 class _CheckedResolver(AbstractResolver):
@@ -104,8 +107,7 @@ class _CheckedResolver(AbstractResolver):
     async def resolve(
         self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
     ) -> list[ResolveResult]:
-        found = await _addresses(host, port, host)
-        _check(host, [address for _, _, address, _ in found], self.allowed, host)
+        found = await _checked_addresses(host, port, self.allowed, host)
         return [
             ResolveResult(hostname=host, host=address, port=at, family=fam, proto=proto, flags=0)
             for fam, proto, address, at in found
@@ -161,9 +163,7 @@ class Sender:
             return round((time.monotonic() - started) * 1000)
 
         try:
-            target = parse_target(url)
-            if _is_address(target.host):
-                _check(target.host, [target.host], self.allowed, url)
+            _checked_literal(parse_target(url).host, self.allowed, url)
             async with self._client().post(
                 url,
                 data=body,

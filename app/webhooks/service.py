@@ -188,6 +188,7 @@ async def deliver_round(
     round: its other deliveries wait for the retry instead of each waiting out the time limit."""
     done = Round()
     claimed: list[asyncpg.Record] = []
+    send_until = time.monotonic() + SEND_WITHIN.total_seconds()  # the leases start after this
     async with pool.acquire() as conn:
         deliveries = DeliveryRepository(conn)
         for endpoint_id in await EndpointRepository(conn).enabled_ids():
@@ -199,7 +200,6 @@ async def deliver_round(
         if not claimed:
             return done
         rows = await EventRepository(conn).by_number([c["event_id"] for c in claimed])
-    send_until = time.monotonic() + SEND_WITHIN.total_seconds()
     events = {row["id"]: row for row in rows}
     lines: dict[tuple[int, int | None], _Line] = {}
     for claim in sorted(claimed, key=lambda c: c["id"]):
