@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -43,6 +44,7 @@ class ServedProcess:
             env=self._env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE if self._unread_stderr else self._log,
+            start_new_session=True,  # its own process group, so a stuck stop can end it all
         )
         deadline = time.monotonic() + STARTUP_S
         while True:
@@ -64,16 +66,20 @@ class ServedProcess:
         self.proc.send_signal(signum)
 
     def stop(self, timeout: float = 15) -> int:
-        """SIGTERM and wait: the exit status (a graceful stop exits 0 or 143)."""
+        """SIGTERM and wait: the exit status (a graceful stop exits 0 or 143). A process that
+        does not stop in time is killed with everything it started, and the test fails."""
         assert self.proc is not None
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
         try:
             return self.proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
-            self.proc.kill()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait()
-            raise
+            raise AssertionError(
+                f"serve did not stop within {timeout} s of SIGTERM: {self.log()[-2000:]}"
+            ) from None
 
     def log(self) -> str:
         self._log.seek(0)

@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from pathlib import Path
@@ -115,11 +116,11 @@ def background_command(name: str, *options: str) -> list[str]:
 
 def _start_beside(name: str) -> subprocess.Popen[bytes]:
     """`leadstatus deliver` (or `publish`) beside the API, on the same database (already in the
-    environment)."""
+    environment), tied to this process by a pipe it never writes to (`--stop-with-stdin`)."""
     return subprocess.Popen(
-        background_command(name, "--nice", str(DELIVERY_NICENESS)),
+        background_command(name, "--nice", str(DELIVERY_NICENESS), "--stop-with-stdin"),
         env=os.environ.copy(),
-        stdin=subprocess.DEVNULL,
+        stdin=subprocess.PIPE,
     )
 
 
@@ -170,17 +171,24 @@ def _development_key(url: str) -> str:
 
 
 NICE_OPTION = typer.Option(min=0, max=19, help="Lower this process's CPU priority by this much.")
+STDIN_OPTION = typer.Option(
+    "--stop-with-stdin",
+    help="Stop (as on SIGTERM) when standard input ends: a supervisor holding the other end of a "
+    "pipe takes this process with it however it exits, even killed.",
+)
 
 
 @cli.command()
-def deliver(nice: Annotated[int, NICE_OPTION] = 0) -> None:
+def deliver(
+    nice: Annotated[int, NICE_OPTION] = 0, stop_with_stdin: Annotated[bool, STDIN_OPTION] = False
+) -> None:
     """Deliver webhooks until stopped (`serve` runs one; more share the work), and publish the
     events to NATS JetStream when LEADSTATUS_NATS_URL is set."""
     import asyncio
 
     from app.webhooks.delivery import run_delivery
 
-    settings = _background(nice)
+    settings = _background(nice, stop_with_stdin)
     publisher = _publisher(settings, required=False)
     url = _database_url()
 
@@ -195,6 +203,7 @@ def deliver(nice: Annotated[int, NICE_OPTION] = 0) -> None:
 @cli.command()
 def publish(
     nice: Annotated[int, NICE_OPTION] = 0,
+    stop_with_stdin: Annotated[bool, STDIN_OPTION] = False,
     from_start: Annotated[
         bool,
         typer.Option(
@@ -208,7 +217,7 @@ def publish(
     does it too; several take turns)."""
     import asyncio
 
-    settings = _background(nice)
+    settings = _background(nice, stop_with_stdin)
     publisher = _publisher(settings, required=True)
     assert publisher is not None
     url = _database_url()
@@ -216,13 +225,16 @@ def publish(
         asyncio.run(publisher(url, settings, from_start=from_start))
 
 
-def _background(nice: int) -> Settings:
-    """What a background command does first: exit on SIGTERM, lower its priority, log lines."""
+def _background(nice: int, stop_with_stdin: bool) -> Settings:
+    """What a background command does first: exit on SIGTERM (and at the end of its standard
+    input, if asked), lower its priority, log lines."""
     import logging.config
 
     from app.platform.observability.logs import logging_config
 
     _exit_on_sigterm()
+    if stop_with_stdin:
+        _stop_at_end_of_stdin()
     if nice:
         os.nice(nice)
     settings = get_settings()
@@ -230,6 +242,21 @@ def _background(nice: int) -> Settings:
         logging_config(wanted=settings.log_format, level=settings.log_level, stream=sys.stderr)
     )
     return settings
+
+
+def _stop_at_end_of_stdin() -> None:
+    """SIGTERM this process once standard input ends. `serve` holds the pipe's other end, which
+    the kernel closes however `serve` ends, so a delivery process never outlives its service (an
+    orphan would go on taking deliveries, with the settings of a service long gone)."""
+
+    def watch() -> None:
+        # The raw descriptor, not sys.stdin: a thread parked in a buffered read holds its lock.
+        with contextlib.suppress(OSError):
+            while os.read(sys.stdin.fileno(), 4096):
+                pass  # nothing is ever sent: only the end counts
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="stdin-watch", daemon=True).start()
 
 
 Publisher = Callable[..., Coroutine[Any, Any, None]]

@@ -4,13 +4,16 @@ the signed events arrive at a receiver, pushed by the process's own delivery loo
 from __future__ import annotations
 
 import asyncio
+import signal
 
+import asyncpg
 import httpx
 import orjson
 import pytest
 from standardwebhooks.webhooks import Webhook
 
 from app.platform.settings import get_settings
+from app.webhooks.delivery import DELIVERY_CONNECTION
 from tests.cli_runner import leadstatus
 from tests.served import ServedProcess
 from tests.webhooks.receiver import serving
@@ -44,7 +47,8 @@ async def test_a_served_process_delivers_a_transition_to_a_webhook_added_by_the_
                     break
                 await asyncio.sleep(0.05)
         finally:
-            process.stop()
+            # Off the loop: the receiver must keep answering while the process stops.
+            await asyncio.to_thread(process.stop)
     got = [Webhook(secret).verify(r.body, r.headers) for r in receiver.requests]
     assert [e["type"] for e in got] == ["lead.created", "lead.status_changed"]
     assert got[1]["data"]["to"] == "qualified"
@@ -52,3 +56,37 @@ async def test_a_served_process_delivers_a_transition_to_a_webhook_added_by_the_
     assert (await leadstatus("webhook", "remove", endpoint_id)).exit_code == 0
     assert "No webhooks yet" in (await leadstatus("webhook", "list")).output
     assert (await leadstatus("webhook", "remove", endpoint_id)).exit_code == 1
+
+
+async def delivery_connections(database_url: str) -> int:
+    conn = await asyncpg.connect(database_url)
+    try:
+        n: int = await conn.fetchval(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND application_name = $1",
+            DELIVERY_CONNECTION,
+        )
+        return n
+    finally:
+        await conn.close()
+
+
+async def test_a_killed_service_takes_its_delivery_process_with_it(database_url: str) -> None:
+    """An orphan would go on taking deliveries with a gone service's settings, and a restarted
+    service would start another beside it."""
+    process = await asyncio.to_thread(ServedProcess(database_url).start)
+    try:
+        for _ in range(100):
+            if await delivery_connections(database_url):
+                break
+            await asyncio.sleep(0.1)
+        assert await delivery_connections(database_url) > 0, "no delivery process connected"
+    finally:
+        process.signal(signal.SIGKILL)
+        assert process.proc is not None
+        await asyncio.to_thread(process.proc.wait)
+    for _ in range(150):
+        if not await delivery_connections(database_url):
+            break
+        await asyncio.sleep(0.1)
+    assert await delivery_connections(database_url) == 0, process.log()[-2000:]
