@@ -1,7 +1,8 @@
 """An event as a consumer reads it, in the log (`GET /v1/events`) and in a webhook's body alike.
 
-The trigger wrote the lead as JSON (`events_lead()`); its times are written in whatever time
-zone the writing session had, so they are read back and written as every answer writes them.
+The log keeps the lead as the row it was; the query reading it makes it JSON (`events_lead()`),
+with times in whatever time zone the reading session has, so they are read back and written as
+every answer writes them.
 The rest is shaped here too, once, for every way an event leaves.
 """
 

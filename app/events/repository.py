@@ -15,7 +15,8 @@ import asyncpg
 from app.events.domain import EventFilter
 
 _COLUMNS = (
-    "e.id, e.type, e.occurred_at, e.lead_id, e.sequence, e.pipeline, e.lead::text AS lead,"
+    "e.id, e.type, e.occurred_at, e.lead_id, e.sequence, e.pipeline,"
+    " events_lead(e.lead)::text AS lead,"
     " e.details::text AS details, c.id AS change_id, c.from_status, c.to_status,"
     " c.from_outcome, c.to_outcome, c.reason, c.reopened, c.note, c.competitor, c.revisit_at,"
     " c.future_opportunity, c.actor, c.api_key, c.owner, c.source, c.segment, c.at,"
@@ -31,7 +32,7 @@ _ANNOUNCE_REVISITS = """
 WITH mark AS (
     SELECT at FROM events_marks WHERE name = 'revisit_due' FOR UPDATE SKIP LOCKED
 ), due AS (
-    SELECT l.id, l.version, l.pipeline, l.revisit_at, events_lead(l) AS lead
+    SELECT l.id, l.version, l.pipeline, l.revisit_at, l AS lead
       FROM mark, leads l
      WHERE l.revisit_at > mark.at AND l.revisit_at <= $1
        AND l.revisit_at IS NOT NULL AND l.outcome <> 'open'

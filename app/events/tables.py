@@ -12,6 +12,15 @@ from sqlalchemy.types import UserDefinedType
 from app.platform.tables import metadata
 
 
+class LeadRow(UserDefinedType[Any]):
+    """The `leads` table's row type: an event keeps the lead as the row it was (0021)."""
+
+    cache_ok = True
+
+    def get_col_spec(self, **kw: Any) -> str:
+        return "leads"
+
+
 class TransactionId(UserDefinedType[int]):
     """PostgreSQL's `xid8`: the id of the transaction that wrote the row."""
 
@@ -32,7 +41,7 @@ events = Table(
     Column("sequence", Integer),
     Column("pipeline", Text),
     Column("change_id", BigInteger),
-    Column("lead", JSONB),
+    Column("lead", LeadRow()),
     Column("details", JSONB),
     Index("ix_events_position", "tx", "id"),
     Index(

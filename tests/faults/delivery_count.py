@@ -59,7 +59,7 @@ async def errors_of(pool: asyncpg.Pool, endpoint: Endpoint) -> set[str]:
 async def logged_since(pool: asyncpg.Pool, after: int) -> dict[str, Logged]:
     """The log's events after event `after`, by the tag their change carried."""
     rows = await pool.fetch(
-        "SELECT e.id, e.lead_id, e.sequence, coalesce(c.note, e.lead->>'email') AS tag"
+        "SELECT e.id, e.lead_id, e.sequence, coalesce(c.note, (e.lead).email) AS tag"
         " FROM events e LEFT JOIN lead_status_changes c ON c.id = e.change_id WHERE e.id > $1",
         after,
     )

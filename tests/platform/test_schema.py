@@ -19,9 +19,10 @@ from tests.example_pipelines import DEFAULT
 
 
 # Reflection does not know the rollups' row types that `metrics_pending` holds arrays of, nor
-# the events log's transaction ids.
+# the events log's transaction ids and lead rows.
 @pytest.mark.filterwarnings("ignore:Did not recognize type 'metrics_")
 @pytest.mark.filterwarnings("ignore:Did not recognize type 'xid8'")
+@pytest.mark.filterwarnings("ignore:Did not recognize type 'leads'")
 async def test_migrations_match_the_table_declarations(database_url: str) -> None:
     engine = create_async_engine(sqlalchemy_url(database_url))
 

@@ -14,10 +14,11 @@ BEGIN
      OR current_setting('leadstatus.events', true) = 'off' THEN
     RETURN NULL;
   END IF;
+  -- What changed is found in the JSON both rows read as; the event keeps the row.
   after := events_lead(NEW);
   before := events_lead(OLD);
   INSERT INTO events (type, lead_id, sequence, pipeline, lead, details)
-    SELECT 'lead.updated', NEW.id, NEW.version, NEW.pipeline, after,
+    SELECT 'lead.updated', NEW.id, NEW.version, NEW.pipeline, NEW,
            jsonb_build_object(
              'changed', coalesce(jsonb_agg(a.key ORDER BY a.key), '[]'),
              'previous', coalesce(jsonb_object_agg(a.key, before -> a.key), '{}'))

@@ -10,7 +10,7 @@ BEGIN
     RETURN NULL;
   END IF;
   INSERT INTO events (type, lead_id, sequence, pipeline, lead)
-    VALUES ('lead.created', NEW.id, NEW.version, NEW.pipeline, events_lead(NEW));
+    VALUES ('lead.created', NEW.id, NEW.version, NEW.pipeline, NEW);
   RETURN NULL;
 END $function$
 ;

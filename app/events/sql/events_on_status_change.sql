@@ -11,7 +11,7 @@ BEGIN
   END IF;
   -- An AFTER trigger runs once the statement is done: the lead row is the one it left.
   INSERT INTO events (type, lead_id, sequence, pipeline, change_id, lead)
-    SELECT 'lead.status_changed', l.id, l.version, NEW.pipeline, NEW.id, events_lead(l)
+    SELECT 'lead.status_changed', l.id, l.version, NEW.pipeline, NEW.id, l
       FROM leads l WHERE l.id = NEW.lead_id;
   RETURN NULL;
 END $function$
