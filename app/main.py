@@ -30,7 +30,7 @@ from app.metrics.folding import fold_forever
 from app.pipelines import routes as pipelines
 from app.pipelines import workflow_routes as workflow
 from app.pipelines.cache import Workflows
-from app.platform.db import create_pool, resolve_database_url
+from app.platform.db import close_pools, create_pool, resolve_database_url
 from app.platform.errors import SchemaNotCurrent
 from app.platform.http import problem_routes, problem_types, problems
 from app.platform.http.limits import RequestLimits
@@ -159,10 +159,8 @@ def create_app(*, settings: Settings | None = None, database_url: str | None = N
                     await task
             with contextlib.suppress(OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
                 await app.state.keyring.flush_uses()
-            if app.state.read_pool is not app.state.pool:
-                await app.state.read_pool.close()
-            await fold_pool.close()
-            await app.state.pool.close()
+            pools = {app.state.pool, app.state.read_pool, fold_pool}
+            await close_pools(*pools)
 
     app = FastAPIOffline(
         title="leadstatus",

@@ -46,14 +46,14 @@ T = TypeVar("T")
 
 def run_on_database(work: Callable[[Any], Awaitable[T]], url: str | None = None) -> T:
     """Run `work(pool)` against the service's database (`url` when this process has it)."""
-    from app.platform.db import create_pool
+    from app.platform.db import close_pools, create_pool
 
     async def main() -> T:
         pool = await create_pool(target, settings)
         try:
             return await work(pool)
         finally:
-            await pool.close()
+            await close_pools(pool)
 
     settings = get_settings()
     target = url or database_url()

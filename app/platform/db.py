@@ -8,6 +8,8 @@ throughput (the README's performance section).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import warnings
 from pathlib import Path
@@ -113,3 +115,20 @@ async def create_pool(
         },
     )
     return pool
+
+
+CLOSE_WITHIN_S = 5.0
+"""How long closing a pool waits for its connections to be given back and closed politely."""
+
+
+async def close_pools(*pools: asyncpg.Pool) -> None:
+    """Close the pools together, each within `CLOSE_WITHIN_S`: asyncpg's close waits for every
+    connection to be released, so one stuck on a server that went away would hold a stopping
+    process past its supervisor's grace. A pool that is not closed in time is terminated (which
+    asyncpg does when its close is cancelled)."""
+
+    async def close(pool: asyncpg.Pool) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(pool.close(), CLOSE_WITHIN_S)
+
+    await asyncio.gather(*(close(pool) for pool in pools))

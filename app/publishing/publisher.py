@@ -14,7 +14,7 @@ import logging
 
 import asyncpg
 
-from app.platform.db import create_pool
+from app.platform.db import close_pools, create_pool
 from app.platform.settings import Settings
 from app.publishing.jetstream import JetStream, describe
 from app.publishing.service import BATCH, publish_round, start_publishing
@@ -94,5 +94,4 @@ async def run_publisher(url: str, settings: Settings, *, from_start: bool = Fals
         await start_publishing(pool, stream.name, from_start=from_start)
         await publish_forever(pool, listener, stream, settings.webhook_poll_interval_s)
     finally:
-        await listener.close()
-        await pool.close()
+        await close_pools(listener, pool)

@@ -26,7 +26,7 @@ from enum import Enum
 
 import asyncpg
 
-from app.platform.db import create_pool
+from app.platform.db import close_pools, create_pool
 from app.platform.sealing import Sealer, sealer_for
 from app.platform.settings import Settings
 from app.webhooks.domain import parse_networks
@@ -145,5 +145,4 @@ async def run_delivery(url: str, settings: Settings) -> None:
             settings.webhook_poll_interval_s,
         )
     finally:
-        await listener.close()
-        await pool.close()
+        await close_pools(listener, pool)
