@@ -15,9 +15,10 @@ import asyncpg
 
 from app.leads.repository import DESCRIPTIVE_FIELDS
 
+_KEPT_DEFAULT = ("probability", "expected_close_date", "external_id", "attributes")
 LEAD_COLUMNS: tuple[str, ...] = (
     "id",
-    *(name for name in DESCRIPTIVE_FIELDS if name not in ("external_id", "attributes")),
+    *(name for name in DESCRIPTIVE_FIELDS if name not in _KEPT_DEFAULT),
     "status",
     "status_reason",
     "closed_from",
@@ -29,7 +30,7 @@ LEAD_COLUMNS: tuple[str, ...] = (
     "updated_at",
     "outcome",
 )
-"""Columns of a bulk-loaded lead row, in order; `external_id` and `attributes` keep defaults, and
+"""Columns of a bulk-loaded lead row, in order; those of `_KEPT_DEFAULT` stay empty, and
 `pipeline` and `pipeline_version` theirs (`default`, version 1)."""
 
 CHANGE_COLUMNS: tuple[str, ...] = (

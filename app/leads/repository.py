@@ -30,6 +30,8 @@ DESCRIPTIVE_FIELDS: tuple[str, ...] = (
     "country",
     "estimated_value",
     "currency",
+    "probability",
+    "expected_close_date",
     "external_id",
     "attributes",
 )
@@ -46,7 +48,12 @@ _INSERT = (
 """A new lead at its pipeline's initial status, written only if the version that status was
 taken from is still current (no rows otherwise: the caller re-reads the pipeline)."""
 
-_COLUMN_TYPES = {"estimated_value": "numeric", "attributes": "jsonb"}
+_COLUMN_TYPES = {
+    "estimated_value": "numeric",
+    "probability": "float8",
+    "expected_close_date": "date",
+    "attributes": "jsonb",
+}
 _INSERT_MANY = (
     f"WITH guard AS (SELECT {_CURRENT} AS current)"
     f" INSERT INTO leads ({', '.join(DESCRIPTIVE_FIELDS)}, pipeline, pipeline_version, status)"

@@ -6,7 +6,7 @@ pointer to the call that does change it, never silently dropped or used.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -38,6 +38,7 @@ Note = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000, pattern=NO_NUL)
 ]
 Phone = Annotated[str, StringConstraints(strip_whitespace=True, max_length=40, pattern=NO_NUL)]
+Probability = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
 MAX_ATTRIBUTES_BYTES = 4096
 
 
@@ -103,6 +104,14 @@ class _LeadFields(_Input):
     country: CountryAlpha2 | None = Field(default=None, description="ISO 3166-1 alpha-2 code.")
     estimated_value: Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2)] | None = None
     currency: ISO4217 | None = Field(default=None, description="ISO 4217 code, e.g. `EUR`.")
+    probability: Probability | None = Field(
+        default=None,
+        description="The rep's chance that this deal is won, 0 to 1; overrides its status's "
+        "probability in the weighted pipeline.",
+    )
+    expected_close_date: date | None = Field(
+        default=None, description="The day the deal is expected to close (the forecast's month)."
+    )
     external_id: Text | None = Field(default=None, description="The lead's id in another system.")
 
     @field_validator("attributes", check_fields=False)
@@ -248,6 +257,8 @@ class LeadPublic(BaseModel):
     country: str | None
     estimated_value: Decimal | None
     currency: str | None
+    probability: float | None
+    expected_close_date: date | None
     external_id: str | None
     attributes: dict[str, Any]
     pipeline: str = Field(description="The pipeline the lead moves through.")

@@ -7,14 +7,17 @@ have; `app.pipelines.tables` declares those rows.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    CheckConstraint,
     Column,
+    Date,
+    Double,
     ForeignKey,
     Identity,
     Index,
@@ -49,6 +52,10 @@ class LeadRow(SQLModel, table=True):
         ),
         Index("ix_leads_status_id", "status", "id"),
         Index("ix_leads_owner_id", "owner", "id"),
+        # A table check, not a domain: see migration 0022.
+        CheckConstraint(
+            "probability >= 0 AND probability <= 1", name="probability_between_0_and_1"
+        ),
         # The nurture queue: closed leads by revisit date, with what the metrics filter on.
         Index(
             "ix_leads_due",
@@ -87,6 +94,8 @@ class LeadRow(SQLModel, table=True):
     country: str | None = Field(default=None, sa_column=Column(Text))
     estimated_value: Decimal | None = Field(default=None, sa_column=Column(LEAD_VALUE))
     currency: str | None = Field(default=None, sa_column=Column(Text))
+    probability: float | None = Field(default=None, sa_column=Column(Double))
+    expected_close_date: date | None = Field(default=None, sa_column=Column(Date))
     external_id: str | None = Field(default=None, sa_column=Column(Text))
     attributes: dict[str, Any] = Field(
         default_factory=dict,
