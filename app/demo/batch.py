@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from random import Random
 
 from app.demo.calendar import WINDOW_DAYS, Calendar
@@ -23,6 +23,26 @@ BATCH_SIZE = 5_000
 """Leads per batch: big enough to amortize a COPY round trip, small enough to keep COPY busy."""
 
 _SEGMENT_INDEX = {s: i for i, s in enumerate(SEGMENTS)}
+
+CLOSE_WITHIN_DAYS = {"qualified": (21, 120), "negotiating": (5, 45)}
+"""How far ahead a rep expects a deal in each late open stage to close (days, low and high)."""
+JUDGED_SHARE = 0.6
+"""The share of late-stage deals whose rep gave their own probability (the rest go by stage)."""
+JUDGED_AROUND = {"qualified": 0.3, "negotiating": 0.6}
+
+
+def forecast_fields(rng: Random, status: str, today: date) -> tuple[float | None, date | None]:
+    """A late-stage open deal's probability (when its rep judged it) and expected close date,
+    as reps set them: rounded to 5%, and a date ahead, sooner for deals in negotiation. Early
+    and closed deals have neither."""
+    window = CLOSE_WITHIN_DAYS.get(status)
+    if window is None:
+        return None, None
+    close = today + timedelta(days=rng.randint(*window))
+    if rng.random() >= JUDGED_SHARE:
+        return None, close
+    judged = min(0.95, max(0.05, rng.gauss(JUDGED_AROUND[status], 0.15)))
+    return round(judged * 20) / 20, close
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +80,8 @@ def plan_batches(
 def make_batch(order: BatchOrder) -> Batch:
     """Generate one batch (in a worker process): each lead walked through the domain rules."""
     rng = Random(f"leadstatus-demo/{order.seed}/{order.index}")
+    # A stream of its own, so the forecast fields leave every other draw as it was.
+    forecast_rng = Random(f"leadstatus-demo/{order.seed}/{order.index}/forecast")
     calendar = Calendar(order.now)
     team = Team(REPS, WINDOW_DAYS)
     leads: list[Row] = []
@@ -84,6 +106,7 @@ def make_batch(order: BatchOrder) -> Batch:
         )
         lead = journey.lead
         created_at = calendar.at(created)
+        probability, close = forecast_fields(forecast_rng, lead.status, order.now.date())
         leads.append(
             (
                 lead_id,
@@ -94,6 +117,8 @@ def make_batch(order: BatchOrder) -> Batch:
                 country.code,
                 int(value),
                 country.currency,
+                probability,
+                close,
                 lead.status,
                 lead.status_reason,
                 lead.closed_from,

@@ -15,7 +15,7 @@ import asyncpg
 
 from app.leads.repository import DESCRIPTIVE_FIELDS
 
-_KEPT_DEFAULT = ("probability", "expected_close_date", "external_id", "attributes")
+_KEPT_DEFAULT = ("external_id", "attributes")
 LEAD_COLUMNS: tuple[str, ...] = (
     "id",
     *(name for name in DESCRIPTIVE_FIELDS if name not in _KEPT_DEFAULT),

@@ -137,6 +137,27 @@ async def test_leads_carry_believable_descriptive_fields(
     assert [lead["created_at"] for lead in leads] == sorted(lead["created_at"] for lead in leads)
 
 
+async def test_late_stage_deals_carry_a_close_date_ahead_and_often_the_reps_probability(
+    pool: asyncpg.Pool, database_url: str
+) -> None:
+    await seed_demo(database_url, PLAN)
+    leads, _ = await seeded(pool)
+    late = [lead for lead in leads if lead["status"] in ("qualified", "negotiating")]
+    rest = [lead for lead in leads if lead["status"] not in ("qualified", "negotiating")]
+    assert late and rest
+    today = NOW.date()
+    assert all(today < lead["expected_close_date"] <= today + timedelta(days=120) for lead in late)
+    soon = [(lead["expected_close_date"] - today).days for lead in late]
+    negotiating = [d for d, lead in zip(soon, late, strict=True) if lead["status"] == "negotiating"]
+    qualified = [d for d, lead in zip(soon, late, strict=True) if lead["status"] == "qualified"]
+    assert negotiating and qualified
+    assert max(negotiating) <= 45 and min(qualified) >= 21
+    judged = [lead["probability"] for lead in late if lead["probability"] is not None]
+    assert 0.3 <= len(judged) / len(late) <= 0.9
+    assert all(0.05 <= p <= 0.95 and round(p * 20) == p * 20 for p in judged)
+    assert all((lead["probability"], lead["expected_close_date"]) == (None, None) for lead in rest)
+
+
 def _share(rows: Sequence[Row], where: Mapping[str, str], statuses: set[str]) -> float:
     chosen = [r for r in rows if all(r[k] == v for k, v in where.items())]
     assert chosen, f"no lead has {where}"
