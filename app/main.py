@@ -159,8 +159,8 @@ def create_app(*, settings: Settings | None = None, database_url: str | None = N
                     await task
             with contextlib.suppress(OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
                 await app.state.keyring.flush_uses()
-            pools = {app.state.pool, app.state.read_pool, fold_pool}
-            await close_pools(*pools)
+            # A set: without a replica the read pool is the request pool.
+            await close_pools(*{app.state.pool, app.state.read_pool, fold_pool})
 
     app = FastAPIOffline(
         title="leadstatus",

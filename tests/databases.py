@@ -53,3 +53,17 @@ def migrated_database(server_url: str, name: str) -> str:
 
 def drop_database(server_url: str, name: str) -> None:
     asyncio.run(admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+async def connections_named(url: str, name: str) -> int:
+    """The sessions on database `url` whose `application_name` is `name` (a pool's, a process's)."""
+    conn = await asyncpg.connect(url)
+    try:
+        n: int = await conn.fetchval(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND application_name = $1",
+            name,
+        )
+        return n
+    finally:
+        await conn.close()

@@ -41,9 +41,9 @@ WAIT_S = 30.0
 """The longest any one awaited sign may take before the test fails (an attempt's limit is 10 s)."""
 SETTLE_S = 60.0
 SLOW_ANSWER_S = 2.0
+"""An answer slower than stopping the database takes, faster than the attempt's limit."""
 ROUND_FAILED = "delivering webhooks failed"
 """What the delivery process logs of a round the database's absence cut short."""
-"""An answer slower than stopping the database takes, faster than the attempt's limit."""
 
 
 @pytest.fixture

@@ -10,19 +10,9 @@ import pytest
 
 from app.platform import db
 from app.platform.settings import Settings
+from tests.databases import connections_named
 
 CLOSING = "leadstatus-closing-test"
-
-
-async def connections_named(database_url: str, name: str) -> int:
-    conn = await asyncpg.connect(database_url)
-    try:
-        n: int = await conn.fetchval(
-            "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1", name
-        )
-        return n
-    finally:
-        await conn.close()
 
 
 async def test_a_connection_never_given_back_does_not_hold_the_close(

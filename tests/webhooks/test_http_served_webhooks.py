@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import signal
 
-import asyncpg
 import httpx
 import orjson
 import pytest
@@ -15,6 +14,7 @@ from standardwebhooks.webhooks import Webhook
 from app.platform.settings import get_settings
 from app.webhooks.delivery import DELIVERY_CONNECTION
 from tests.cli_runner import leadstatus
+from tests.databases import connections_named
 from tests.served import ServedProcess
 from tests.webhooks.receiver import serving
 
@@ -59,16 +59,7 @@ async def test_a_served_process_delivers_a_transition_to_a_webhook_added_by_the_
 
 
 async def delivery_connections(database_url: str) -> int:
-    conn = await asyncpg.connect(database_url)
-    try:
-        n: int = await conn.fetchval(
-            "SELECT count(*) FROM pg_stat_activity"
-            " WHERE datname = current_database() AND application_name = $1",
-            DELIVERY_CONNECTION,
-        )
-        return n
-    finally:
-        await conn.close()
+    return await connections_named(database_url, DELIVERY_CONNECTION)
 
 
 async def test_a_killed_service_takes_its_delivery_process_with_it(database_url: str) -> None:
