@@ -1,7 +1,8 @@
-"""HTTP for bulk imports: up to 1,000 leads in one call, each validated and answered on its own.
+"""HTTP for bulk work: up to 1,000 leads created, or 1,000 status changes made, in one call,
+each item validated and answered on its own.
 
-A bad item is rejected with its problem while the others are created: an import never fails
-whole because of one row, and never half-succeeds without saying which half.
+A bad item is rejected with its problem while the others go through: an import or a pipeline
+cleanup never fails whole because of one row, and never half-succeeds without saying which half.
 """
 
 from __future__ import annotations
@@ -14,15 +15,23 @@ from fastapi import APIRouter, Request, Response
 from pydantic import ValidationError
 
 from app.access.domain import KeyScope
-from app.access.http import KeyedRoute, requires
+from app.access.http import KeyedRoute, key_name, requires
 from app.idempotency.http import IDEMPOTENCY_KEY, idempotent
 from app.leads import service
-from app.leads.schemas import LeadCreate, LeadsBatchResult
+from app.leads.domain import ChangeDetails, LeadRecord, StatusChange
+from app.leads.schemas import (
+    LeadCreate,
+    LeadsBatchResult,
+    LeadTransitionItem,
+    TransitionBatchResult,
+)
 from app.pipelines.http import workflows_of
-from app.platform.errors import InvalidPayload, MalformedBody, PipelineNotFound
+from app.platform.errors import InvalidPayload, MalformedBody, PipelineNotFound, ServiceError
 from app.platform.http import problem_types as p
+from app.platform.http.problem_types import problem_type_of
 from app.platform.http.problems import problem_body, validation_errors
 from app.platform.http.requests import documented_headers
+from app.platform.observability.metrics import instruments_of
 
 MAX_BATCH = 1000
 
@@ -39,19 +48,43 @@ def _rejected(index: int, invalid: ValidationError) -> dict[str, Any]:
     return {"index": index, "result": "rejected", "problem": problem}
 
 
-async def _items(request: Request) -> list[Any]:
+async def _items(request: Request, member: str) -> list[Any]:
     # The body's size is bounded before it gets here (platform.http.limits: four times the usual).
     body = await request.body()
     try:
         document = orjson.loads(body)
     except orjson.JSONDecodeError:
         raise MalformedBody("The body is not valid JSON.") from None
-    leads = document.get("leads") if isinstance(document, dict) else None
-    if not isinstance(leads, list) or not 1 <= len(leads) <= MAX_BATCH:
+    items = document.get(member) if isinstance(document, dict) else None
+    if not isinstance(items, list) or not 1 <= len(items) <= MAX_BATCH:
         raise InvalidPayload(
-            f'The body must be {{"leads": [...]}} with 1 to {MAX_BATCH} leads.', field="leads"
+            f'The body must be {{"{member}": [...]}} with 1 to {MAX_BATCH} {member}.',
+            field=member,
         )
-    return leads
+    return items
+
+
+def _batch_body(member: str, item: dict[str, Any], example: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": [member],
+                    "properties": {
+                        member: {
+                            "type": "array",
+                            "items": item,
+                            "minItems": 1,
+                            "maxItems": MAX_BATCH,
+                        }
+                    },
+                },
+                "example": {member: example},
+            }
+        },
+    }
 
 
 @router.post(
@@ -63,38 +96,21 @@ async def _items(request: Request) -> list[Any]:
     "`duplicate` naming that lead. `items` follow the input order.",
     openapi_extra={
         **documented_headers(IDEMPOTENCY_KEY),
-        "requestBody": {
-            "required": True,
-            "content": {
-                "application/json": {
-                    "schema": {
-                        "type": "object",
-                        "required": ["leads"],
-                        "properties": {
-                            "leads": {
-                                "type": "array",
-                                "items": {"$ref": "#/components/schemas/LeadCreate"},
-                                "minItems": 1,
-                                "maxItems": MAX_BATCH,
-                            }
-                        },
-                    },
-                    "example": {
-                        "leads": [
-                            {"email": "ann@initech.example", "company": "Initech"},
-                            {"email": "raj@globex.example", "owner": "sam.okafor"},
-                        ]
-                    },
-                }
-            },
-        },
+        "requestBody": _batch_body(
+            "leads",
+            {"$ref": "#/components/schemas/LeadCreate"},
+            [
+                {"email": "ann@initech.example", "company": "Initech"},
+                {"email": "raj@globex.example", "owner": "sam.okafor"},
+            ],
+        ),
     },
     response_model=LeadsBatchResult,
     responses=p.responses(p.MALFORMED_BODY, p.INVALID_PAYLOAD, *p.IDEMPOTENCY),
 )
 @requires(KeyScope.LEADS_WRITE)
 async def create_leads_batch(request: Request) -> Response:
-    items = await _items(request)
+    items = await _items(request, "leads")
     answers: list[dict[str, Any] | None] = [None] * len(items)
     valid: list[tuple[int, dict[str, Any]]] = []
     for index, item in enumerate(items):
@@ -164,3 +180,99 @@ def _conflict() -> dict[str, Any]:
     return problem_body(
         p.CONCURRENT_CHANGE, "Open leads with this email kept changing; send this lead again."
     )
+
+
+@router.post(
+    "/v1/leads:batch-transition",
+    summary="Change the status of up to 1,000 leads at once",
+    description="How a pipeline is cleaned up: each item is a move as `POST "
+    "/v1/leads/{id}/transitions` takes it, plus the `lead_id` (and optionally the `version` it "
+    "was read at). Items are decided one after another, each on its own, with the same rules and "
+    "the same problems as a single move; a refused item changes nothing and the others go "
+    "through. `items` follow the input order. The call is one transaction: should it fail as a "
+    "whole (503, 500), no item was applied.",
+    openapi_extra={
+        **documented_headers(IDEMPOTENCY_KEY),
+        "requestBody": _batch_body(
+            "changes",
+            LeadTransitionItem.model_json_schema(ref_template="#/components/schemas/{model}"),
+            [
+                {"lead_id": 1208, "to": "no_decision", "reason": "unresponsive"},
+                {"lead_id": 977, "to": "lost", "reason": "competitor", "competitor": "Globex"},
+            ],
+        ),
+    },
+    response_model=TransitionBatchResult,
+    responses=p.responses(p.MALFORMED_BODY, p.INVALID_PAYLOAD, *p.IDEMPOTENCY),
+)
+@requires(KeyScope.LEADS_WRITE)
+async def transition_leads_batch(request: Request) -> Response:
+    items = await _items(request, "changes")
+    answers: list[dict[str, Any] | None] = [None] * len(items)
+    valid: list[tuple[int, service.RequestedTransition]] = []
+    for index, item in enumerate(items):
+        try:
+            move = LeadTransitionItem.model_validate(item)
+        except ValidationError as invalid:
+            answers[index] = _rejected(index, invalid) | {"lead_id": _lead_id_of(item)}
+            continue
+        details = move.model_dump(exclude={"to", "reason", "lead_id", "version"})
+        valid.append(
+            (
+                index,
+                service.RequestedTransition(
+                    move.lead_id, move.to, move.reason, ChangeDetails(**details), move.version
+                ),
+            )
+        )
+    workflows = workflows_of(request)
+    api_key = key_name(request)
+    recorded: list[StatusChange] = []
+
+    async def work(db: asyncpg.Pool) -> Response:
+        results = await service.transition_leads(
+            db,
+            workflows,
+            requested=[move for _, move in valid],
+            api_key=api_key,
+            on_recorded=recorded.append,
+        )
+        for (index, move), result in zip(valid, results, strict=True):
+            answers[index] = _moved(index, move.lead_id, result)
+        return _tallied(answers)
+
+    response = await idempotent(request, work)
+    instruments = instruments_of(request)
+    for change in recorded:
+        instruments.count_status_change(change)
+    return response
+
+
+def _lead_id_of(item: object) -> int | None:
+    lead_id = item.get("lead_id") if isinstance(item, dict) else None
+    return lead_id if isinstance(lead_id, int) and not isinstance(lead_id, bool) else None
+
+
+def _moved(index: int, lead_id: int, result: LeadRecord | ServiceError) -> dict[str, Any]:
+    if isinstance(result, ServiceError):
+        kind = problem_type_of(result)
+        if kind is None:
+            raise result
+        problem = problem_body(kind, result.detail, **result.facts)
+        return {"index": index, "result": "rejected", "lead_id": lead_id, "problem": problem}
+    return {
+        "index": index,
+        "result": "changed",
+        "lead_id": lead_id,
+        "status": result["status"],
+        "version": result["version"],
+    }
+
+
+def _tallied(answers: list[dict[str, Any] | None]) -> Response:
+    tally = {"changed": 0, "rejected": 0}
+    for answer in answers:
+        assert answer is not None
+        tally[answer["result"]] += 1
+    content = {**tally, "items": answers}
+    return Response(orjson.dumps(content), media_type="application/json")

@@ -347,3 +347,75 @@ class LeadsBatchResult(BaseModel):
     duplicates: int
     rejected: int
     items: list[BatchItem]
+
+
+class LeadTransitionItem(TransitionRequest):
+    """One move of a bulk status change: the body of `POST /v1/leads/{id}/transitions` with the
+    lead it applies to and, optionally, the version it was read at (If-Match for this item)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"lead_id": 1208, "to": "no_decision", "reason": "unresponsive", "version": 4}
+            ]
+        },
+    )
+
+    lead_id: int = Field(ge=1, le=2**63 - 1, description="The lead to move.")
+    version: int | None = Field(
+        default=None,
+        ge=1,
+        le=2**31 - 1,
+        description="Apply only while the lead is at this version (as If-Match does); a lead "
+        "changed since is this item's `stale-version` problem.",
+    )
+
+
+class TransitionBatchItem(BaseModel):
+    index: int = Field(description="Position of the change in the request.")
+    result: Literal["changed", "rejected"]
+    lead_id: int | None = Field(description="The lead the item names (null if unreadable).")
+    status: str | None = Field(default=None, description="The lead's status now (changed).")
+    version: int | None = Field(default=None, description="The lead's version now (changed).")
+    problem: dict[str, Any] | None = Field(
+        default=None, description="Why it was refused, as a problem+json object (rejected)."
+    )
+
+
+class TransitionBatchResult(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "changed": 1,
+                    "rejected": 1,
+                    "items": [
+                        {
+                            "index": 0,
+                            "result": "changed",
+                            "lead_id": 1208,
+                            "status": "no_decision",
+                            "version": 5,
+                        },
+                        {
+                            "index": 1,
+                            "result": "rejected",
+                            "lead_id": 977,
+                            "problem": {
+                                "type": "/problems/transition-not-allowed",
+                                "title": "Transition not allowed",
+                                "status": 409,
+                                "detail": "A won lead cannot move to no_decision.",
+                                "allowed_targets": [],
+                            },
+                        },
+                    ],
+                }
+            ]
+        }
+    )
+
+    changed: int
+    rejected: int
+    items: list[TransitionBatchItem]

@@ -14,6 +14,7 @@ lost race against a pipeline edit is re-decided under the new version like any o
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,6 +30,7 @@ from app.platform.errors import (
     ConcurrentChange,
     DuplicateOpenLead,
     LeadNotFound,
+    ServiceError,
     StaleVersion,
     UnknownStatus,
 )
@@ -145,15 +147,16 @@ async def transition_lead(
     def decide(lead: Lead, workflow: Workflow) -> StatusChange:
         return lead.transition(workflow, to, reason, now=utc_now(), details=details)
 
-    return await _change_status(
-        pool,
-        workflows,
-        lead_id=lead_id,
-        decide=decide,
-        if_match=if_match,
-        api_key=api_key,
-        on_recorded=on_recorded,
-    )
+    async with pool.acquire() as conn:
+        return await _change_status(
+            conn,
+            workflows,
+            lead_id=lead_id,
+            decide=decide,
+            if_match=if_match,
+            api_key=api_key,
+            on_recorded=on_recorded,
+        )
 
 
 async def reopen_lead(
@@ -171,19 +174,20 @@ async def reopen_lead(
     def decide(lead: Lead, workflow: Workflow) -> StatusChange:
         return lead.reopen(workflow, reason, now=utc_now(), to=to, details=details)
 
-    return await _change_status(
-        pool,
-        workflows,
-        lead_id=lead_id,
-        decide=decide,
-        if_match=if_match,
-        api_key=api_key,
-        on_recorded=on_recorded,
-    )
+    async with pool.acquire() as conn:
+        return await _change_status(
+            conn,
+            workflows,
+            lead_id=lead_id,
+            decide=decide,
+            if_match=if_match,
+            api_key=api_key,
+            on_recorded=on_recorded,
+        )
 
 
 async def _change_status(
-    pool: asyncpg.Pool,
+    conn: asyncpg.Connection,
     workflows: Workflows,
     *,
     lead_id: int,
@@ -192,24 +196,78 @@ async def _change_status(
     api_key: str | None,
     on_recorded: OnRecorded | None,
 ) -> LeadRecord:
-    async with pool.acquire() as conn:
-        repo = LeadRepository(conn)
-        for _ in range(MAX_ATTEMPTS):
-            row = await repo.state(lead_id)
-            if row is None:
-                raise LeadNotFound(lead_id)
-            if if_match is not None and row["version"] != if_match:
-                raise StaleVersion(lead_id, if_match, row["version"])
-            lead = to_domain(row)
-            workflows.saw(lead.pipeline, row["current_version"])
-            workflow = await workflows.version(lead.pipeline, row["current_version"], conn=conn)
-            change = decide(lead, workflow)
-            changed = await repo.record_change(lead_id, lead, change, api_key=api_key)
-            if changed is not None:
-                if on_recorded is not None:
-                    on_recorded(change)
-                return changed
+    repo = LeadRepository(conn)
+    for _ in range(MAX_ATTEMPTS):
+        row = await repo.state(lead_id)
+        if row is None:
+            raise LeadNotFound(lead_id)
+        if if_match is not None and row["version"] != if_match:
+            raise StaleVersion(lead_id, if_match, row["version"])
+        lead = to_domain(row)
+        workflows.saw(lead.pipeline, row["current_version"])
+        workflow = await workflows.version(lead.pipeline, row["current_version"], conn=conn)
+        change = decide(lead, workflow)
+        changed = await repo.record_change(lead_id, lead, change, api_key=api_key)
+        if changed is not None:
+            if on_recorded is not None:
+                on_recorded(change)
+            return changed
     raise ConcurrentChange(f"Lead {lead_id}", lead_id=lead_id)
+
+
+@dataclass(frozen=True, slots=True)
+class RequestedTransition:
+    """One item of a bulk status change: a move as `transition_lead` takes it."""
+
+    lead_id: int
+    to: str
+    reason: str
+    details: ChangeDetails
+    if_match: int | None = None
+
+
+async def transition_leads(
+    pool: asyncpg.Pool,
+    workflows: Workflows,
+    *,
+    requested: Sequence[RequestedTransition],
+    api_key: str | None = None,
+    on_recorded: OnRecorded | None = None,
+) -> list[LeadRecord | ServiceError]:
+    """Apply many moves, each decided on its own, in order: per item the lead as it became or
+    the refusal it got.
+
+    One transaction holds them all, with a savepoint per item: a refused item leaves nothing
+    behind while the others stand, and a failure nobody expected (the database going away)
+    rolls the whole call back, so an answered error never hides half a cleanup. Two items on the
+    same lead see each other, the second deciding on the state the first left."""
+    results: list[LeadRecord | ServiceError] = []
+    async with pool.acquire() as conn, conn.transaction():
+        for item in requested:
+
+            def decide(
+                lead: Lead, workflow: Workflow, item: RequestedTransition = item
+            ) -> StatusChange:
+                return lead.transition(
+                    workflow, item.to, item.reason, now=utc_now(), details=item.details
+                )
+
+            try:
+                async with conn.transaction():
+                    results.append(
+                        await _change_status(
+                            conn,
+                            workflows,
+                            lead_id=item.lead_id,
+                            decide=decide,
+                            if_match=item.if_match,
+                            api_key=api_key,
+                            on_recorded=on_recorded,
+                        )
+                    )
+            except ServiceError as refused:
+                results.append(refused)
+    return results
 
 
 async def _replaced(

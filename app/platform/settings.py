@@ -140,7 +140,8 @@ class Settings(BaseSettings):
         default=1024 * 1024,
         ge=1024,
         validation_alias="LEADSTATUS_MAX_BODY_BYTES",
-        description="Largest request body accepted (batch imports: four times this).",
+        description="Largest request body accepted (batch imports and batch status changes: four "
+        "times this).",
     )
     request_timeout_s: float = Field(
         default=30.0,

@@ -18,9 +18,9 @@ from app.platform.http.problems import ResponseStart, problem_body
 
 log = logging.getLogger("leadstatus.limits")
 
-BATCH_PATH = "/v1/leads:batch"
+BATCH_PATHS = frozenset({"/v1/leads:batch", "/v1/leads:batch-transition"})
 BATCH_FACTOR = 4
-"""A batch of 1,000 leads needs more room than one lead."""
+"""A batch of 1,000 leads (or of 1,000 status changes) needs more room than one."""
 
 
 class RequestLimits:
@@ -32,7 +32,7 @@ class RequestLimits:
     def _limit(self, path: str) -> int | None:
         if path.startswith("/v1/intake/"):
             return None  # each source kind bounds its own payloads (256 KiB)
-        if path == BATCH_PATH:
+        if path in BATCH_PATHS:
             return self.max_body_bytes * BATCH_FACTOR
         return self.max_body_bytes
 
