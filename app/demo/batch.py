@@ -107,6 +107,7 @@ def make_batch(order: BatchOrder) -> Batch:
         lead = journey.lead
         created_at = calendar.at(created)
         probability, close = forecast_fields(forecast_rng, lead.status, order.now.date())
+        last_change = journey.changes[-1][CHANGED_AT] if journey.changes else created_at
         leads.append(
             (
                 lead_id,
@@ -127,7 +128,8 @@ def make_batch(order: BatchOrder) -> Batch:
                 lead.revisit_at,
                 lead.closed_at,
                 created_at,
-                journey.changes[-1][CHANGED_AT] if journey.changes else created_at,
+                last_change,
+                last_change,
                 WORKFLOW.outcome(lead.status).value,
             )
         )

@@ -40,7 +40,7 @@ CHANGE_FIELDS: Mapping[str, str] = {
 history's own names (`GET /v1/leads/{id}/history`)."""
 
 
-LEAD_TIMES = ("revisit_at", "closed_at", "created_at", "updated_at")
+LEAD_TIMES = ("revisit_at", "closed_at", "status_since", "created_at", "updated_at")
 """The lead's time columns (a test holds this to the table)."""
 
 

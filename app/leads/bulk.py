@@ -28,6 +28,7 @@ LEAD_COLUMNS: tuple[str, ...] = (
     "closed_at",
     "created_at",
     "updated_at",
+    "status_since",
     "outcome",
 )
 """Columns of a bulk-loaded lead row, in order; those of `_KEPT_DEFAULT` stay empty, and

@@ -76,7 +76,7 @@ WITH changed AS (
        SET status = $3, status_reason = $4, version = version + 1,
            reopen_count = reopen_count + $5::int, closed_from = $6, {{revisit}}
            closed_at = $14, outcome = $16, pipeline_version = $17,
-           updated_at = $8
+           status_since = $8, updated_at = $8
      WHERE id = $1 AND version = $2 AND {decided_under_current("leads.pipeline", "$17")}
  RETURNING *
 ), recorded AS (

@@ -275,6 +275,10 @@ class LeadPublic(BaseModel):
     reopen_count: int
     revisit_at: datetime | None
     closed_at: datetime | None
+    status_since: datetime = Field(
+        description="When the lead entered its status (its creation, or its latest status "
+        "change; a pipeline edit's remap keeps it): how long a deal has sat where it is."
+    )
     created_at: datetime
     updated_at: datetime
     previous_lead_id: int | None = Field(

@@ -110,6 +110,9 @@ class LeadRow(SQLModel, table=True):
     )
     revisit_at: datetime | None = timestamp()
     closed_at: datetime | None = timestamp()
+    status_since: datetime | None = timestamp(nullable=False, server_default=func.now())
+    """When the lead entered its status (a pipeline edit's remap does not move it): staleness
+    is measured from here."""
     created_at: datetime | None = timestamp(nullable=False, server_default=func.now())
     updated_at: datetime | None = timestamp(nullable=False, server_default=func.now())
     previous_lead_id: int | None = Field(

@@ -13,12 +13,15 @@ import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from enum import Enum, StrEnum
+from typing import Any, TypeVar
 
 from app.pipelines.workflow import (
     REMAP_REASON,
     REOPEN,
+    STALE_REASON,
     ExtraField,
+    ForecastCategory,
     Outcome,
     ReasonRule,
     Status,
@@ -43,8 +46,11 @@ _STATUS_FIELDS = {
     "outcome",
     "probability",
     "stale_after_days",
+    "forecast_category",
+    "auto_close_after_days",
     "archived",
 }
+MAX_DAYS = 3650
 _EXTRAS = [f.value for f in ExtraField]
 
 
@@ -114,17 +120,7 @@ def _status(c: _Collector, raw: object, index: int) -> Status | None:
     description = _text(
         c, raw.get("description"), f"{where}/description", required=False, name="description"
     )
-    outcome: Outcome | None = None
-    raw_outcome = raw.get("outcome")
-    try:
-        outcome = Outcome(raw_outcome) if isinstance(raw_outcome, str) else None
-    except ValueError:
-        outcome = None
-    if outcome is None:
-        c.add(
-            f"{where}/outcome",
-            f"'outcome' must be one of {', '.join(o.value for o in Outcome)}.",
-        )
+    outcome = _member(c, Outcome, raw, "outcome", where, required=True)
     probability = raw.get("probability")
     if probability is not None and (
         isinstance(probability, bool)
@@ -134,12 +130,19 @@ def _status(c: _Collector, raw: object, index: int) -> Status | None:
     ):
         c.add(f"{where}/probability", "'probability' must be a number from 0 to 1.")
         probability = None
-    stale = raw.get("stale_after_days")
-    if stale is not None and (
-        isinstance(stale, bool) or not isinstance(stale, int) or not 1 <= stale <= 3650
-    ):
-        c.add(f"{where}/stale_after_days", "'stale_after_days' must be a whole number, 1..3650.")
-        stale = None
+    stale = _days(c, raw, "stale_after_days", where)
+    auto_close = _days(c, raw, "auto_close_after_days", where)
+    category = _member(c, ForecastCategory, raw, "forecast_category", where, required=False)
+    if outcome is not None and outcome is not Outcome.OPEN:
+        for name, value in (("forecast_category", category), ("auto_close_after_days", auto_close)):
+            if value is not None:
+                c.add(f"{where}/{name}", f"'{name}' belongs to open statuses only.")
+    if auto_close is not None and stale is not None and auto_close < stale:
+        c.add(
+            f"{where}/auto_close_after_days",
+            f"'auto_close_after_days' ({auto_close}) must not be shorter than "
+            f"'stale_after_days' ({stale}): a lead is stale before it is closed for it.",
+        )
     archived = raw.get("archived", False)
     if not isinstance(archived, bool):
         c.add(f"{where}/archived", "'archived' must be true or false.")
@@ -153,8 +156,42 @@ def _status(c: _Collector, raw: object, index: int) -> Status | None:
         description=description,
         probability=float(probability) if probability is not None else None,
         stale_after_days=stale,
+        forecast_category=category,
+        auto_close_after_days=auto_close,
         archived=archived,
     )
+
+
+_Member = TypeVar("_Member", bound=StrEnum)
+
+
+def _member(
+    c: _Collector,
+    kind: type[_Member],
+    raw: Mapping[str, Any],
+    name: str,
+    where: str,
+    *,
+    required: bool,
+) -> _Member | None:
+    """The member of `kind` that `raw[name]` names; a violation listing them all otherwise."""
+    value = raw.get(name)
+    if value is None and not required:
+        return None
+    if isinstance(value, str) and value in {m.value for m in kind}:
+        return kind(value)
+    c.add(f"{where}/{name}", f"'{name}' must be one of {', '.join(m.value for m in kind)}.")
+    return None
+
+
+def _days(c: _Collector, raw: Mapping[str, Any], name: str, where: str) -> int | None:
+    value = raw.get(name)
+    if value is not None and (
+        isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_DAYS
+    ):
+        c.add(f"{where}/{name}", f"'{name}' must be a whole number, 1..{MAX_DAYS}.")
+        return None
+    return value if isinstance(value, int) else None
 
 
 def _extras(c: _Collector, raw: object, where: str) -> frozenset[ExtraField]:
@@ -364,6 +401,7 @@ def build_workflow(document: object, *, pipeline: str, version: int) -> Workflow
 
     if initial is not None and not c.violations:
         _check_graph(c, statuses, initial, transitions, reopen_targets, keys)
+    _check_auto_close(c, statuses, transitions, reasons, keys)
     outcomes = {s.outcome for s in statuses if not s.archived}
     if statuses and Outcome.WON not in outcomes:
         c.add("/statuses", "A pipeline needs a status with the outcome 'won' (not archived).")
@@ -415,6 +453,43 @@ def _check_graph(
             )
 
 
+def _check_auto_close(
+    c: _Collector,
+    statuses: Sequence[Status],
+    transitions: Mapping[str, Sequence[str]],
+    reasons: Mapping[str, TargetRule],
+    index: Mapping[str, int],
+) -> None:
+    """A status that closes leads automatically needs a no-decision status to close them to,
+    and its reserved reason must stay the service's."""
+    by_key = {s.key: s for s in statuses}
+    closing = [s for s in statuses if s.auto_close_after_days is not None and s.is_open]
+    for s in closing:
+        targets = [
+            t
+            for t in transitions.get(s.key, ())
+            if by_key[t].outcome is Outcome.NO_DECISION and not by_key[t].archived
+        ]
+        if not targets:
+            c.add(
+                pointer("statuses", index[s.key], "auto_close_after_days"),
+                f"'{s.key}' closes leads automatically, so it needs a move to a status with the "
+                "outcome 'no_decision' (not archived).",
+            )
+    if not closing:
+        return
+    for target, rule in reasons.items():
+        if by_key[target].outcome is Outcome.NO_DECISION and rule.reason(STALE_REASON):
+            c.add(
+                pointer("reasons", target),
+                f"'{STALE_REASON}' is reserved for the automatic closings of this pipeline.",
+            )
+
+
+def _shown(value: object) -> object:
+    return value.value if isinstance(value, Enum) else value
+
+
 def document_of(workflow: Workflow) -> dict[str, Any]:
     """The definition document of `workflow`, in canonical form (what GET serves back)."""
 
@@ -440,6 +515,10 @@ def document_of(workflow: Workflow) -> dict[str, Any]:
             entry["probability"] = s.probability
         if s.stale_after_days is not None:
             entry["stale_after_days"] = s.stale_after_days
+        if s.forecast_category is not None:
+            entry["forecast_category"] = s.forecast_category.value
+        if s.auto_close_after_days is not None:
+            entry["auto_close_after_days"] = s.auto_close_after_days
         if s.archived:
             entry["archived"] = True
         statuses.append(entry)
@@ -551,9 +630,18 @@ def describe_changes(current: Workflow | None, proposed: Workflow) -> list[str]:
     lines += [f"added status {k}" for k in new if k not in old]
     lines += [f"removed status {k}" for k in old if k not in new]
     for k in (k for k in new if k in old):
-        for attr in ("label", "description", "probability", "stale_after_days", "archived"):
+        for attr in (
+            "label",
+            "description",
+            "probability",
+            "stale_after_days",
+            "forecast_category",
+            "auto_close_after_days",
+            "archived",
+        ):
             if getattr(old[k], attr) != getattr(new[k], attr):
-                lines.append(f"{k}: {attr} {getattr(old[k], attr)!r} -> {getattr(new[k], attr)!r}")
+                before, after = _shown(getattr(old[k], attr)), _shown(getattr(new[k], attr))
+                lines.append(f"{k}: {attr} {before!r} -> {after!r}")
     if [k for k in current.keys if k in new] != [k for k in proposed.keys if k in old]:
         lines.append("statuses reordered")
     if dict(current.transitions) != dict(proposed.transitions):

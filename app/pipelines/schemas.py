@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, Field, StringConstraints
 
 from app.pipelines.definition import KEY_PATTERN
-from app.pipelines.workflow import Category, ExtraField, Outcome
+from app.pipelines.workflow import Category, ExtraField, ForecastCategory, Outcome
 
 KEY = KEY_PATTERN.pattern
 StatusKey = Annotated[
@@ -49,8 +49,22 @@ class StatusPublic(BaseModel):
     outcome: Outcome
     category: Category = Field(description="open, closed (reopenable) or terminal.")
     description: str | None
-    probability: float | None = Field(description="Chance of winning from here, 0..1.")
-    stale_after_days: int | None
+    probability: float | None = Field(
+        description="Chance of winning from here, 0..1, as the pipeline sets it (null: the "
+        "forecast uses the rate measured from the history)."
+    )
+    stale_after_days: int | None = Field(
+        description="A lead here longer than this many days is stale (null: never)."
+    )
+    forecast_category: ForecastCategory | None = Field(
+        description="Open statuses: where their deals go in the forecast (`pipeline` unless "
+        "the definition says otherwise); null for closed statuses."
+    )
+    auto_close_after_days: int | None = Field(
+        description="A lead here this many days is closed to `auto_close_to` with reason "
+        "`stale` by the service (null: never)."
+    )
+    auto_close_to: str | None = Field(description="Where automatic closings go.")
     archived: bool = Field(description="Kept for the leads in it; no move leads into it.")
     allowed_targets: list[str]
     reopen_targets: list[str] = Field(description="Non-empty for reopenable statuses.")

@@ -12,6 +12,7 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     DateTime,
+    Double,
     ForeignKeyConstraint,
     Integer,
     PrimaryKeyConstraint,
@@ -24,7 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
-from app.pipelines.workflow import Outcome
+from app.pipelines.workflow import ForecastCategory, Outcome
 from app.platform.sql import sql_list
 from app.platform.tables import metadata
 
@@ -72,12 +73,20 @@ pipeline_statuses = Table(
     Column("archived", Boolean, nullable=False, server_default=text("false")),
     # The funnel stage of an open status: its rank among the version's open statuses.
     Column("stage", SmallInteger),
+    # The status's properties for forecasts and hygiene, as the definition gives them (0023).
+    Column("probability", Double),
+    Column("stale_after_days", Integer),
+    Column("forecast_category", Text),
+    Column("auto_close_after_days", Integer),
     PrimaryKeyConstraint("pipeline", "version", "key"),
     UniqueConstraint("pipeline", "version", "key", "outcome"),
     ForeignKeyConstraint(
         ["pipeline", "version"], ["pipeline_versions.pipeline", "pipeline_versions.version"]
     ),
     CheckConstraint(f"outcome IN ({sql_list(Outcome)})", name="outcome_known"),
+    CheckConstraint(
+        f"forecast_category IN ({sql_list(ForecastCategory)})", name="forecast_category_known"
+    ),
 )
 
 pipeline_reasons = Table(

@@ -58,6 +58,18 @@ class ExtraField(StrEnum):
     FUTURE_OPPORTUNITY = "future_opportunity"
 
 
+class ForecastCategory(StrEnum):
+    """Where an open status's deals go in a sales forecast (the categories Salesforce uses):
+    `commit` will close in the period, `best_case` may, `pipeline` is early, `omitted` is left
+    out. Won deals are closed revenue and other closings drop out, so only open statuses carry
+    one; an open status without one is `pipeline`."""
+
+    COMMIT = "commit"
+    BEST_CASE = "best_case"
+    PIPELINE = "pipeline"
+    OMITTED = "omitted"
+
+
 REOPEN = "reopen"
 """The key under which a definition lists reopening's reason codes (no status may be named so)."""
 
@@ -65,6 +77,9 @@ REMAP_REASON = "pipeline_remap"
 """The reserved reason of a change a pipeline edit made (a removed status's leads remapped):
 recorded with actor `system`, never accepted from a client."""
 SYSTEM_ACTOR = "system"
+STALE_REASON = "stale"
+"""The reason of an automatic closing of a lead left too long in an open status (a status's
+`auto_close_after_days`); reserved in a pipeline that closes automatically."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +127,10 @@ class Status:
     """The chance a lead in this status is won, 0..1 (for forecasts)."""
     stale_after_days: int | None = None
     """Days a lead may sit here before it counts as stale (for pipeline hygiene)."""
+    forecast_category: ForecastCategory | None = None
+    """Open statuses only: where their deals go in a forecast (None: `pipeline`)."""
+    auto_close_after_days: int | None = None
+    """Open statuses only: days after which a lead left here is closed as no decision."""
     archived: bool = False
     """Kept for the leads in it (they can still leave), but no move leads into it any more."""
 
@@ -178,6 +197,20 @@ class Workflow:
     def reopenable(self, key: str) -> bool:
         status = self._by_key.get(key)
         return status is not None and status.reopenable and bool(self.open_reopen_targets)
+
+    def auto_close_target(self, key: str) -> str | None:
+        """Where a lead left too long in `key` is closed to: the first status of outcome
+        `no_decision` that `key` moves to (None: leads in `key` are never closed automatically)."""
+        if self._by_key[key].auto_close_after_days is None:
+            return None
+        return next(
+            (
+                t
+                for t in self.allowed_targets(key)
+                if self._by_key[t].outcome is Outcome.NO_DECISION
+            ),
+            None,
+        )
 
     @property
     def keys(self) -> tuple[str, ...]:

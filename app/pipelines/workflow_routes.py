@@ -13,7 +13,7 @@ from app.access.http import KeyedRoute, requires
 from app.pipelines.default import DEFAULT_PIPELINE
 from app.pipelines.http import workflows_of
 from app.pipelines.schemas import ReasonPublic, StatusPublic, TargetPublic, WorkflowPublic
-from app.pipelines.workflow import TargetRule, Workflow
+from app.pipelines.workflow import ForecastCategory, TargetRule, Workflow
 from app.platform.http.problem_types import INTERNAL, KEYED, responses
 
 router = APIRouter(
@@ -47,6 +47,11 @@ def workflow_public(workflow: Workflow) -> WorkflowPublic:
                 description=s.description,
                 probability=s.probability,
                 stale_after_days=s.stale_after_days,
+                forecast_category=(
+                    s.forecast_category or ForecastCategory.PIPELINE if s.is_open else None
+                ),
+                auto_close_after_days=s.auto_close_after_days,
+                auto_close_to=workflow.auto_close_target(s.key),
                 archived=s.archived,
                 allowed_targets=list(workflow.allowed_targets(s.key)),
                 reopen_targets=list(workflow.open_reopen_targets)

@@ -291,6 +291,85 @@ def test_stale_after_days_from_1_to_3650_is_accepted(value: int | None) -> None:
     assert _build(doc).status("contacted").stale_after_days == value
 
 
+@pytest.mark.parametrize("value", [0, 3651, 2.5, True, "30"], ids=repr)
+def test_auto_close_after_days_is_a_whole_number_of_days(value: object) -> None:
+    doc = _edited(lambda d: _status(d, "contacted").update(auto_close_after_days=value))
+    assert _pointers(doc) == ["/statuses/1/auto_close_after_days"]
+
+
+@pytest.mark.parametrize("value", ["Commit", "closed", "", 1, True], ids=repr)
+def test_forecast_category_is_one_of_the_four(value: object) -> None:
+    doc = _edited(lambda d: _status(d, "negotiating").update(forecast_category=value))
+    refusal = _refusal(doc)
+    assert [v.pointer for v in refusal.violations] == ["/statuses/3/forecast_category"]
+    assert "commit, best_case, pipeline, omitted" in refusal.violations[0].message
+
+
+@pytest.mark.parametrize(
+    ("name", "value"), [("forecast_category", "commit"), ("auto_close_after_days", 30)]
+)
+def test_forecast_and_auto_close_properties_belong_to_open_statuses(
+    name: str, value: object
+) -> None:
+    doc = _edited(lambda d: _status(d, "lost").update({name: value}))
+    refusal = _refusal(doc)
+    assert [v.pointer for v in refusal.violations] == [f"/statuses/5/{name}"]
+    assert "open statuses only" in refusal.violations[0].message
+
+
+def test_forecast_categories_and_auto_close_are_kept_per_status() -> None:
+    def edit(d: Doc) -> None:
+        _status(d, "qualified").update(forecast_category="best_case", stale_after_days=20)
+        _status(d, "negotiating").update(forecast_category="commit", auto_close_after_days=90)
+
+    wf = _build(_edited(edit))
+    assert wf.status("negotiating").forecast_category == "commit"
+    assert wf.status("qualified").forecast_category == "best_case"
+    assert wf.status("new").forecast_category is None
+    assert wf.auto_close_target("negotiating") == "no_decision"
+    assert wf.auto_close_target("qualified") is None
+    assert wf.status("negotiating").auto_close_after_days == 90
+    served = json.loads(json.dumps(document_of(wf)))
+    assert _build(served) == wf
+    assert describe_changes(DEFAULT, wf) == [
+        "qualified: stale_after_days None -> 20",
+        "qualified: forecast_category None -> 'best_case'",
+        "negotiating: forecast_category None -> 'commit'",
+        "negotiating: auto_close_after_days None -> 90",
+    ]
+
+
+def test_auto_close_needs_a_move_to_a_no_decision_status() -> None:
+    # `new` moves to contacted, qualified, recycled, disqualified and dead: no no-decision.
+    doc = _edited(lambda d: _status(d, "new").update(auto_close_after_days=30))
+    refusal = _refusal(doc)
+    assert [v.pointer for v in refusal.violations] == ["/statuses/0/auto_close_after_days"]
+    assert "'no_decision'" in refusal.violations[0].message
+    doc["transitions"]["new"].append("no_decision")
+    assert _build(doc).auto_close_target("new") == "no_decision"
+
+
+def test_auto_close_is_not_sooner_than_staleness() -> None:
+    doc = _edited(
+        lambda d: _status(d, "contacted").update(stale_after_days=30, auto_close_after_days=29)
+    )
+    assert _pointers(doc) == ["/statuses/1/auto_close_after_days"]
+    _status(doc, "contacted")["auto_close_after_days"] = 30
+    assert _build(doc).status("contacted").auto_close_after_days == 30
+
+
+def test_the_stale_reason_is_the_services_in_a_pipeline_that_closes_automatically() -> None:
+    def edit(d: Doc) -> None:
+        d["reasons"]["no_decision"]["codes"].append({"code": "stale", "label": "Stale"})
+
+    doc = _edited(edit)
+    assert _build(doc).reasons["no_decision"].reason("stale") is not None
+    _status(doc, "contacted")["auto_close_after_days"] = 60
+    refusal = _refusal(doc)
+    assert [v.pointer for v in refusal.violations] == ["/reasons/no_decision"]
+    assert "reserved" in refusal.violations[0].message
+
+
 @pytest.mark.parametrize("value", [1, 0, "true", "no", None], ids=repr)
 def test_archived_is_true_or_false(value: object) -> None:
     doc = _edited(lambda d: _status(d, "dead").update(archived=value))

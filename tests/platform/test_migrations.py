@@ -26,7 +26,9 @@ head to the newest one-way revision, and from below the oldest one to base.
 from __future__ import annotations
 
 import asyncio
+import copy
 import difflib
+import json
 import operator
 import re
 import traceback
@@ -43,6 +45,7 @@ from alembic.config import Config
 from alembic.script import Script, ScriptDirectory
 
 from alembic import command
+from app.pipelines.default import DEFAULT_DOCUMENT
 from tests.databases import alembic_config, create_database, drop_database
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -532,3 +535,67 @@ def test_a_revision_reads_alone(script: Script) -> None:
         assert loader not in source, f"{Path(script.path).name} uses {loader}"
     siblings = {Path(s.path).stem for s in REVISIONS} - {Path(script.path).stem}
     assert not any(name in source for name in siblings)
+
+
+def test_0023_fills_status_since_and_the_status_properties_from_what_is_there(
+    scratch: _Scratch,
+) -> None:
+    command.upgrade(scratch.cfg, "0022")
+
+    async def before() -> None:
+        conn = await asyncpg.connect(scratch.url)
+        try:
+            await conn.execute(
+                "INSERT INTO leads (id, email, created_at)"
+                " VALUES (1, 'fresh@example.com', '2026-01-05T10:00:00Z'),"
+                " (2, 'moved@example.com', '2026-01-05T10:00:00Z')"
+            )
+            for change_id, to, reason, at in (
+                (1, "contacted", "call_connected", "2026-02-01T09:00:00Z"),
+                (2, "new", "pipeline_remap", "2026-03-01T09:00:00Z"),
+            ):
+                await conn.execute(
+                    "INSERT INTO lead_status_changes (id, lead_id, from_status, to_status, reason,"
+                    " reopened, at, pipeline, pipeline_version, from_version, from_outcome,"
+                    " to_outcome) VALUES ($1, 2, $2, $3, $4, false, $5::text::timestamptz,"
+                    " 'default', 1, 1, 'open', 'open')",
+                    change_id,
+                    "new" if to == "contacted" else "contacted",
+                    to,
+                    reason,
+                    at,
+                )
+            document = copy.deepcopy(DEFAULT_DOCUMENT)
+            for status in document["statuses"]:
+                if status["key"] == "qualified":
+                    status |= {"probability": 0.25, "stale_after_days": 14}
+            await conn.execute(
+                "INSERT INTO pipeline_versions (pipeline, version, definition)"
+                " VALUES ('default', 2, $1::jsonb)",
+                json.dumps(document),
+            )
+            await conn.execute(
+                "SELECT pipeline_version_store('default', 2, $1::jsonb)", json.dumps(document)
+            )
+        finally:
+            await conn.close()
+
+    asyncio.run(before())
+    command.upgrade(scratch.cfg, "0023")
+
+    async def after() -> tuple[list[str], list[tuple[object, ...]]]:
+        conn = await asyncpg.connect(scratch.url)
+        try:
+            since = await conn.fetch("SELECT id, status_since FROM leads ORDER BY id")
+            filled = await conn.fetch(
+                "SELECT version, key, probability, stale_after_days FROM pipeline_statuses"
+                " WHERE probability IS NOT NULL OR stale_after_days IS NOT NULL"
+            )
+            return [r["status_since"].isoformat() for r in since], [tuple(r) for r in filled]
+        finally:
+            await conn.close()
+
+    since, filled = asyncio.run(after())
+    # The remap relabels; the lead entered its status with the change before it.
+    assert since == ["2026-01-05T10:00:00+00:00", "2026-02-01T09:00:00+00:00"]
+    assert filled == [(2, "qualified", 0.25, 14)]

@@ -1,0 +1,106 @@
+"""The forecast and hygiene properties of a pipeline's statuses, as served and as SQL sees them,
+and `status_since`, the moment a lead entered its status."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import asyncpg
+import httpx
+
+from app.pipelines.default import DEFAULT_DOCUMENT
+from tests.http_support import create, move
+
+
+def _hygienic() -> dict[str, Any]:
+    doc = copy.deepcopy(DEFAULT_DOCUMENT)
+    for status in doc["statuses"]:
+        if status["key"] == "qualified":
+            status |= {"probability": 0.3, "stale_after_days": 21, "forecast_category": "best_case"}
+        if status["key"] == "negotiating":
+            status |= {"stale_after_days": 30, "forecast_category": "commit"}
+            status["auto_close_after_days"] = 120
+    return doc
+
+
+async def test_the_workflow_serves_each_statuss_forecast_and_hygiene_properties(
+    client: httpx.AsyncClient,
+) -> None:
+    assert (await client.put("/v1/pipelines/default", json=_hygienic())).status_code == 200
+    statuses = {s["name"]: s for s in (await client.get("/v1/workflow")).json()["statuses"]}
+    negotiating = statuses["negotiating"]
+    assert negotiating["forecast_category"] == "commit"
+    assert (negotiating["auto_close_after_days"], negotiating["auto_close_to"]) == (
+        120,
+        "no_decision",
+    )
+    assert (statuses["qualified"]["probability"], statuses["qualified"]["stale_after_days"]) == (
+        0.3,
+        21,
+    )
+    assert statuses["new"]["forecast_category"] == "pipeline"
+    assert statuses["won"]["forecast_category"] is None
+    assert statuses["contacted"]["auto_close_to"] is None
+
+
+async def test_the_properties_are_columns_and_stale_is_accepted_only_where_leads_auto_close(
+    client: httpx.AsyncClient, pool: asyncpg.Pool
+) -> None:
+    assert (await client.put("/v1/pipelines/default", json=_hygienic())).status_code == 200
+    rows = await pool.fetch(
+        "SELECT version, key, probability, stale_after_days, forecast_category,"
+        " auto_close_after_days FROM pipeline_statuses"
+        " WHERE pipeline = 'default' AND key IN ('qualified', 'negotiating') ORDER BY version, key"
+    )
+    assert [tuple(r) for r in rows] == [
+        (1, "negotiating", None, None, None, None),
+        (1, "qualified", None, None, None, None),
+        (2, "negotiating", None, 30, "commit", 120),
+        (2, "qualified", 0.3, 21, "best_case", None),
+    ]
+    stale = await pool.fetch(
+        "SELECT version, to_status FROM pipeline_reasons WHERE pipeline = 'default'"
+        " AND code = 'stale' ORDER BY version"
+    )
+    assert [tuple(r) for r in stale] == [(2, "no_decision")]
+    # A client still cannot use the reserved reason: the domain knows no such code.
+    lead = await create(client, "reserved@example.com")
+    r = await move(client, lead["id"], "contacted", "stale")
+    assert r.status_code == 422 and "stale" not in r.json()["allowed_reasons"]
+
+
+async def test_status_since_is_the_creation_then_the_latest_change(
+    client: httpx.AsyncClient, pool: asyncpg.Pool
+) -> None:
+    lead = await create(client, "since@example.com")
+    assert lead["status_since"] == lead["created_at"]
+    moved = await move(client, lead["id"], "contacted", "call_connected")
+    history = (await client.get(f"/v1/leads/{lead['id']}/history")).json()
+    assert moved.json()["status_since"] == history[-1]["at"].replace("Z", "+00:00")
+    edited = await client.patch(f"/v1/leads/{lead['id']}", json={"company": "Initech"})
+    assert edited.json()["status_since"] == moved.json()["status_since"]
+    kept = await pool.fetchval("SELECT status_since FROM leads WHERE id = $1", lead["id"])
+    assert kept.isoformat() == moved.json()["status_since"]
+
+
+async def test_a_remap_by_a_pipeline_edit_keeps_status_since(
+    client: httpx.AsyncClient, pool: asyncpg.Pool
+) -> None:
+    lead = await create(client, "remapped@example.com")
+    moved = (await move(client, lead["id"], "contacted", "call_connected")).json()
+    doc = copy.deepcopy(DEFAULT_DOCUMENT)
+    doc["statuses"] = [s for s in doc["statuses"] if s["key"] != "contacted"]
+    doc["transitions"] = {
+        k: [t for t in v if t != "contacted"]
+        for k, v in doc["transitions"].items()
+        if k != "contacted"
+    }
+    doc["reopen_targets"] = [t for t in doc["reopen_targets"] if t != "contacted"] or ["new"]
+    doc["reasons"].pop("contacted")
+    r = await client.put("/v1/pipelines/default", json={**doc, "remap": {"contacted": "new"}})
+    assert r.status_code == 200, r.text
+    after = (await client.get(f"/v1/leads/{lead['id']}")).json()
+    assert (after["status"], after["status_reason"]) == ("new", "pipeline_remap")
+    assert after["status_since"] == moved["status_since"]
+    assert await pool.fetchval("SELECT count(*) FROM lead_status_changes") == 2
