@@ -235,3 +235,6 @@ class LeadFilter:
     created_before: datetime | None = None
     revisit_due_at: datetime | None = None
     """When set: only closed leads whose revisit_at has come by this time (the nurture queue)."""
+    stale_at: datetime | None = None
+    """When set: only open leads that have sat in their status, by this time, longer than its
+    `stale_after_days` in the current version of their pipeline."""

@@ -100,6 +100,14 @@ server's CPU per transition). The version guard keeps the skipped value the one 
 `decided_under_current()` keeps the decision's pipeline version the current one."""
 
 
+_STALE = (
+    "EXISTS (SELECT FROM pipelines p JOIN pipeline_statuses s"
+    " ON s.pipeline = p.name AND s.version = p.current_version"
+    " WHERE p.name = leads.pipeline AND s.key = leads.status"
+    " AND leads.status_since < {at}::timestamptz - make_interval(days => s.stale_after_days))"
+)
+"""A lead is stale by the staleness its status has now (a pipeline edit applies at once)."""
+
 _STATE = (
     "SELECT l.status, l.version, l.reopen_count, l.closed_from, l.revisit_at, l.closed_at,"
     " l.status_reason, l.pipeline, l.pipeline_version, p.current_version"
@@ -292,6 +300,9 @@ class LeadRepository:
         if where.revisit_due_at is not None:
             clauses.append(f"revisit_at <= {arg(where.revisit_due_at)}")
             clauses.append(IS_CLOSED)
+        if where.stale_at is not None:
+            clauses.append(IS_OPEN)
+            clauses.append(_STALE.format(at=arg(where.stale_at)))
         if before_id is not None:
             clauses.append(f"id < {arg(before_id)}")
         sql = "SELECT * FROM leads"

@@ -141,7 +141,7 @@ async def create_lead(request: Request, body: LeadCreate) -> Response:
     summary="List leads",
     description="Newest first, filtered, in pages: pass `next_cursor` back as `cursor` until it "
     "is null. `revisit_due=true` gives the nurture queue: closed leads whose `revisit_at` has "
-    "come.",
+    "come; `stale=true` the deals left too long where they are.",
     responses=p.responses(p.BAD_CURSOR, p.UNKNOWN_STATUS, p.VALIDATION),
 )
 @requires(KeyScope.LEADS_READ)
@@ -160,6 +160,13 @@ async def list_leads(
     created_after: Annotated[FilterInstant | None, Query(description="Inclusive.")] = None,
     created_before: Annotated[FilterInstant | None, Query(description="Exclusive.")] = None,
     revisit_due: Annotated[bool, Query(description="Only the nurture queue.")] = False,
+    stale: Annotated[
+        bool,
+        Query(
+            description="Only stale leads: open ones that have sat in their status (since "
+            "`status_since`) longer than the status's `stale_after_days` in their pipeline."
+        ),
+    ] = False,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
     cursor: Annotated[str | None, Query(max_length=100)] = None,
 ) -> Response:
@@ -172,6 +179,7 @@ async def list_leads(
         created_after=created_after,
         created_before=created_before,
         revisit_due_at=service.utc_now() if revisit_due else None,
+        stale_at=service.utc_now() if stale else None,
     )
     before = _decode_cursor(cursor) if cursor else None
     rows, last = await service.list_leads(

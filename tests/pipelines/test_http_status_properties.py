@@ -104,3 +104,46 @@ async def test_a_remap_by_a_pipeline_edit_keeps_status_since(
     assert (after["status"], after["status_reason"]) == ("new", "pipeline_remap")
     assert after["status_since"] == moved["status_since"]
     assert await pool.fetchval("SELECT count(*) FROM lead_status_changes") == 2
+
+
+async def _sat_for(pool: asyncpg.Pool, lead_id: int, days: float) -> None:
+    await pool.execute(
+        "UPDATE leads SET status_since = now() - make_interval(secs => $2 * 86400) WHERE id = $1",
+        lead_id,
+        days,
+    )
+
+
+async def test_stale_leads_are_open_ones_past_their_statuss_stale_after_days(
+    client: httpx.AsyncClient, pool: asyncpg.Pool
+) -> None:
+    doc = copy.deepcopy(DEFAULT_DOCUMENT)
+    for status in doc["statuses"]:
+        if status["key"] in ("contacted", "lost"):
+            status["stale_after_days"] = 7
+    assert (await client.put("/v1/pipelines/default", json=doc)).status_code == 200
+    leads = [await create(client, f"s{i}@example.com", owner="mia") for i in range(5)]
+    ids = [lead["id"] for lead in leads]
+    for lead_id in ids[:3]:
+        assert (await move(client, lead_id, "contacted", "call_connected")).status_code == 200
+    assert (await move(client, ids[2], "no_decision", "unresponsive")).status_code == 200
+    await _sat_for(pool, ids[0], 8)  # contacted for 8 days: stale
+    await _sat_for(pool, ids[1], 6.9)  # contacted, not yet
+    await _sat_for(pool, ids[2], 30)  # closed: never stale
+    await _sat_for(pool, ids[3], 30)  # new has no stale_after_days
+
+    async def stale(**query: str) -> list[int]:
+        r = await client.get("/v1/leads", params={"stale": "true", **query})
+        assert r.status_code == 200, r.text
+        return [item["id"] for item in r.json()["items"]]
+
+    assert await stale() == [ids[0]]
+    assert await stale(owner="mia", status="contacted") == [ids[0]]
+    assert await stale(owner="someone.else") == []
+    assert len((await client.get("/v1/leads")).json()["items"]) == 5
+    # The status's staleness now counts: a longer one makes the lead fresh again.
+    for status in doc["statuses"]:
+        if status["key"] == "contacted":
+            status["stale_after_days"] = 9
+    assert (await client.put("/v1/pipelines/default", json=doc)).status_code == 200
+    assert await stale() == []
