@@ -25,6 +25,7 @@ from app.events.service import announce_forever
 from app.intake import routes as intake
 from app.leads import batch_routes as batch
 from app.leads import routes as leads
+from app.leads.auto_close import close_stale_forever
 from app.metrics import routes as metrics
 from app.metrics.folding import fold_forever
 from app.pipelines import routes as pipelines
@@ -142,6 +143,20 @@ def create_app(*, settings: Settings | None = None, database_url: str | None = N
             ),
             asyncio.create_task(app.state.keyring.flush_forever()),
             asyncio.create_task(announce_forever(app.state.pool)),
+            *(
+                [
+                    asyncio.create_task(
+                        close_stale_forever(
+                            app.state.pool,
+                            app.state.workflows,
+                            interval_s=settings.auto_close_interval_s,
+                            on_recorded=app.state.instruments.count_status_change,
+                        )
+                    )
+                ]
+                if settings.auto_close_interval_s > 0
+                else []
+            ),
             asyncio.create_task(
                 prune_forever(
                     app.state.pool,

@@ -59,8 +59,12 @@ def database_url(server_url: str) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def settings() -> Settings:
+    # Automatic closings run when a test calls for a round, never behind its back.
     return Settings(
-        pool_min_size=2, pool_max_size=20, secret_key=SecretStr(Fernet.generate_key().decode())
+        pool_min_size=2,
+        pool_max_size=20,
+        secret_key=SecretStr(Fernet.generate_key().decode()),
+        auto_close_interval_s=0,
     )
 
 

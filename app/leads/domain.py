@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from app.pipelines.default import DEFAULT_PIPELINE
 from app.pipelines.workflow import (
+    STALE_REASON,
+    SYSTEM_ACTOR,
     ExtraField,
     Outcome,
     TargetRule,
@@ -134,6 +136,26 @@ class Lead:
             )
         _check_reason(workflow.reopen, reason, details, now=now, target="reopen")
         return self._change(workflow, target, reason, now, details, reopened=True)
+
+    def close_as_stale(
+        self, workflow: Workflow, *, since: datetime, now: datetime
+    ) -> StatusChange | None:
+        """The closing the service makes of a lead left in an open status (since `since`) for
+        its `auto_close_after_days`: to the status's no-decision target, reason `stale`, actor
+        `system`, recorded and reopenable like any other. None when nothing is due: the status
+        does not close automatically (or no longer does), or the lead has not sat there long
+        enough."""
+        self._check_pipeline(workflow)
+        if not workflow.has(self.status):
+            return None
+        status = workflow.status(self.status)
+        target = workflow.auto_close_target(self.status)
+        days = status.auto_close_after_days
+        if target is None or days is None or now - since < timedelta(days=days):
+            return None
+        note = f"Closed by the service: {days} days in {status.label} without a status change."
+        details = ChangeDetails(note=note, actor=SYSTEM_ACTOR)
+        return self._change(workflow, target, STALE_REASON, now, details)
 
     def default_reopen_target(self, workflow: Workflow) -> str | None:
         if self.closed_from in workflow.open_reopen_targets:

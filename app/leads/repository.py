@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, nullcontext
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -107,6 +108,22 @@ _STALE = (
     " AND leads.status_since < {at}::timestamptz - make_interval(days => s.stale_after_days))"
 )
 """A lead is stale by the staleness its status has now (a pipeline edit applies at once)."""
+
+_DUE_FOR_AUTO_CLOSE = """
+SELECT l.id, l.status, l.version, l.reopen_count, l.closed_from, l.revisit_at, l.closed_at,
+       l.status_reason, l.pipeline, l.pipeline_version, l.status_since, p.current_version
+  FROM leads l
+  JOIN pipelines p ON p.name = l.pipeline
+  JOIN pipeline_statuses s
+    ON s.pipeline = p.name AND s.version = p.current_version AND s.key = l.status
+ WHERE l.outcome = 'open' AND s.auto_close_after_days IS NOT NULL
+   AND l.status_since < $1::timestamptz - make_interval(days => s.auto_close_after_days)
+ ORDER BY l.status_since
+ LIMIT $2
+   FOR UPDATE OF l SKIP LOCKED
+"""
+"""The leads longest overdue for an automatic closing, locked for the caller's transaction; a
+lead another process holds is skipped, so several processes share the work without waiting."""
 
 _STATE = (
     "SELECT l.status, l.version, l.reopen_count, l.closed_from, l.revisit_at, l.closed_at,"
@@ -254,6 +271,10 @@ class LeadRepository:
             change.from_outcome.value,
         )
         return row
+
+    async def due_for_auto_close(self, now: datetime, limit: int) -> list[LeadRecord]:
+        rows: list[LeadRecord] = await self.conn.fetch(_DUE_FOR_AUTO_CLOSE, now, limit)
+        return rows
 
     async def history(
         self, lead_id: int, *, api_key: str | None = None, actor: str | None = None

@@ -270,6 +270,38 @@ async def transition_leads(
     return results
 
 
+AUTO_CLOSE_BATCH = 200
+"""Leads closed per round (one transaction): bounded, so a pipeline edit that makes thousands
+due at once is worked off in short transactions rather than one long lock."""
+
+
+async def close_stale_leads(
+    pool: asyncpg.Pool,
+    workflows: Workflows,
+    *,
+    now: datetime,
+    limit: int = AUTO_CLOSE_BATCH,
+    on_recorded: OnRecorded | None = None,
+) -> int:
+    """One round of automatic closings: the leads longest overdue (at most `limit`), each
+    decided by the domain under its pipeline's current version and recorded like a client's
+    change; how many were closed. Processes running rounds at once take different leads."""
+    closed = 0
+    async with pool.acquire() as conn, conn.transaction():
+        repo = LeadRepository(conn)
+        for row in await repo.due_for_auto_close(now, limit):
+            lead = to_domain(row)
+            workflow = await workflows.version(lead.pipeline, row["current_version"], conn=conn)
+            change = lead.close_as_stale(workflow, since=row["status_since"], now=now)
+            if change is None:
+                continue
+            if await repo.record_change(row["id"], lead, change) is not None:
+                closed += 1
+                if on_recorded is not None:
+                    on_recorded(change)
+    return closed
+
+
 async def _replaced(
     workflows: Workflows, workflow: Workflow, conn: asyncpg.Connection
 ) -> Workflow | None:

@@ -53,6 +53,14 @@ class Settings(BaseSettings):
         validation_alias="LEADSTATUS_FOLD_INTERVAL_S",
         description="Seconds between folds of pending metrics deltas into the rollups.",
     )
+    auto_close_interval_s: float = Field(
+        default=300.0,
+        ge=0,
+        validation_alias="LEADSTATUS_AUTO_CLOSE_INTERVAL_S",
+        description="Seconds between this process's looks for leads due for an automatic "
+        "closing (a pipeline status's `auto_close_after_days`); 0: this process never closes "
+        "any (another may). Nothing is closed while no status sets the property.",
+    )
     metrics_vacuum_interval_s: float = Field(
         default=10.0,
         ge=0,
