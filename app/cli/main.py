@@ -348,6 +348,37 @@ def seed(
         _migrate(url)
     summary = asyncio.run(seed_demo(url, plan, say=_say))
     _say(summary.describe())
+    if not summary.skipped:
+        _tune_default_pipeline(url)
+
+
+def _tune_default_pipeline(url: str) -> None:
+    """Give a default pipeline nobody has edited the demo's forecast and hygiene properties,
+    as its version 2; an edited one is the user's and stays as it is."""
+    from app.demo.pipeline import demo_document
+    from app.pipelines.cache import Workflows
+    from app.pipelines.default import DEFAULT_PIPELINE
+    from app.pipelines.service import apply_pipeline, get_pipeline
+
+    current = run_on_database(lambda pool: get_pipeline(pool, name=DEFAULT_PIPELINE), url)
+    if current["version"] != 1:
+        _say("The default pipeline has been edited; the demo leaves it as it is.")
+        return
+    run_on_database(
+        lambda pool: apply_pipeline(
+            pool,
+            Workflows(pool),
+            name=DEFAULT_PIPELINE,
+            body=demo_document(),
+            if_match=1,
+            created_by="demo",
+        ),
+        url,
+    )
+    _say(
+        "The default pipeline now has win probabilities, stale_after_days and forecast"
+        " categories per open status (version 2; GET /v1/workflow shows them)."
+    )
 
 
 def main() -> None:

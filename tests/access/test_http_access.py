@@ -23,6 +23,12 @@ ROUTES: list[tuple[str, str, KeyScope, Any]] = [
     ("POST", "/v1/leads", KeyScope.LEADS_WRITE, {"email": "scope@example.com"}),
     ("GET", "/v1/leads", KeyScope.LEADS_READ, None),
     ("POST", "/v1/leads:batch", KeyScope.LEADS_WRITE, {"leads": [{"email": "b@example.com"}]}),
+    (
+        "POST",
+        "/v1/leads:batch-transition",
+        KeyScope.LEADS_WRITE,
+        {"changes": [{"lead_id": 1, "to": "contacted", "reason": "call_connected"}]},
+    ),
     ("GET", "/v1/leads/{lead_id}", KeyScope.LEADS_READ, None),
     ("PATCH", "/v1/leads/{lead_id}", KeyScope.LEADS_WRITE, {"company": "X"}),
     (

@@ -17,6 +17,7 @@ import pytest
 from typer.testing import CliRunner
 
 from app.cli.main import cli
+from app.demo.pipeline import DEMO_PROPERTIES
 from app.demo.seeding import SeedPlan, SeedSummary, seed_demo
 from app.leads import bulk
 from app.pipelines.workflow import ExtraField
@@ -96,6 +97,7 @@ def replay(lead: Row, history: Sequence[Row]) -> Iterator[str]:
         "closed_at": last["at"] if last and closed else None,
         "revisit_at": last["revisit_at"] if last else None,
         "updated_at": last["at"] if last else lead["created_at"],
+        "status_since": last["at"] if last else lead["created_at"],
     }
     for column, value in expected.items():
         if lead[column] != value:
@@ -227,6 +229,16 @@ async def test_reopenings_recycles_and_open_leads_look_like_a_real_pipeline(
     open_recent = sum(lead["created_at"] > recent for lead in open_leads) / len(open_leads)
     closed_recent = sum(lead["created_at"] > recent for lead in closed) / len(closed)
     assert open_recent > 0.5 > closed_recent
+    # Under the demo's staleness per status, some deals in every open status have rotted, as
+    # in a real pipeline, while most of the pipeline is being worked.
+    stale = Counter(
+        lead["status"]
+        for lead in open_leads
+        if NOW - lead["status_since"]
+        > timedelta(days=DEMO_PROPERTIES[lead["status"]]["stale_after_days"])
+    )
+    assert set(stale) == set(W.open_statuses)
+    assert 0.1 < sum(stale.values()) / len(open_leads) < 0.6
 
 
 async def test_owner_changes_show_in_the_history(pool: asyncpg.Pool, database_url: str) -> None:
@@ -340,3 +352,12 @@ async def test_the_command_seeds_up_to_the_given_now(
     given_now = datetime(2025, 1, 31, 9, tzinfo=UTC)
     assert given_now - timedelta(days=30) < latest <= given_now
     assert await pool.fetchval("SELECT count(*) FROM leads") == 40
+    # The untouched default pipeline got the demo's forecast and hygiene properties.
+    tuned = await pool.fetch(
+        "SELECT key, probability, stale_after_days, forecast_category FROM pipeline_statuses"
+        " WHERE pipeline = 'default' AND version = 2 AND outcome = 'open' ORDER BY position"
+    )
+    assert {r["key"]: dict(r) for r in tuned} == {
+        key: {"key": key, **properties} for key, properties in DEMO_PROPERTIES.items()
+    }
+    assert "version 2" in result.output
