@@ -133,5 +133,6 @@ def make_batch(order: BatchOrder) -> Batch:
                 WORKFLOW.outcome(lead.status).value,
             )
         )
-        changes.extend(journey.changes)
+        # The demo never edits a deal's value: every change records the lead's.
+        changes.extend((*change, int(value), country.currency) for change in journey.changes)
     return Batch(order.index, leads, changes)

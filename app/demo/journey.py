@@ -37,7 +37,8 @@ CHANGED_AT = 13
 """Where a `ChangeRow` holds the change's time."""
 
 ChangeRow = tuple[Any, ...]
-"""A `lead_status_changes` row without its id, in `bulk.CHANGE_COLUMNS` order after `id`."""
+"""A `lead_status_changes` row without its id, in `bulk.CHANGE_COLUMNS` order after `id`, up to
+`to_outcome` (the batch adds the deal's value and currency)."""
 
 REASSIGNED = 0.05
 """Share of leads handed to another rep mid-way (territory changes), besides departures."""

@@ -33,6 +33,8 @@ CHANGE_FIELDS: Mapping[str, str] = {
     "owner": "owner",
     "source": "source",
     "segment": "segment",
+    "change_estimated_value": "estimated_value",
+    "change_currency": "currency",
     "at": "at",
     "change_pipeline_version": "pipeline_version",
 }

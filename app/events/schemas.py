@@ -4,6 +4,7 @@ models exist so a client (and its generated code) knows every field."""
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -54,6 +55,14 @@ class EventData(BaseModel):
     owner: str | None = None
     source: str | None = None
     segment: str | None = None
+    estimated_value: Decimal | None = Field(
+        default=None,
+        description="lead.status_changed: the deal's value when the change was made (what "
+        "revenue counts it at), as a decimal string.",
+    )
+    currency: str | None = Field(
+        default=None, description="lead.status_changed: the currency of `estimated_value`."
+    )
     at: datetime | None = Field(default=None, description="lead.status_changed: when it happened.")
     pipeline_version: int | None = Field(
         default=None, description="lead.status_changed: the version the change was decided under."

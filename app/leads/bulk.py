@@ -52,6 +52,8 @@ CHANGE_COLUMNS: tuple[str, ...] = (
     "at",
     "from_outcome",
     "to_outcome",
+    "estimated_value",
+    "currency",
 )
 """Columns of a bulk-loaded `lead_status_changes` row, in order (on `default`, version 1)."""
 

@@ -315,6 +315,10 @@ class StatusChangePublic(BaseModel):
     owner: str | None = Field(description="The lead's owner when the change was made.")
     source: str | None = Field(description="The lead's source when the change was made.")
     segment: str | None = Field(description="The lead's segment when the change was made.")
+    estimated_value: Decimal | None = Field(
+        description="The deal's value when the change was made (what revenue counts it at)."
+    )
+    currency: str | None = Field(description="The currency of `estimated_value`.")
     at: datetime
 
 

@@ -160,6 +160,10 @@ class StatusChangeRow(SQLModel, table=True):
     """The lead's source when the change was made (change-based metrics use it)."""
     segment: str | None = Field(default=None, sa_column=Column(Text))
     """The lead's segment when the change was made."""
+    estimated_value: Decimal | None = Field(default=None, sa_column=Column(Numeric(14, 2)))
+    """The deal's value when the change was made: revenue counts a deal at the value it closed
+    with (migration 0024)."""
+    currency: str | None = Field(default=None, sa_column=Column(Text))
     api_key: str | None = Field(default=None, sa_column=Column(Text))
     """The name of the API key the change was made with (`actor` is the person behind it)."""
     at: datetime | None = timestamp(nullable=False, server_default=func.now())

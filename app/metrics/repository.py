@@ -148,7 +148,8 @@ CYCLE_DAYS = DAYS.format("created_at", "at")
 
 # Latest closing changes that fall in the window, with the lead's creation time.
 _CLOSINGS = f"""
-SELECT c.lead_id, c.to_outcome, c.at, c.owner, c.source, l.created_at
+SELECT c.lead_id, c.to_outcome, c.at, c.owner, c.source, l.created_at, c.currency,
+       c.estimated_value
   FROM lead_status_changes c
   JOIN leads l ON l.id = c.lead_id
  WHERE c.at >= $1 AND c.at < $2
@@ -213,6 +214,35 @@ class MetricsRepository:
             SELECT c.to_outcome, c.reason, c.competitor, c.from_status, count(*) AS n
               FROM lead_status_changes c
              WHERE {closes("c")} AND c.to_outcome IN ({LOSS_OUTCOMES_SQL})
+               AND c.at >= $1 AND c.at < $2 AND {_filters("c")}
+             GROUP BY 1, 2, 3, 4
+            """,
+            *scope.args(),
+        )
+        return rows
+
+    async def closed_money(self, scope: MetricsScope) -> list[Mapping[str, Any]]:
+        """Latest closings in the window per outcome and currency: how many (`n`), how many had
+        a value (`valued`), and the sum of the values (`amount`) the closings recorded."""
+        rows: list[Mapping[str, Any]] = await self.conn.fetch(
+            f"""
+            SELECT to_outcome AS outcome, currency, count(*) AS n,
+                   count(estimated_value) AS valued, coalesce(sum(estimated_value), 0) AS amount
+              FROM ({_CLOSINGS}) x GROUP BY 1, 2
+            """,
+            *scope.args(),
+        )
+        return rows
+
+    async def lost_money(self, scope: MetricsScope) -> list[Mapping[str, Any]]:
+        """Every loss in the window (as loss reasons count them) per currency, reason,
+        competitor and status lost from: how many, and the sum of their values."""
+        rows: list[Mapping[str, Any]] = await self.conn.fetch(
+            f"""
+            SELECT c.currency, c.reason, c.competitor, c.from_status, count(*) AS n,
+                   coalesce(sum(c.estimated_value), 0) AS amount
+              FROM lead_status_changes c
+             WHERE {closes("c")} AND c.to_outcome = {lit(Outcome.LOST)}
                AND c.at >= $1 AND c.at < $2 AND {_filters("c")}
              GROUP BY 1, 2, 3, 4
             """,

@@ -154,6 +154,35 @@ class RollupRepository:
         )
         return rows
 
+    async def closed_money(self, scope: MetricsScope) -> list[Mapping[str, Any]]:
+        """As `MetricsRepository.closed_money`, from the closings rollup."""
+        rows: list[Mapping[str, Any]] = await self.conn.fetch(
+            f"""
+            SELECT outcome, currency, sum(n)::bigint AS n, sum(valued)::bigint AS valued,
+                   sum(amount) AS amount
+              FROM metrics_closings_now {_WHERE}
+             GROUP BY 1, 2 HAVING sum(n) <> 0
+            """,
+            *self._at_grain(scope),
+        )
+        return rows
+
+    async def lost_money(self, scope: MetricsScope) -> list[Mapping[str, Any]]:
+        """As `MetricsRepository.lost_money`, from the losses rollup."""
+        overall = scope.owner is None and scope.source is None and scope.segment is None
+        rows: list[Mapping[str, Any]] = await self.conn.fetch(
+            f"""
+            SELECT currency, reason, competitor, from_status, sum(n)::bigint AS n,
+                   sum(amount) AS amount
+              FROM metrics_losses_now
+             WHERE overall = {overall} AND status = '{Outcome.LOST.value}' AND {_DAYS}
+               AND {_FILTERS}
+             GROUP BY 1, 2, 3, 4 HAVING sum(n) <> 0
+            """,
+            *self._args(scope),
+        )
+        return rows
+
     async def _by(self, dimension: str, scope: MetricsScope) -> list[Mapping[str, Any]]:
         """Per value of `dimension` (a missing value is one of them): leads created (and won
         now), latest closings by outcome; a value with neither is left out."""

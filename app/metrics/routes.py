@@ -17,6 +17,7 @@ from app.metrics.schemas import (
     FunnelPublic,
     LossReasonsPublic,
     OwnersPage,
+    RevenuePublic,
     SeriesPublic,
     SourcesPublic,
     SummaryPublic,
@@ -128,6 +129,32 @@ async def summary(request: Request, where: Window) -> dict[str, Any]:
 @requires(KeyScope.METRICS_READ)
 async def loss_reasons(request: Request, where: Window) -> dict[str, Any]:
     return {"window": _window(where), **await service.loss_reasons(read_pool(request), where)}
+
+
+@router.get(
+    "/revenue",
+    response_model=RevenuePublic,
+    summary="Revenue won and lost",
+    description="Per currency (amounts are never summed across currencies): the deals won, "
+    "lost and left without decision among the latest closings in the window, at the value each "
+    "had when it closed, with the average won deal; and every loss in the window by reason, "
+    "competitor and status lost from, with its value.",
+)
+@requires(KeyScope.METRICS_READ)
+async def revenue(
+    request: Request,
+    where: Window,
+    currency: Annotated[
+        str | None,
+        Query(
+            pattern="^[A-Z]{3}$",
+            description="Only this currency (ISO 4217).",
+            examples=["EUR"],
+        ),
+    ] = None,
+) -> dict[str, Any]:
+    currencies = await service.revenue(read_pool(request), where, currency=currency)
+    return {"window": _window(where), "currency": currency, "currencies": currencies}
 
 
 @router.get(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Annotated
 
 from pydantic import BaseModel, Field
@@ -165,3 +166,63 @@ class SeriesPublic(BaseModel):
     metric: str
     interval: str
     points: list[PointPublic]
+
+
+class DealsPublic(BaseModel):
+    deals: int = Field(
+        description="Latest closings in the window with this outcome, in this currency (as "
+        "`closed_by_status` counts them)."
+    )
+    valued: int = Field(description="Of those, the deals that carried a value.")
+    revenue: Decimal = Field(
+        description="The sum of their values, each as the closing recorded it: the value the "
+        "deal had when it closed (a later edit of a closed deal does not rewrite it)."
+    )
+
+
+class WonDealsPublic(DealsPublic):
+    average_deal: Decimal | None = Field(
+        description="revenue / valued: the average won deal; null when none carried a value."
+    )
+
+
+class LossMoney(BaseModel):
+    deals: int = Field(description="Losses (every loss in the window, as loss reasons count).")
+    revenue: Decimal = Field(description="The sum of their values when they were lost.")
+
+
+class ReasonMoney(LossMoney):
+    reason: str
+
+
+class CompetitorMoney(LossMoney):
+    competitor: str
+
+
+class StageMoney(LossMoney):
+    status: str = Field(description="The open status the deals were lost from.")
+
+
+class CurrencyRevenuePublic(BaseModel):
+    currency: str | None = Field(
+        description="ISO 4217 code; null for deals without a currency. Amounts are never "
+        "summed across currencies."
+    )
+    won: WonDealsPublic
+    lost: DealsPublic
+    no_decision: DealsPublic
+    lost_by_reason: list[ReasonMoney] = Field(description="Largest lost revenue first.")
+    lost_by_competitor: list[CompetitorMoney] = Field(
+        description="Losses naming a competitor, largest lost revenue first."
+    )
+    lost_by_stage: list[StageMoney] = Field(
+        description="By the open status lost from, largest lost revenue first."
+    )
+
+
+class RevenuePublic(BaseModel):
+    window: WindowPublic
+    currency: str | None = Field(description="The currency filter; null: every currency.")
+    currencies: list[CurrencyRevenuePublic] = Field(
+        description="One entry per currency seen in the window (alphabetical, null last)."
+    )

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any, Literal
 
 import asyncpg
@@ -286,3 +287,89 @@ async def timeseries(
         "dead_rate": lambda r: rate(r["dead"], r["closed"]),
     }[metric]
     return [{"start": r["bucket"], "value": value(r)} for r in rows]
+
+
+CENT = Decimal("0.01")
+
+
+def _money(amount: Decimal) -> Decimal:
+    return amount.quantize(CENT, rounding=ROUND_HALF_EVEN)
+
+
+@dataclass(slots=True)
+class _Deals:
+    """Deals counted together: how many, how many carried a value, the sum of the values."""
+
+    deals: int = 0
+    valued: int = 0
+    amount: Decimal = Decimal(0)
+
+    def add(self, n: int, valued: int, amount: Decimal) -> None:
+        self.deals += n
+        self.valued += valued
+        self.amount += amount
+
+    def public(self, *, average: bool = False) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "deals": self.deals,
+            "valued": self.valued,
+            "revenue": _money(self.amount),
+        }
+        if average:
+            out["average_deal"] = _money(self.amount / self.valued) if self.valued else None
+        return out
+
+
+_MONEY_OUTCOMES = (Outcome.WON.value, Outcome.LOST.value, Outcome.NO_DECISION.value)
+_LOSS_DIMENSIONS = {"reason": "reason", "competitor": "competitor", "from_status": "status"}
+
+
+async def revenue(
+    pool: asyncpg.Pool, scope: MetricsScope, *, currency: str | None = None
+) -> list[dict[str, Any]]:
+    """Per currency (never summed across them; only `currency` when given): the deals won,
+    lost and left without decision among the latest closings in the window, at the values the
+    closings recorded; the average won deal; every loss in the window by reason, competitor and
+    status lost from."""
+    async with pool.acquire() as conn:
+        await _check_pipeline(conn, scope)
+        reader = _reader(conn, scope)
+        closed = await reader.closed_money(scope)
+        lost = await reader.lost_money(scope)
+    totals: dict[str | None, dict[str, _Deals]] = defaultdict(
+        lambda: {o: _Deals() for o in _MONEY_OUTCOMES}
+    )
+    for r in closed:
+        if r["outcome"] in _MONEY_OUTCOMES:
+            totals[r["currency"]][r["outcome"]].add(r["n"], r["valued"], r["amount"])
+    breakdown: dict[str | None, dict[str, dict[str, _Deals]]] = defaultdict(
+        lambda: {d: defaultdict(_Deals) for d in _LOSS_DIMENSIONS}
+    )
+    for r in lost:
+        for dimension in _LOSS_DIMENSIONS:
+            if r[dimension] is not None:
+                breakdown[r["currency"]][dimension][r[dimension]].add(r["n"], 0, r["amount"])
+
+    def ranked(deals: dict[str, _Deals], key: str) -> list[dict[str, Any]]:
+        order = sorted(deals.items(), key=lambda kv: (-kv[1].amount, -kv[1].deals, kv[0]))
+        return [{key: k, "deals": d.deals, "revenue": _money(d.amount)} for k, d in order]
+
+    found = set(totals) | set(breakdown)
+    if currency is not None:
+        found &= {currency}
+    answer = []
+    for code in sorted(found, key=lambda c: (c is None, c or "")):
+        money, lost_by = totals[code], breakdown[code]
+        answer.append(
+            {
+                "currency": code,
+                "won": money[Outcome.WON.value].public(average=True),
+                "lost": money[Outcome.LOST.value].public(),
+                "no_decision": money[Outcome.NO_DECISION.value].public(),
+                **{
+                    f"lost_by_{'stage' if d == 'from_status' else d}": ranked(lost_by[d], key)
+                    for d, key in _LOSS_DIMENSIONS.items()
+                },
+            }
+        )
+    return answer

@@ -13,6 +13,7 @@ from sqlalchemy import (
     DateTime,
     Index,
     Integer,
+    Numeric,
     Table,
     Text,
     text,
@@ -27,7 +28,16 @@ def _counts(*names: str) -> list[Column[int]]:
     return [Column(name, Integer, nullable=False, server_default=text("0")) for name in names]
 
 
-def _daily(name: str, *columns: Column[Any], counts: tuple[str, ...] = ("n",)) -> Table:
+def _amounts(*names: str) -> list[Column[Any]]:
+    return [Column(name, Numeric, nullable=False, server_default=text("0")) for name in names]
+
+
+def _daily(
+    name: str,
+    *columns: Column[Any],
+    counts: tuple[str, ...] = ("n",),
+    amounts: tuple[str, ...] = (),
+) -> Table:
     """A per-day rollup: its key is the grain, the day, the pipeline, the three dimensions (NULL
     where the grain leaves them out) and `columns`; its unique index is also the covering index
     the metrics read, and treats a missing owner, source or segment as a value."""
@@ -43,6 +53,7 @@ def _daily(name: str, *columns: Column[Any], counts: tuple[str, ...] = ("n",)) -
         Column("segment", Text),
         *columns,
         *_counts(*counts),
+        *_amounts(*amounts),
         CheckConstraint(f"grain IN ({known})", name="grain_known"),
         Index(
             f"uq_{name}_key",
@@ -54,7 +65,7 @@ def _daily(name: str, *columns: Column[Any], counts: tuple[str, ...] = ("n",)) -
             "segment",
             *(c.name for c in columns),
             unique=True,
-            postgresql_include=list(counts),
+            postgresql_include=[*counts, *amounts],
             postgresql_nulls_not_distinct=True,
         ),
     )
@@ -65,8 +76,16 @@ metrics_cohorts = _daily("metrics_cohorts", Column("stages", Integer, nullable=F
 """Leads created that day, by the set of funnel stages they have held: bit i - 1 of `stages`
 is open stage i of the pipeline version a change was decided under, `WON_STAGE_BIT` the won
 stage. The funnel's counts are read from it (`app.metrics.repository.stage_counts`)."""
-metrics_closings = _daily("metrics_closings", Column("outcome", Text, nullable=False))
-"""Latest closings that day, by outcome."""
+metrics_closings = _daily(
+    "metrics_closings",
+    Column("outcome", Text, nullable=False),
+    Column("currency", Text),
+    counts=("n", "valued"),
+    amounts=("amount",),
+)
+"""Latest closings that day, by outcome and the deal's currency: how many (`n`), how many of
+them had a value (`valued`) and the sum of those values (`amount`), as the changes recorded them
+(migration 0024)."""
 metrics_reopenings = _daily("metrics_reopenings", counts=("n", "won"))
 """Reopenings that day (`n`), and how many of them are the latest of a lead now won."""
 
@@ -111,6 +130,7 @@ _LOSS_KEY = (
     "reason",
     "from_status",
     "competitor",
+    "currency",
 )
 metrics_losses = Table(
     "metrics_losses",
@@ -125,16 +145,19 @@ metrics_losses = Table(
     Column("reason", Text, nullable=False),
     Column("from_status", Text, nullable=False),
     Column("competitor", Text),
-    *_counts("n"),
+    Column("currency", Text),
+    *_counts("n", "valued"),
+    *_amounts("amount"),
     Index(
         "uq_metrics_losses_key",
         *_LOSS_KEY,
         unique=True,
-        postgresql_include=["n"],
+        postgresql_include=["n", "valued", "amount"],
         postgresql_nulls_not_distinct=True,
     ),
 )
-"""Every loss and no-decision: `status` is the outcome, `from_status` the status key left."""
+"""Every loss and no-decision: `status` is the outcome, `from_status` the status key left; its
+money as in `metrics_closings`."""
 
 metrics_pipeline = Table(
     "metrics_pipeline",

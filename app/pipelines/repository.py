@@ -33,14 +33,15 @@ WITH moving AS (
                               ELSE l.closed_from END
       FROM moving m
      WHERE l.id = m.id
- RETURNING l.id, m.before, l.owner, l.source, l.segment, l.outcome, l.revisit_at
+ RETURNING l.id, m.before, l.owner, l.source, l.segment, l.outcome, l.revisit_at,
+           l.estimated_value, l.currency
 ), recorded AS (
     INSERT INTO lead_status_changes
            (lead_id, from_status, to_status, reason, reopened, revisit_at, actor, owner, source,
             segment, at, api_key, pipeline, pipeline_version, from_version, from_outcome,
-            to_outcome)
+            to_outcome, estimated_value, currency)
     SELECT id, $2, $3, '{REMAP_REASON}', false, revisit_at, '{SYSTEM_ACTOR}', owner, source,
-           segment, $5, $7, $1, $4, before, outcome, outcome
+           segment, $5, $7, $1, $4, before, outcome, outcome, estimated_value, currency
       FROM moved
     RETURNING 1
 )

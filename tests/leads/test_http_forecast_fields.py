@@ -7,7 +7,7 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.http_support import assert_problem, create
+from tests.http_support import assert_problem, create, move
 
 
 async def test_probability_and_close_date_are_kept_edited_and_cleared(
@@ -86,3 +86,24 @@ async def test_a_batch_import_carries_them_and_refuses_a_bad_one_per_item(
     assert "probability" in items[1]["problem"]["detail"]
     first = (await client.get(f"/v1/leads/{items[0]['id']}")).json()
     assert (first["probability"], first["expected_close_date"]) == (0.9, "2027-01-15")
+
+
+async def test_each_status_change_records_the_deals_value_as_it_was(
+    client: httpx.AsyncClient,
+) -> None:
+    lead = await create(client, "valued@example.com", estimated_value="100.00", currency="EUR")
+    assert (await move(client, lead["id"], "contacted", "call_connected")).status_code == 200
+    edited = await client.patch(
+        f"/v1/leads/{lead['id']}", json={"estimated_value": "250.50", "currency": "USD"}
+    )
+    assert edited.status_code == 200
+    assert (await move(client, lead["id"], "qualified", "budget_confirmed")).status_code == 200
+    assert (await move(client, lead["id"], "lost", "price")).status_code == 200
+    later = await client.patch(f"/v1/leads/{lead['id']}", json={"estimated_value": "999.00"})
+    assert later.status_code == 200
+    history = (await client.get(f"/v1/leads/{lead['id']}/history")).json()
+    assert [(h["estimated_value"], h["currency"]) for h in history] == [
+        ("100.00", "EUR"),
+        ("250.50", "USD"),
+        ("250.50", "USD"),
+    ]

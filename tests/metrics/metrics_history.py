@@ -13,6 +13,7 @@ import random
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import asyncpg
@@ -30,6 +31,22 @@ OWNERS = ["alex", "sam", "kim", None]
 SOURCES = ["web", "referral", "purchased_list"]
 SEGMENTS = ["smb", "enterprise"]
 COMPETITORS = ["Globex", "Initech"]
+CURRENCIES = ["EUR", "USD", "JPY"]
+
+
+def money(rng: random.Random) -> dict[str, Any]:
+    """A deal's value and currency as reps enter them: mostly both, now and then neither, or
+    a currency without a value yet."""
+    draw = rng.random()
+    if draw < 0.15:
+        return {"estimated_value": None, "currency": None}
+    currency = rng.choice(CURRENCIES)
+    if draw < 0.2:
+        return {"estimated_value": None, "currency": currency}
+    cents = rng.randint(50_000, 20_000_000)
+    return {"estimated_value": Decimal(cents) / 100, "currency": currency}
+
+
 ENTERPRISE = "enterprise"
 
 
@@ -150,6 +167,8 @@ async def write_history(
     """`leads` leads of `pipeline` created over the `days` days before `now`, each walked from
     its creation up to `now` at most."""
     rng = random.Random(f"{seed}/{pipeline}")
+    # Values are drawn apart, so the rest of the history is the one drawn before they existed.
+    values = random.Random(f"{seed}/{pipeline}/values")
     workflow = await workflows.current(pipeline)
     # One transaction: a commit per statement would spend most of the time waiting for the disk.
     async with pool.acquire() as conn, conn.transaction():
@@ -162,6 +181,7 @@ async def write_history(
                 "source": rng.choice(SOURCES),
                 "segment": rng.choice(SEGMENTS),
                 "attributes": {},
+                **money(values),
             }
             row = await repo.insert(fields, workflow)
             assert row is not None
@@ -178,11 +198,18 @@ async def write_history(
                         edit = {"source": rng.choice(SOURCES)}
                     await repo.update_fields(row["id"], edit, expected_version=None)
                     lead = replace(lead, version=lead.version + 1)
+                if values.random() < 0.25:
+                    # The rep revises the deal's value (or its currency) as it goes.
+                    await repo.update_fields(row["id"], money(values), expected_version=None)
+                    lead = replace(lead, version=lead.version + 1)
                 change = next_change(rng, workflow, lead, at)
                 if change is None:
                     break
                 assert await repo.record_change(row["id"], lead, change) is not None
                 lead = lead.apply(change)
+            if values.random() < 0.3:
+                # Edited after its last change (often a closed deal): past revenue stays put.
+                await repo.update_fields(row["id"], money(values), expected_version=None)
 
 
 async def stage_lists(pool: asyncpg.Pool) -> dict[tuple[str, int], list[str]]:

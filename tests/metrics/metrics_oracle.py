@@ -14,6 +14,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 CLOSING = ("won", "lost", "no_decision", "recycled", "disqualified", "dead")
@@ -281,3 +282,56 @@ def _percentile(values: list[float], q: float) -> float | None:
     low = int(position)
     high = min(low + 1, len(ordered) - 1)
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def _cents(amounts: Iterable[Any]) -> str:
+    """A sum of values as the API writes it: a decimal string with two places."""
+    return f"{sum((Decimal(a) for a in amounts), Decimal(0)):.2f}"
+
+
+def revenue(oracle: Oracle, f: Filters) -> dict[str | None, dict[str, Any]]:
+    """Per currency, at the value each change recorded: the latest closings won, lost and
+    without decision (deals, valued, revenue, and the average won deal), and every loss by
+    reason, competitor and status lost from (deals, revenue)."""
+    closings = oracle.latest_closings(f)
+    losses = [
+        c
+        for cs in oracle.history.values()
+        for c in cs
+        if f.change_ok(c) and closes(c) and c["to_outcome"] == "lost"
+    ]
+    out: dict[str | None, dict[str, Any]] = {}
+    for currency in {c["currency"] for c in closings if c["to_outcome"] in MONEY} | {
+        c["currency"] for c in losses
+    }:
+        entry: dict[str, Any] = {}
+        for outcome in MONEY:
+            deals = [
+                c for c in closings if c["to_outcome"] == outcome and c["currency"] == currency
+            ]
+            values = [c["estimated_value"] for c in deals if c["estimated_value"] is not None]
+            entry[outcome] = {"deals": len(deals), "valued": len(values), "revenue": _cents(values)}
+            if outcome == "won":
+                entry[outcome]["average_deal"] = (
+                    f"{(sum(values) / len(values)).quantize(Decimal('0.01'), ROUND_HALF_EVEN)}"
+                    if values
+                    else None
+                )
+        mine = [c for c in losses if c["currency"] == currency]
+        for key, column in (
+            ("reason", "reason"),
+            ("competitor", "competitor"),
+            ("stage", "from_status"),
+        ):
+            groups: dict[str, list[Row]] = defaultdict(list)
+            for c in mine:
+                if c[column] is not None:
+                    groups[c[column]].append(c)
+            entry[f"lost_by_{key}"] = {
+                k: (len(v), _cents(c["estimated_value"] or 0 for c in v)) for k, v in groups.items()
+            }
+        out[currency] = entry
+    return out
+
+
+MONEY = ("won", "lost", "no_decision")

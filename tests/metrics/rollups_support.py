@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import asyncpg
@@ -38,7 +39,7 @@ Snapshot = dict[str, dict[Key, dict[str, int]]]
 DAILY_KEY = ("day", "pipeline", "owner", "source", "segment")
 KEYS: dict[str, tuple[str, ...]] = {
     "metrics_cohorts": ("grain", *DAILY_KEY, "stages"),
-    "metrics_closings": ("grain", *DAILY_KEY, "outcome"),
+    "metrics_closings": ("grain", *DAILY_KEY, "outcome", "currency"),
     "metrics_reopenings": ("grain", *DAILY_KEY),
     "metrics_durations": ("measure", "dimension", "status", "day", "pipeline", "value", "days"),
     "metrics_losses": (
@@ -52,10 +53,12 @@ KEYS: dict[str, tuple[str, ...]] = {
         "reason",
         "from_status",
         "competitor",
+        "currency",
     ),
     "metrics_pipeline": ("pipeline", "status", "owner", "source", "segment", "revisit_month"),
 }
-"""Each rollup table's key columns (its unique index's); every other column is a count."""
+"""Each rollup table's key columns (its unique index's); every other column is a count or a sum
+of amounts."""
 DAILY = "daily"
 """Not a table: the three per-day rollups read as one row per day and key with a count per
 funnel stage and closing outcome (`daily_counts`), the figures the tests state."""
@@ -124,7 +127,8 @@ def daily_counts(tables: Snapshot) -> dict[Key, dict[str, int]]:
                 if stages >= 1 << i:
                     counted[f"went_on_{i}"] += n
     for key, counts in full["metrics_closings"].items():
-        row(key[:-1])[f"closed_{key[-1]}"] += counts["n"]
+        *day_key, outcome, _currency = key
+        row(tuple(day_key))[f"closed_{outcome}"] += counts["n"]
     for key, counts in full["metrics_reopenings"].items():
         row(key)["reopened"] += counts["n"]
         row(key)["reopened_won"] += counts["won"]
@@ -152,7 +156,7 @@ async def _read(
     for row in await conn.fetch(query):
         k = tuple(row[c] for c in key)
         counts = {c: v for c, v in row.items() if c not in key}
-        assert counts and all(type(v) is int for v in counts.values()), (table, counts)
+        assert counts and all(type(v) in (int, Decimal) for v in counts.values()), (table, counts)
         assert k not in seen, f"{table} holds key {k} twice"
         seen.add(k)
         if any(counts.values()):
@@ -171,17 +175,17 @@ async def snapshot(conn: asyncpg.Connection | asyncpg.Pool) -> Snapshot:
     for table, key in KEYS.items():
         unique = [list(r[0]) for r in await conn.fetch(_UNIQUE_KEYS, table)]
         assert unique == [list(key)], f"{table}: keyed by {unique}, this test expects {key}"
-        counts = [
-            r["column_name"]
+        counts = {
+            r["column_name"]: "numeric" if r["data_type"] == "numeric" else "integer"
             for r in await conn.fetch(
-                "SELECT column_name FROM information_schema.columns"
+                "SELECT column_name, data_type FROM information_schema.columns"
                 " WHERE table_name = $1 ORDER BY ordinal_position",
                 table,
             )
             if r["column_name"] not in key
-        ]
+        }
         keys = ", ".join(key)
-        sums = ", ".join(f"sum({c})::integer AS {c}" for c in counts)
+        sums = ", ".join(f"sum({c})::{kind} AS {c}" for c, kind in counts.items())
         tables[table] = await _read(
             conn, table, key, f"SELECT {keys}, {sums} FROM {table}_now GROUP BY {keys}"
         )
@@ -394,7 +398,7 @@ async def record_by_sql(
         await conn.execute(
             "UPDATE leads SET status = $2, status_reason = $3, version = $4, reopen_count = $5,"
             " closed_from = $6, revisit_at = $7, closed_at = $8, updated_at = $9, outcome = $10,"
-            " pipeline_version = $11 WHERE id = $1",
+            " pipeline_version = $11, status_since = $9 WHERE id = $1",
             lead_id,
             after.status,
             after.status_reason,
@@ -410,9 +414,9 @@ async def record_by_sql(
         await conn.execute(
             "INSERT INTO lead_status_changes (lead_id, from_status, to_status, reason, reopened,"
             " competitor, revisit_at, owner, source, segment, at, pipeline, pipeline_version,"
-            " from_version, from_outcome, to_outcome)"
+            " from_version, from_outcome, to_outcome, estimated_value, currency)"
             " SELECT id, $2, $3, $4, $5, $6, $7, owner, source, segment, $8, pipeline, $9, $10,"
-            " $11, $12 FROM leads WHERE id = $1",
+            " $11, $12, estimated_value, currency FROM leads WHERE id = $1",
             lead_id,
             change.from_status,
             change.to_status,

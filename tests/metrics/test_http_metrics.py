@@ -5,6 +5,7 @@ statuses and remapped their leads."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import asyncpg
@@ -19,7 +20,7 @@ from tests.metrics.metrics_history import (
     stage_lists,
     write_history,
 )
-from tests.metrics.metrics_oracle import Filters, Oracle
+from tests.metrics.metrics_oracle import Filters, Oracle, revenue
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 
@@ -136,6 +137,38 @@ async def test_loss_reasons_match(
     assert reasons == expected["no_decision_by_reason"]
     counts = [x["count"] for x in body["by_reason"]]
     assert counts == sorted(counts, reverse=True)
+
+
+@pytest.mark.parametrize("scope", SCOPES)
+async def test_revenue_matches_per_currency(
+    client: httpx.AsyncClient, oracle: Oracle, scope: Filters
+) -> None:
+    body = await get(client, "revenue", **_params(scope))
+    expected = revenue(oracle, scope)
+    assert scope is not SCOPES[0] or len(expected) >= 3, "the main window spans currencies"
+    found = {}
+    for entry in body["currencies"]:
+        found[entry["currency"]] = {
+            **{o: entry[o] for o in ("won", "lost", "no_decision")},
+            **{
+                f"lost_by_{key}": {
+                    x[name]: (x["deals"], x["revenue"]) for x in entry[f"lost_by_{key}"]
+                }
+                for key, name in (
+                    ("reason", "reason"),
+                    ("competitor", "competitor"),
+                    ("stage", "status"),
+                )
+            },
+        }
+        amounts = [x["revenue"] for x in entry["lost_by_reason"]]
+        assert amounts == sorted(amounts, key=Decimal, reverse=True)
+    assert found == expected
+    codes = [e["currency"] for e in body["currencies"]]
+    assert codes == sorted(codes, key=lambda c: (c is None, c or ""))
+    if codes and codes[0] is not None:
+        one = await get(client, "revenue", **_params(scope), currency=codes[0])
+        assert one["currency"] == codes[0] and one["currencies"] == body["currencies"][:1]
 
 
 @pytest.mark.parametrize("scope", SCOPES)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import asyncpg
 import pytest
@@ -79,7 +80,8 @@ async def _workflow(pool: asyncpg.Pool, workflows: Workflows, pipeline: str) -> 
 async def test_history_written_at_past_times_keeps_rollups_exact(
     pool: asyncpg.Pool, workflows: Workflows, pipeline: str
 ) -> None:
-    """Created 10 days ago, worked 8 and 7, lost 5, reopened 3, won 1 day ago."""
+    """Created 10 days ago, worked 8 and 7, lost 5, reopened 3, won 1 day ago; its value
+    raised after the loss, and again after the win."""
     workflow = await _workflow(pool, workflows, pipeline)
     path = PATHS[pipeline]
     dims = {"owner": "alex", "source": "web", "segment": "smb"}
@@ -87,13 +89,19 @@ async def test_history_written_at_past_times_keeps_rollups_exact(
         lead_id = await insert_lead(conn, workflow, "past@example.com", days_ago(10, 9), **dims)
         await record_by_sql(conn, workflow, lead_id, *path.first, days_ago(8))
         await record_by_sql(conn, workflow, lead_id, *path.second, days_ago(7))
-        await conn.execute("UPDATE leads SET owner = 'sam' WHERE id = $1", lead_id)
+        await conn.execute(
+            "UPDATE leads SET owner = 'sam', estimated_value = 1200, currency = 'EUR'"
+            " WHERE id = $1",
+            lead_id,
+        )
         await record_by_sql(conn, workflow, lead_id, *path.lost, days_ago(5), competitor="Globex")
+        await conn.execute("UPDATE leads SET estimated_value = 1500.50 WHERE id = $1", lead_id)
         await record_by_sql(
             conn, workflow, lead_id, path.second[0], path.reopen, days_ago(3), reopen=True
         )
         await conn.execute("UPDATE leads SET owner = 'kim' WHERE id = $1", lead_id)
         await record_by_sql(conn, workflow, lead_id, *path.won, days_ago(1))
+        await conn.execute("UPDATE leads SET estimated_value = 9999 WHERE id = $1", lead_id)
     snap = await assert_rollups_exact(pool)
 
     daily = snap["daily"]
@@ -120,11 +128,22 @@ async def test_history_written_at_past_times_keeps_rollups_exact(
         (days_ago(3).date(), pipeline, "sam", "web", "smb"),
         (days_ago(1).date(), pipeline, "kim", "web", "smb"),
     }
-    loss = ("lost", path.lost[1], path.second[0], "Globex")
+    # Money counts at the value the change recorded: the loss at 1,200, the win at 1,500.50.
+    loss = ("lost", path.lost[1], path.second[0], "Globex", "EUR")
+    lost = {"n": 1, "valued": 1, "amount": Decimal("1200.00")}
     assert snap["metrics_losses"] == {
-        (False, days_ago(5).date(), pipeline, "sam", "web", "smb", *loss): {"n": 1},
-        (True, days_ago(5).date(), pipeline, None, None, None, *loss): {"n": 1},
+        (False, days_ago(5).date(), pipeline, "sam", "web", "smb", *loss): lost,
+        (True, days_ago(5).date(), pipeline, None, None, None, *loss): lost,
     }
+    won = (days_ago(1).date(), pipeline, "kim", "web", "smb", "won", "EUR")
+    assert snap["metrics_closings"][("full", *won)] == {
+        "n": 1,
+        "valued": 1,
+        "amount": Decimal("1500.50"),
+    }
+    # The full grain, each single dimension and overall: the win alone, at its amount.
+    kept = [(v["n"], v["valued"], str(v["amount"])) for v in snap["metrics_closings"].values()]
+    assert kept == [(1, 1, "1500.50")] * 5
     stays = {
         (k[2], k[3], k[6]): v["n"]
         for k, v in snap["metrics_durations"].items()
@@ -289,8 +308,9 @@ async def test_several_changes_in_one_insert_statement(
         (days_ago(9).date(), "default", "alex", None, None): {"reopened": 1, "reopened_won": 1},
         (days_ago(2).date(), "default", "alex", None, None): {"closed_won": 1},
     }
-    loss = ("no_decision", "postponed", "qualified", None)
+    loss = ("no_decision", "postponed", "qualified", None, None)  # no competitor, no value
+    unvalued = {"n": 1, "valued": 0, "amount": 0}
     assert snap["metrics_losses"] == {
-        (False, days_ago(15).date(), "default", "sam", None, None, *loss): {"n": 1},
-        (True, days_ago(15).date(), "default", None, None, None, *loss): {"n": 1},
+        (False, days_ago(15).date(), "default", "sam", None, None, *loss): unvalued,
+        (True, days_ago(15).date(), "default", None, None, None, *loss): unvalued,
     }

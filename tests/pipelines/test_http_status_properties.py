@@ -87,7 +87,7 @@ async def test_status_since_is_the_creation_then_the_latest_change(
 async def test_a_remap_by_a_pipeline_edit_keeps_status_since(
     client: httpx.AsyncClient, pool: asyncpg.Pool
 ) -> None:
-    lead = await create(client, "remapped@example.com")
+    lead = await create(client, "remapped@example.com", estimated_value="10.00", currency="EUR")
     moved = (await move(client, lead["id"], "contacted", "call_connected")).json()
     doc = copy.deepcopy(DEFAULT_DOCUMENT)
     doc["statuses"] = [s for s in doc["statuses"] if s["key"] != "contacted"]
@@ -104,6 +104,12 @@ async def test_a_remap_by_a_pipeline_edit_keeps_status_since(
     assert (after["status"], after["status_reason"]) == ("new", "pipeline_remap")
     assert after["status_since"] == moved["status_since"]
     assert await pool.fetchval("SELECT count(*) FROM lead_status_changes") == 2
+    remap = (await client.get(f"/v1/leads/{lead['id']}/history")).json()[-1]
+    assert (remap["reason"], remap["estimated_value"], remap["currency"]) == (
+        "pipeline_remap",
+        "10.00",
+        "EUR",
+    )
 
 
 async def _sat_for(pool: asyncpg.Pool, lead_id: int, days: float) -> None:

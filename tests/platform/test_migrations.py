@@ -36,6 +36,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from decimal import Decimal
 from itertools import pairwise
 from pathlib import Path
 
@@ -599,3 +600,45 @@ def test_0023_fills_status_since_and_the_status_properties_from_what_is_there(
     # The remap relabels; the lead entered its status with the change before it.
     assert since == ["2026-01-05T10:00:00+00:00", "2026-02-01T09:00:00+00:00"]
     assert filled == [(2, "qualified", 0.25, 14)]
+
+
+def test_0024_gives_the_history_its_deals_values_and_the_rollups_their_amounts(
+    scratch: _Scratch,
+) -> None:
+    command.upgrade(scratch.cfg, "0023")
+
+    async def before() -> None:
+        conn = await asyncpg.connect(scratch.url)
+        try:
+            await conn.execute(
+                "INSERT INTO leads (id, email, estimated_value, currency, status, outcome,"
+                " closed_from, closed_at) VALUES (1, 'won@example.com', 1234.50, 'EUR', 'won',"
+                " 'won', 'new', '2026-02-01T09:00:00Z')"
+            )
+            await conn.execute(
+                "INSERT INTO lead_status_changes (lead_id, from_status, to_status, reason,"
+                " reopened, at, pipeline, pipeline_version, from_version, from_outcome,"
+                " to_outcome) VALUES (1, 'new', 'won', 'contract_signed', false,"
+                " '2026-02-01T09:00:00Z', 'default', 1, 1, 'open', 'won')"
+            )
+        finally:
+            await conn.close()
+
+    asyncio.run(before())
+    command.upgrade(scratch.cfg, "0024")
+
+    async def after() -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
+        conn = await asyncpg.connect(scratch.url)
+        try:
+            history = await conn.fetch("SELECT estimated_value, currency FROM lead_status_changes")
+            closings = await conn.fetch(
+                "SELECT outcome, currency, n, valued, amount FROM metrics_closings"
+                " WHERE grain = 'full'"
+            )
+            return [tuple(r) for r in history], [tuple(r) for r in closings]
+        finally:
+            await conn.close()
+
+    history, closings = asyncio.run(after())
+    assert history == [(Decimal("1234.50"), "EUR")]
+    assert closings == [("won", "EUR", 1, 1, Decimal("1234.50"))]

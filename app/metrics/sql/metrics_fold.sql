@@ -17,7 +17,7 @@ AS $function$
                                                               FROM moved_changes)) f) AS facts,
                ARRAY(SELECT ROW(l.*)::metrics_pending_leads FROM moved_leads l) AS leads,
                ARRAY(SELECT ROW(q.*)::metrics_pending FROM moved_rows q) AS queued),
-      
+
       pipeline AS (
         INSERT INTO metrics_pipeline AS m (pipeline, status, owner, source, segment, revisit_month, n)
         SELECT pipeline, status, owner, source, segment, revisit_month, sum(n)
@@ -39,14 +39,14 @@ AS $function$
           n = m.n + excluded.n
         RETURNING 1),
       closings AS (
-        INSERT INTO metrics_closings AS m (grain, day, pipeline, owner, source, segment, outcome, n)
-        SELECT grain, day, pipeline, owner, source, segment, outcome, sum(n)
+        INSERT INTO metrics_closings AS m (grain, day, pipeline, owner, source, segment, outcome, currency, n, amount, valued)
+        SELECT grain, day, pipeline, owner, source, segment, outcome, currency, sum(n), sum(amount), sum(valued)
           FROM batch b,
-               LATERAL (SELECT g.grain, d.day, d.pipeline, g.owner, g.source, g.segment, d.outcome, d.n FROM metrics_closings_deltas(b.facts, b.leads, b.queued) d, metrics_grains(d.owner, d.source, d.segment) g) d
-         GROUP BY grain, day, pipeline, owner, source, segment, outcome HAVING sum(n) <> 0
-         ORDER BY grain, day, pipeline, owner, source, segment, outcome
-        ON CONFLICT (grain, day, pipeline, owner, source, segment, outcome) DO UPDATE SET
-          n = m.n + excluded.n
+               LATERAL (SELECT g.grain, d.day, d.pipeline, g.owner, g.source, g.segment, d.outcome, d.n, d.currency, d.amount, d.valued FROM metrics_closings_deltas(b.facts, b.leads, b.queued) d, metrics_grains(d.owner, d.source, d.segment) g) d
+         GROUP BY grain, day, pipeline, owner, source, segment, outcome, currency HAVING sum(n) <> 0 OR sum(amount) <> 0 OR sum(valued) <> 0
+         ORDER BY grain, day, pipeline, owner, source, segment, outcome, currency
+        ON CONFLICT (grain, day, pipeline, owner, source, segment, outcome, currency) DO UPDATE SET
+          n = m.n + excluded.n, amount = m.amount + excluded.amount, valued = m.valued + excluded.valued
         RETURNING 1),
       reopenings AS (
         INSERT INTO metrics_reopenings AS m (grain, day, pipeline, owner, source, segment, n, won)
@@ -69,18 +69,18 @@ AS $function$
           n = m.n + excluded.n
         RETURNING 1),
       losses AS (
-        INSERT INTO metrics_losses AS m (overall, day, pipeline, owner, source, segment, status, reason, from_status, competitor, n)
-        SELECT overall, day, pipeline, owner, source, segment, status, reason, from_status, competitor, sum(n)
+        INSERT INTO metrics_losses AS m (overall, day, pipeline, owner, source, segment, status, reason, from_status, competitor, currency, n, amount, valued)
+        SELECT overall, day, pipeline, owner, source, segment, status, reason, from_status, competitor, currency, sum(n), sum(amount), sum(valued)
           FROM batch b,
                LATERAL (SELECT * FROM metrics_losses_deltas(b.facts, b.leads, b.queued)) d
-         GROUP BY overall, day, pipeline, owner, source, segment, status, reason, from_status, competitor HAVING sum(n) <> 0
-         ORDER BY overall, day, pipeline, owner, source, segment, status, reason, from_status, competitor
-        ON CONFLICT (overall, day, pipeline, owner, source, segment, status, reason, from_status, competitor) DO UPDATE SET
-          n = m.n + excluded.n
+         GROUP BY overall, day, pipeline, owner, source, segment, status, reason, from_status, competitor, currency HAVING sum(n) <> 0
+         ORDER BY overall, day, pipeline, owner, source, segment, status, reason, from_status, competitor, currency
+        ON CONFLICT (overall, day, pipeline, owner, source, segment, status, reason, from_status, competitor, currency) DO UPDATE SET
+          n = m.n + excluded.n, amount = m.amount + excluded.amount, valued = m.valued + excluded.valued
         RETURNING 1)
       SELECT (SELECT count(*) FROM moved_rows) + (SELECT count(*) FROM moved_changes)
              + (SELECT count(*) FROM moved_leads) INTO moved;
       RETURN moved;
     END
-    $function$
+$function$
 ;

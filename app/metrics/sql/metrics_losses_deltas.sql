@@ -5,13 +5,14 @@ CREATE OR REPLACE FUNCTION public.metrics_losses_deltas(facts metrics_fact[], le
  RETURNS SETOF metrics_losses
  LANGUAGE sql
  IMMUTABLE
-AS $function$ 
+AS $function$
         SELECT o.overall, metrics_day(f.at), f.pipeline,
                CASE WHEN o.overall THEN NULL ELSE f.owner END,
                CASE WHEN o.overall THEN NULL ELSE f.source END,
                CASE WHEN o.overall THEN NULL ELSE f.segment END,
-               f.to_outcome, f.reason, f.from_status, f.competitor, 1
+               f.to_outcome, f.reason, f.from_status, f.competitor, 1,
+               f.currency, coalesce(f.amount, 0), (f.amount IS NOT NULL)::int
           FROM unnest(facts) f, (VALUES (false), (true)) o(overall)
          WHERE f.closes AND f.to_outcome IN ('lost', 'no_decision')
-         $function$
+$function$
 ;

@@ -12,7 +12,10 @@ CREATE OR REPLACE VIEW metrics_losses_now AS
     metrics_losses.reason,
     metrics_losses.from_status,
     metrics_losses.competitor,
-    metrics_losses.n
+    metrics_losses.n,
+    metrics_losses.currency,
+    metrics_losses.amount,
+    metrics_losses.valued
    FROM metrics_losses
 UNION ALL
  SELECT metrics_losses_deltas.overall,
@@ -25,9 +28,12 @@ UNION ALL
     metrics_losses_deltas.reason,
     metrics_losses_deltas.from_status,
     metrics_losses_deltas.competitor,
-    metrics_losses_deltas.n
+    metrics_losses_deltas.n,
+    metrics_losses_deltas.currency,
+    metrics_losses_deltas.amount,
+    metrics_losses_deltas.valued
    FROM metrics_losses_deltas(ARRAY( SELECT f.*::metrics_fact AS f
            FROM metrics_change_facts(ARRAY( SELECT metrics_pending_changes.change_id
-                   FROM metrics_pending_changes)) f(at, created_at, entered, pipeline, from_status, to_status, from_outcome, to_outcome, closes, reason, competitor, reopened, owner, source, segment, revisit_at, standing_before, old_mask, new_mask, prev_closing, last_reopen)), ARRAY( SELECT l.*::metrics_pending_leads AS l
+                   FROM metrics_pending_changes)) f(at, created_at, entered, pipeline, from_status, to_status, from_outcome, to_outcome, closes, reason, competitor, reopened, owner, source, segment, revisit_at, standing_before, old_mask, new_mask, prev_closing, last_reopen, amount, currency)), ARRAY( SELECT l.*::metrics_pending_leads AS l
            FROM metrics_pending_leads l), ARRAY( SELECT q.*::metrics_pending AS q
-           FROM metrics_pending q)) metrics_losses_deltas(overall, day, pipeline, owner, source, segment, status, reason, from_status, competitor, n);
+           FROM metrics_pending q)) metrics_losses_deltas(overall, day, pipeline, owner, source, segment, status, reason, from_status, competitor, n, currency, amount, valued);

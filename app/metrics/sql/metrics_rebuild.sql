@@ -14,7 +14,7 @@ BEGIN
 
   CREATE TEMP TABLE latest_closings ON COMMIT DROP AS
     SELECT DISTINCT ON (c.lead_id) c.lead_id, c.at, c.pipeline, c.to_outcome, c.owner,
-           c.source, c.segment, l.created_at
+           c.source, c.segment, l.created_at, c.estimated_value, c.currency
       FROM lead_status_changes c JOIN leads l ON l.id = c.lead_id
      WHERE c.to_outcome <> 'open' AND c.reason <> 'pipeline_remap'
      ORDER BY c.lead_id, c.id DESC;
@@ -29,11 +29,12 @@ BEGIN
                   GROUP BY c.lead_id) r ON r.lead_id = l.id
      GROUP BY 2, 3, 4, 5, 6, 7) d, metrics_grains(d.owner, d.source, d.segment) g) spread GROUP BY grain, day, pipeline, owner, source, segment, stages;
 
-  INSERT INTO metrics_closings (grain, day, pipeline, owner, source, segment, outcome, n)
-  SELECT grain, day, pipeline, owner, source, segment, outcome, sum(n) FROM (SELECT g.grain, d.day, d.pipeline, g.owner, g.source, g.segment, d.outcome, d.n FROM (
+  INSERT INTO metrics_closings (grain, day, pipeline, owner, source, segment, outcome, currency, n, amount, valued)
+  SELECT grain, day, pipeline, owner, source, segment, outcome, currency, sum(n), sum(amount), sum(valued) FROM (SELECT g.grain, d.day, d.pipeline, g.owner, g.source, g.segment, d.outcome, d.currency, d.n, d.amount, d.valued FROM (
     SELECT 'full' AS grain, metrics_day(at) AS day, pipeline, owner, source, segment,
-           to_outcome AS outcome, count(*) AS n
-      FROM latest_closings GROUP BY 2, 3, 4, 5, 6, 7) d, metrics_grains(d.owner, d.source, d.segment) g) spread GROUP BY grain, day, pipeline, owner, source, segment, outcome;
+           to_outcome AS outcome, currency, count(*) AS n,
+           coalesce(sum(estimated_value), 0) AS amount, count(estimated_value) AS valued
+      FROM latest_closings GROUP BY 2, 3, 4, 5, 6, 7, 8) d, metrics_grains(d.owner, d.source, d.segment) g) spread GROUP BY grain, day, pipeline, owner, source, segment, outcome, currency;
 
   INSERT INTO metrics_reopenings (grain, day, pipeline, owner, source, segment, n, won)
   SELECT grain, day, pipeline, owner, source, segment, sum(n), sum(won) FROM (SELECT g.grain, d.day, d.pipeline, g.owner, g.source, g.segment, d.n, d.won FROM (
@@ -72,14 +73,15 @@ BEGIN
     ) deltas, LATERAL (SELECT (deltas.d).*) x
    GROUP BY 1, 2, 3, 4, 5, 6, 7;
 
-  INSERT INTO metrics_losses (overall, day, pipeline, owner, source, segment, status, reason, from_status, competitor, n)
+  INSERT INTO metrics_losses (overall, day, pipeline, owner, source, segment, status, reason, from_status, competitor, currency, n, amount, valued)
   SELECT o.overall, metrics_day(at), pipeline, CASE WHEN o.overall THEN NULL ELSE owner END,
          CASE WHEN o.overall THEN NULL ELSE source END,
          CASE WHEN o.overall THEN NULL ELSE segment END,
-         to_outcome, reason, from_status, competitor, count(*)
+         to_outcome, reason, from_status, competitor, currency, count(*),
+         coalesce(sum(estimated_value), 0), count(estimated_value)
     FROM lead_status_changes c, (VALUES (false), (true)) o(overall)
    WHERE c.to_outcome <> 'open' AND c.reason <> 'pipeline_remap' AND to_outcome IN ('lost', 'no_decision')
-   GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10;
+   GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11;
 
   INSERT INTO metrics_pipeline (pipeline, status, owner, source, segment, revisit_month, n)
   SELECT k.pipeline, k.status, k.owner, k.source, k.segment, k.revisit_month, count(*)
