@@ -420,6 +420,34 @@ END $function$
 """
 
 
+_PIPELINE_VIEW = """
+CREATE OR REPLACE VIEW metrics_pipeline_now AS
+ SELECT metrics_pipeline.pipeline,
+    metrics_pipeline.status,
+    metrics_pipeline.owner,
+    metrics_pipeline.source,
+    metrics_pipeline.segment,
+    metrics_pipeline.revisit_month,
+    metrics_pipeline.n
+   FROM metrics_pipeline
+UNION ALL
+ SELECT metrics_pipeline_deltas.pipeline,
+    metrics_pipeline_deltas.status,
+    metrics_pipeline_deltas.owner,
+    metrics_pipeline_deltas.source,
+    metrics_pipeline_deltas.segment,
+    metrics_pipeline_deltas.revisit_month,
+    metrics_pipeline_deltas.n
+   FROM metrics_pipeline_deltas(ARRAY( SELECT f.*::metrics_fact AS f
+           FROM metrics_change_facts(ARRAY( SELECT metrics_pending_changes.change_id
+                   FROM metrics_pending_changes)) f(at, created_at, entered, pipeline, from_status, to_status, from_outcome, to_outcome, closes, reason, competitor, reopened, owner, source, segment, revisit_at, standing_before, old_mask, new_mask, prev_closing, last_reopen)), ARRAY( SELECT l.*::metrics_pending_leads AS l
+           FROM metrics_pending_leads l), ARRAY( SELECT q.*::metrics_pending AS q
+           FROM metrics_pending q)) metrics_pipeline_deltas(pipeline, status, owner, source, segment, revisit_month, n)
+"""
+"""Unchanged, but made again whenever the facts gain or lose attributes: a view keeps the
+column list of a function's result as it was when the view was made."""
+
+
 def upgrade() -> None:
     op.execute(
         "ALTER TABLE lead_status_changes ADD COLUMN estimated_value numeric(14, 2),"
@@ -435,6 +463,7 @@ def upgrade() -> None:
     op.execute("ALTER TABLE lead_status_changes ENABLE TRIGGER lead_status_changes_append_only")
     op.execute("ALTER TYPE metrics_fact ADD ATTRIBUTE amount numeric, ADD ATTRIBUTE currency text")
     op.execute(_facts(with_amounts=True))
+    op.execute(_PIPELINE_VIEW)
     op.execute("DROP VIEW metrics_closings_now, metrics_losses_now")
     for table, key in (("metrics_closings", _CLOSINGS_KEY), ("metrics_losses", _LOSSES_KEY)):
         op.execute(
@@ -468,8 +497,10 @@ def downgrade() -> None:
         )
     op.execute(_CLOSINGS_DELTAS_BEFORE)
     op.execute(_LOSSES_DELTAS_BEFORE)
+    op.execute("DROP VIEW metrics_pipeline_now")
     op.execute("ALTER TYPE metrics_fact DROP ATTRIBUTE amount, DROP ATTRIBUTE currency")
     op.execute(_facts(with_amounts=False))
+    op.execute(_PIPELINE_VIEW)
     for view in _views(with_amounts=False):
         op.execute(view)
     op.execute(_fold(with_amounts=False))

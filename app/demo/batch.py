@@ -133,6 +133,8 @@ def make_batch(order: BatchOrder) -> Batch:
                 WORKFLOW.outcome(lead.status).value,
             )
         )
-        # The demo never edits a deal's value: every change records the lead's.
-        changes.extend((*change, int(value), country.currency) for change in journey.changes)
+        # The demo never edits a deal's money: every change records the lead's (its forecast
+        # fields as they are at the end, a simplification the rollups do not see).
+        money = (int(value), country.currency, probability, close)
+        changes.extend((*change, *money) for change in journey.changes)
     return Batch(order.index, leads, changes)

@@ -35,6 +35,8 @@ CHANGE_FIELDS: Mapping[str, str] = {
     "segment": "segment",
     "change_estimated_value": "estimated_value",
     "change_currency": "currency",
+    "change_probability": "probability",
+    "change_close_date": "expected_close_date",
     "at": "at",
     "change_pipeline_version": "pipeline_version",
 }

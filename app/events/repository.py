@@ -20,7 +20,8 @@ _COLUMNS = (
     " e.details::text AS details, c.id AS change_id, c.from_status, c.to_status,"
     " c.from_outcome, c.to_outcome, c.reason, c.reopened, c.note, c.competitor, c.revisit_at,"
     " c.future_opportunity, c.actor, c.api_key, c.owner, c.source, c.segment,"
-    " c.estimated_value::text AS change_estimated_value, c.currency AS change_currency, c.at,"
+    " c.estimated_value::text AS change_estimated_value, c.currency AS change_currency,"
+    " c.probability AS change_probability, c.expected_close_date AS change_close_date, c.at,"
     " c.pipeline_version AS change_pipeline_version"
 )
 _FROM = "FROM events e LEFT JOIN lead_status_changes c ON c.id = e.change_id"

@@ -3,7 +3,7 @@ models exist so a client (and its generated code) knows every field."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -62,6 +62,12 @@ class EventData(BaseModel):
     )
     currency: str | None = Field(
         default=None, description="lead.status_changed: the currency of `estimated_value`."
+    )
+    probability: float | None = Field(
+        default=None, description="lead.status_changed: the deal's own probability then."
+    )
+    expected_close_date: date | None = Field(
+        default=None, description="lead.status_changed: the deal's expected close date then."
     )
     at: datetime | None = Field(default=None, description="lead.status_changed: when it happened.")
     pipeline_version: int | None = Field(

@@ -54,6 +54,8 @@ CHANGE_COLUMNS: tuple[str, ...] = (
     "to_outcome",
     "estimated_value",
     "currency",
+    "probability",
+    "expected_close_date",
 )
 """Columns of a bulk-loaded `lead_status_changes` row, in order (on `default`, version 1)."""
 

@@ -84,9 +84,11 @@ WITH changed AS (
     INSERT INTO lead_status_changes
            (lead_id, from_status, to_status, reason, reopened, note, competitor, revisit_at,
             future_opportunity, actor, owner, source, segment, at, api_key, pipeline,
-            pipeline_version, from_version, from_outcome, to_outcome, estimated_value, currency)
+            pipeline_version, from_version, from_outcome, to_outcome, estimated_value, currency,
+            probability, expected_close_date)
     SELECT id, $9, $3, $4, $5::int = 1, $10, $11, $7, $12, $13, owner, source, segment, $8, $15,
-           pipeline, $17, $18, $19, $16, estimated_value, currency
+           pipeline, $17, $18, $19, $16, estimated_value, currency, probability,
+           expected_close_date
       FROM changed
 )
 SELECT * FROM changed

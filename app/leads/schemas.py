@@ -319,6 +319,12 @@ class StatusChangePublic(BaseModel):
         description="The deal's value when the change was made (what revenue counts it at)."
     )
     currency: str | None = Field(description="The currency of `estimated_value`.")
+    probability: float | None = Field(
+        description="The deal's own win probability when the change was made."
+    )
+    expected_close_date: date | None = Field(
+        description="The deal's expected close date when the change was made."
+    )
     at: datetime
 
 

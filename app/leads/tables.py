@@ -164,6 +164,9 @@ class StatusChangeRow(SQLModel, table=True):
     """The deal's value when the change was made: revenue counts a deal at the value it closed
     with (migration 0024)."""
     currency: str | None = Field(default=None, sa_column=Column(Text))
+    probability: float | None = Field(default=None, sa_column=Column(Double))
+    """The rep's own probability when the change was made (migration 0025)."""
+    expected_close_date: date | None = Field(default=None, sa_column=Column(Date))
     api_key: str | None = Field(default=None, sa_column=Column(Text))
     """The name of the API key the change was made with (`actor` is the person behind it)."""
     at: datetime | None = timestamp(nullable=False, server_default=func.now())

@@ -124,6 +124,27 @@ async def current_stages(conn: asyncpg.Connection, pipeline: str) -> Stages | No
     return Stages(pipeline, rows[0]["version"], tuple(r["status"] for r in rows))
 
 
+@dataclass(frozen=True, slots=True)
+class OpenStatus:
+    """An open status of a pipeline's current version, with what the forecast reads of it."""
+
+    key: str
+    probability: float | None
+    forecast_category: str | None
+
+
+async def open_statuses(conn: asyncpg.Connection, pipeline: str) -> list[OpenStatus]:
+    """The open statuses of `pipeline`'s current version in order, with their probability and
+    forecast category as the definition gives them."""
+    rows = await conn.fetch(
+        "SELECT s.key, s.probability, s.forecast_category FROM pipeline_statuses s"
+        " JOIN pipelines p ON p.name = s.pipeline AND p.current_version = s.version"
+        f" WHERE s.pipeline = $1 AND s.outcome = {OPEN} ORDER BY s.position",
+        pipeline,
+    )
+    return [OpenStatus(r["key"], r["probability"], r["forecast_category"]) for r in rows]
+
+
 async def pipeline_exists(conn: asyncpg.Connection, pipeline: str) -> bool:
     found: bool = await conn.fetchval(
         "SELECT EXISTS (SELECT 1 FROM pipelines WHERE name = $1)", pipeline

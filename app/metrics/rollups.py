@@ -22,6 +22,7 @@ from app.metrics.domain import MetricsScope, grain_for
 from app.metrics.histogram import Histogram
 from app.metrics.repository import (
     FUNNEL_STAGES,
+    WON_STAGE_BIT,
     MetricsRepository,
     created_counts,
     stage_counts,
@@ -153,6 +154,25 @@ class RollupRepository:
             *self._args(scope),
         )
         return rows
+
+    async def conversion(self, scope: MetricsScope, stages: int) -> Mapping[str, Any]:
+        """Of the leads created in the window, per funnel stage i up to `stages`: how many ever
+        held it (`held_i`; stage 1 is every lead) and how many of those are won now (`won_i`)."""
+
+        def held(i: int) -> str:
+            return f"stages & {1 << (i - 1)} <> 0"
+
+        won = f"stages & {WON_STAGE_BIT} <> 0"
+        columns = [
+            f"coalesce(sum(n) FILTER (WHERE {held(i)}), 0)::bigint AS held_{i},"
+            f" coalesce(sum(n) FILTER (WHERE {held(i)} AND {won}), 0)::bigint AS won_{i}"
+            for i in range(1, stages + 1)
+        ]
+        row: Mapping[str, Any] = await self.conn.fetchrow(
+            f"SELECT {', '.join(columns)} FROM metrics_cohorts_now {_WHERE}",
+            *self._at_grain(scope),
+        )
+        return row
 
     async def closed_money(self, scope: MetricsScope) -> list[Mapping[str, Any]]:
         """As `MetricsRepository.closed_money`, from the closings rollup."""
@@ -360,6 +380,32 @@ class PipelineRepository:
             if r["due"] and (scope.pipeline is None or r["pipeline"] == scope.pipeline):
                 due += r["n"]
         return dict(standing), due
+
+    async def money(
+        self, scope: MetricsScope, *, pipeline: str, statuses: Sequence[str]
+    ) -> list[Mapping[str, Any]]:
+        """The open deals of `pipeline` now in `statuses`, per status, currency and month of
+        expected close: how many (`n`), how many carry a value (`valued`), the sum of their
+        values (`amount`), and of the deals with their own probability the values
+        (`own_amount`) and value x probability (`own_weighted`)."""
+        rows: list[Mapping[str, Any]] = await self.conn.fetch(
+            """
+            SELECT status, currency, close_month, sum(n)::bigint AS n,
+                   sum(valued)::bigint AS valued, sum(amount) AS amount,
+                   sum(own_amount) AS own_amount, sum(own_weighted) AS own_weighted
+              FROM metrics_pipeline_now
+             WHERE pipeline = $1 AND status = ANY($2::text[])
+               AND ($3::text IS NULL OR owner = $3) AND ($4::text IS NULL OR source = $4)
+               AND ($5::text IS NULL OR segment = $5)
+             GROUP BY 1, 2, 3 HAVING sum(n) <> 0
+            """,
+            pipeline,
+            list(statuses),
+            scope.owner,
+            scope.source,
+            scope.segment,
+        )
+        return rows
 
 
 async def fold(conn: asyncpg.Connection) -> int:

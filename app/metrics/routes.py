@@ -11,12 +11,14 @@ from pydantic import BeforeValidator
 from app.access.domain import KeyScope
 from app.access.http import KeyedRoute, requires
 from app.leads.service import utc_now
-from app.metrics import service
+from app.metrics import money, service
 from app.metrics.domain import MetricsScope
 from app.metrics.schemas import (
+    ForecastPublic,
     FunnelPublic,
     LossReasonsPublic,
     OwnersPage,
+    PipelineValuePublic,
     RevenuePublic,
     SeriesPublic,
     SourcesPublic,
@@ -131,6 +133,12 @@ async def loss_reasons(request: Request, where: Window) -> dict[str, Any]:
     return {"window": _window(where), **await service.loss_reasons(read_pool(request), where)}
 
 
+Currency = Annotated[
+    str | None,
+    Query(pattern="^[A-Z]{3}$", description="Only this currency (ISO 4217).", examples=["EUR"]),
+]
+
+
 @router.get(
     "/revenue",
     response_model=RevenuePublic,
@@ -144,17 +152,51 @@ async def loss_reasons(request: Request, where: Window) -> dict[str, Any]:
 async def revenue(
     request: Request,
     where: Window,
-    currency: Annotated[
-        str | None,
-        Query(
-            pattern="^[A-Z]{3}$",
-            description="Only this currency (ISO 4217).",
-            examples=["EUR"],
-        ),
-    ] = None,
+    currency: Currency = None,
 ) -> dict[str, Any]:
-    currencies = await service.revenue(read_pool(request), where, currency=currency)
+    currencies = await money.revenue(read_pool(request), where, currency=currency)
     return {"window": _window(where), "currency": currency, "currencies": currencies}
+
+
+@router.get(
+    "/pipeline-value",
+    response_model=PipelineValuePublic,
+    summary="Open pipeline value, weighted, and sales velocity",
+    description="The open deals of the pipeline now, per currency and open status: value and "
+    "weighted value (each deal's own probability, else its status's from the pipeline, else "
+    "the status's historical rate of reaching won, saying which), each status's historical "
+    "rate, and sales velocity with its terms (win rate, average deal and cycle from the "
+    "window). Owner, source and segment filter the deals.",
+)
+@requires(KeyScope.METRICS_READ)
+async def pipeline_value(request: Request, where: Window, currency: Currency = None) -> Any:
+    figures = await money.pipeline_value(
+        read_pool(request), where, now=utc_now(), currency=currency
+    )
+    return {"window": _window(where), "currency": currency, **figures}
+
+
+@router.get(
+    "/forecast",
+    response_model=ForecastPublic,
+    summary="Forecast by expected close date",
+    description="The open deals now by the month or quarter of their expected close date, per "
+    "currency and forecast category (their status's), with value, weighted value and the "
+    "cumulative rollups (commit, best case, pipeline); deals without a close date apart.",
+)
+@requires(KeyScope.METRICS_READ)
+async def forecast(
+    request: Request,
+    where: Window,
+    period: Annotated[
+        money.Period, Query(description="Group close dates by month or quarter.")
+    ] = "month",
+    currency: Currency = None,
+) -> Any:
+    figures = await money.forecast(
+        read_pool(request), where, now=utc_now(), period=period, currency=currency
+    )
+    return {"window": _window(where), "currency": currency, **figures}
 
 
 @router.get(

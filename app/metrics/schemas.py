@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
@@ -226,3 +226,109 @@ class RevenuePublic(BaseModel):
     currencies: list[CurrencyRevenuePublic] = Field(
         description="One entry per currency seen in the window (alphabetical, null last)."
     )
+
+
+class OpenValue(BaseModel):
+    deals: int = Field(description="Open deals (now).")
+    valued: int = Field(description="Of those, the deals that carry a value.")
+    value: Decimal = Field(description="The sum of their values now.")
+    own_probability_value: Decimal = Field(
+        description="The part of `value` carried by deals with their own `probability`, "
+        "which weighs them (the rest is weighted at `probability`)."
+    )
+    weighted: Decimal = Field(
+        description="Sum of value x probability: each deal's own probability when it has "
+        "one, else `probability` (deals left unweighted when that is null)."
+    )
+
+
+class StatusValue(OpenValue):
+    status: str
+    probability: float | None = Field(
+        description="What the deals without their own probability are weighted at."
+    )
+    probability_basis: Literal["pipeline", "history"] | None = Field(
+        description="Where `probability` comes from: the status's `probability` in the "
+        "pipeline definition, else `history` (its historical rate of reaching won); null when "
+        "neither is known."
+    )
+
+
+class VelocityPublic(BaseModel):
+    open_deals: int = Field(description="Open deals with a value in this currency.")
+    win_rate: Rate = Field(
+        description="won / (won + lost) among the latest closings in the window."
+    )
+    average_deal: Decimal | None = Field(
+        description="The average won deal in this currency in the window."
+    )
+    median_cycle_days: float | None = Field(
+        description="Median whole days from creation to won, over the deals won in the window."
+    )
+    per_day: Decimal | None = Field(
+        description="open_deals x win_rate x average_deal / median_cycle_days: the revenue the "
+        "pipeline moves per day; null when a term is unknown or the cycle is 0."
+    )
+
+
+class CurrencyPipelinePublic(BaseModel):
+    currency: str | None
+    statuses: list[StatusValue] = Field(description="Each open status of the pipeline, in order.")
+    deals: int
+    valued: int
+    value: Decimal
+    weighted: Decimal
+    velocity: VelocityPublic
+
+
+class ConversionPublic(BaseModel):
+    status: str
+    historical_rate: Rate = Field(
+        description="Of the leads created over the trailing year (365 days to the end of today) "
+        "that ever held this status (its stage), the share won now; null when none did, or "
+        "past the funnel's first 12 stages."
+    )
+
+
+class PipelineValuePublic(BaseModel):
+    window: WindowPublic
+    pipeline: str = Field(description="The `pipeline` filter, else `default`.")
+    version: int = Field(description="Its current version, whose open statuses are listed.")
+    currency: str | None = Field(description="The currency filter; null: every currency.")
+    conversion: list[ConversionPublic]
+    currencies: list[CurrencyPipelinePublic]
+
+
+class ForecastCell(BaseModel):
+    deals: int
+    value: Decimal
+    weighted: Decimal
+
+
+class ForecastPeriod(BaseModel):
+    start: date = Field(description="First day of the month or quarter of expected close.")
+    categories: dict[str, ForecastCell] = Field(
+        description="commit, best_case, pipeline and omitted: the deals whose status has that "
+        "`forecast_category` (`pipeline` when it names none)."
+    )
+    cumulative: dict[str, Decimal] = Field(
+        description="The forecast's rollups of `value`: commit; best_case = commit + best case; "
+        "pipeline = commit + best case + pipeline (omitted counts in none)."
+    )
+
+
+class CurrencyForecastPublic(BaseModel):
+    currency: str | None
+    periods: list[ForecastPeriod] = Field(description="Periods with deals, earliest first.")
+    unscheduled: dict[str, ForecastCell] | None = Field(
+        description="Open deals without an expected close date, by category."
+    )
+
+
+class ForecastPublic(BaseModel):
+    window: WindowPublic
+    pipeline: str
+    version: int
+    period: Literal["month", "quarter"]
+    currency: str | None
+    currencies: list[CurrencyForecastPublic]

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
-from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any, Literal
 
 import asyncpg
@@ -73,7 +72,7 @@ def window(
     return begin, stop
 
 
-async def _stages(conn: asyncpg.Connection, scope: MetricsScope) -> Stages:
+async def stages_of(conn: asyncpg.Connection, scope: MetricsScope) -> Stages:
     """The funnel of the scope's pipeline (`default` when it names none)."""
     name = scope.pipeline or DEFAULT_PIPELINE
     stages = await current_stages(conn, name)
@@ -82,13 +81,15 @@ async def _stages(conn: asyncpg.Connection, scope: MetricsScope) -> Stages:
     return stages
 
 
-async def _check_pipeline(conn: asyncpg.Connection, scope: MetricsScope) -> None:
+async def check_pipeline(conn: asyncpg.Connection, scope: MetricsScope) -> None:
     """A pipeline filter must name a pipeline: a typo is an error, not an empty answer."""
     if scope.pipeline is not None and not await pipeline_exists(conn, scope.pipeline):
         raise PipelineNotFound(scope.pipeline)
 
 
-def _reader(conn: asyncpg.Connection, scope: MetricsScope) -> RollupRepository | MetricsRepository:
+def reader_for(
+    conn: asyncpg.Connection, scope: MetricsScope
+) -> RollupRepository | MetricsRepository:
     """The rollups for windows of whole UTC days (the default), else the history itself."""
     days = whole_days(scope)
     return RollupRepository(conn, days) if days else MetricsRepository(conn)
@@ -121,7 +122,7 @@ def _closed_rates(closed: Mapping[str, int]) -> dict[str, Any]:
 
 async def summary(pool: asyncpg.Pool, scope: MetricsScope, *, now: datetime) -> dict[str, Any]:
     async with pool.acquire() as conn:
-        stages = await _stages(conn, scope)
+        stages = await stages_of(conn, scope)
         days = whole_days(scope)
         if days:
             rollups = RollupRepository(conn, days)
@@ -151,8 +152,8 @@ async def summary(pool: asyncpg.Pool, scope: MetricsScope, *, now: datetime) -> 
 
 async def loss_reasons(pool: asyncpg.Pool, scope: MetricsScope) -> dict[str, Any]:
     async with pool.acquire() as conn:
-        await _check_pipeline(conn, scope)
-        rows = await _reader(conn, scope).losses(scope)
+        await check_pipeline(conn, scope)
+        rows = await reader_for(conn, scope).losses(scope)
     lost: dict[str, Counter[str]] = defaultdict(Counter)
     no_decision: Counter[str] = Counter()
     for r in rows:
@@ -190,8 +191,8 @@ async def owners(
 ) -> tuple[list[dict[str, Any]], int]:
     """Per owner, sorted (ties by owner name, absent values last) and paged; and the total."""
     async with pool.acquire() as conn:
-        await _check_pipeline(conn, scope)
-        rows = await _reader(conn, scope).by_owner(scope)
+        await check_pipeline(conn, scope)
+        rows = await reader_for(conn, scope).by_owner(scope)
     items = [
         {
             "owner": r["owner"],
@@ -213,8 +214,8 @@ async def owners(
 
 async def sources(pool: asyncpg.Pool, scope: MetricsScope) -> list[dict[str, Any]]:
     async with pool.acquire() as conn:
-        await _check_pipeline(conn, scope)
-        rows = await _reader(conn, scope).by_source(scope)
+        await check_pipeline(conn, scope)
+        rows = await reader_for(conn, scope).by_source(scope)
     items = [
         {
             "source": r["source"],
@@ -234,9 +235,9 @@ async def funnel(pool: asyncpg.Pool, scope: MetricsScope) -> dict[str, Any]:
     leads created in the window, how many held each and went on; stays that ended in the
     window."""
     async with pool.acquire() as conn:
-        stages = await _stages(conn, scope)
+        stages = await stages_of(conn, scope)
         scoped = replace(scope, pipeline=stages.pipeline)
-        repo = _reader(conn, scoped)
+        repo = reader_for(conn, scoped)
         reach = await repo.funnel(scoped, len(stages.funnel))
         stays = {r["status"]: r for r in await repo.time_in_status(scoped, stages.funnel)}
     rows = []
@@ -275,8 +276,8 @@ async def timeseries(
     pool: asyncpg.Pool, scope: MetricsScope, *, metric: SeriesMetric, interval: Interval
 ) -> list[dict[str, Any]]:
     async with pool.acquire() as conn:
-        await _check_pipeline(conn, scope)
-        rows = await _reader(conn, scope).series(scope, interval)
+        await check_pipeline(conn, scope)
+        rows = await reader_for(conn, scope).series(scope, interval)
     value: Callable[[Mapping[str, Any]], int | float | None] = {
         "created": lambda r: r["created"],
         "won": lambda r: r["won"],
@@ -287,89 +288,3 @@ async def timeseries(
         "dead_rate": lambda r: rate(r["dead"], r["closed"]),
     }[metric]
     return [{"start": r["bucket"], "value": value(r)} for r in rows]
-
-
-CENT = Decimal("0.01")
-
-
-def _money(amount: Decimal) -> Decimal:
-    return amount.quantize(CENT, rounding=ROUND_HALF_EVEN)
-
-
-@dataclass(slots=True)
-class _Deals:
-    """Deals counted together: how many, how many carried a value, the sum of the values."""
-
-    deals: int = 0
-    valued: int = 0
-    amount: Decimal = Decimal(0)
-
-    def add(self, n: int, valued: int, amount: Decimal) -> None:
-        self.deals += n
-        self.valued += valued
-        self.amount += amount
-
-    def public(self, *, average: bool = False) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "deals": self.deals,
-            "valued": self.valued,
-            "revenue": _money(self.amount),
-        }
-        if average:
-            out["average_deal"] = _money(self.amount / self.valued) if self.valued else None
-        return out
-
-
-_MONEY_OUTCOMES = (Outcome.WON.value, Outcome.LOST.value, Outcome.NO_DECISION.value)
-_LOSS_DIMENSIONS = {"reason": "reason", "competitor": "competitor", "from_status": "status"}
-
-
-async def revenue(
-    pool: asyncpg.Pool, scope: MetricsScope, *, currency: str | None = None
-) -> list[dict[str, Any]]:
-    """Per currency (never summed across them; only `currency` when given): the deals won,
-    lost and left without decision among the latest closings in the window, at the values the
-    closings recorded; the average won deal; every loss in the window by reason, competitor and
-    status lost from."""
-    async with pool.acquire() as conn:
-        await _check_pipeline(conn, scope)
-        reader = _reader(conn, scope)
-        closed = await reader.closed_money(scope)
-        lost = await reader.lost_money(scope)
-    totals: dict[str | None, dict[str, _Deals]] = defaultdict(
-        lambda: {o: _Deals() for o in _MONEY_OUTCOMES}
-    )
-    for r in closed:
-        if r["outcome"] in _MONEY_OUTCOMES:
-            totals[r["currency"]][r["outcome"]].add(r["n"], r["valued"], r["amount"])
-    breakdown: dict[str | None, dict[str, dict[str, _Deals]]] = defaultdict(
-        lambda: {d: defaultdict(_Deals) for d in _LOSS_DIMENSIONS}
-    )
-    for r in lost:
-        for dimension in _LOSS_DIMENSIONS:
-            if r[dimension] is not None:
-                breakdown[r["currency"]][dimension][r[dimension]].add(r["n"], 0, r["amount"])
-
-    def ranked(deals: dict[str, _Deals], key: str) -> list[dict[str, Any]]:
-        order = sorted(deals.items(), key=lambda kv: (-kv[1].amount, -kv[1].deals, kv[0]))
-        return [{key: k, "deals": d.deals, "revenue": _money(d.amount)} for k, d in order]
-
-    found = set(totals) | set(breakdown)
-    if currency is not None:
-        found &= {currency}
-    answer = []
-    for code in sorted(found, key=lambda c: (c is None, c or "")):
-        money, lost_by = totals[code], breakdown[code]
-        answer.append(
-            {
-                "currency": code,
-                "won": money[Outcome.WON.value].public(average=True),
-                "lost": money[Outcome.LOST.value].public(),
-                "no_decision": money[Outcome.NO_DECISION.value].public(),
-                **{
-                    f"lost_by_{'stage' if d == 'from_status' else d}": ranked(lost_by[d], key)
-                    for d, key in _LOSS_DIMENSIONS.items()
-                },
-            }
-        )
-    return answer

@@ -11,6 +11,7 @@ from sqlalchemy import (
     Column,
     Date,
     DateTime,
+    Double,
     Index,
     Integer,
     Numeric,
@@ -168,7 +169,10 @@ metrics_pipeline = Table(
     Column("source", Text),
     Column("segment", Text),
     Column("revisit_month", Date),
-    *_counts("n"),
+    Column("currency", Text),
+    Column("close_month", Date),
+    *_counts("n", "valued"),
+    *_amounts("amount", "own_amount", "own_weighted"),
     Index(
         "uq_metrics_pipeline_key",
         "pipeline",
@@ -177,8 +181,10 @@ metrics_pipeline = Table(
         "source",
         "segment",
         "revisit_month",
+        "currency",
+        "close_month",
         unique=True,
-        postgresql_include=["n"],
+        postgresql_include=["n", "valued", "amount", "own_amount", "own_weighted"],
         postgresql_nulls_not_distinct=True,
     ),
 )
@@ -223,5 +229,9 @@ metrics_pending_leads = Table(
     Column("status", Text, nullable=False),
     Column("outcome", Text, nullable=False),
     Column("revisit_at", DateTime(timezone=True)),
+    Column("estimated_value", Numeric),
+    Column("currency", Text),
+    Column("probability", Double),
+    Column("expected_close_date", Date),
 )
 """New leads not yet folded in, as they were created."""

@@ -34,14 +34,15 @@ WITH moving AS (
       FROM moving m
      WHERE l.id = m.id
  RETURNING l.id, m.before, l.owner, l.source, l.segment, l.outcome, l.revisit_at,
-           l.estimated_value, l.currency
+           l.estimated_value, l.currency, l.probability, l.expected_close_date
 ), recorded AS (
     INSERT INTO lead_status_changes
            (lead_id, from_status, to_status, reason, reopened, revisit_at, actor, owner, source,
             segment, at, api_key, pipeline, pipeline_version, from_version, from_outcome,
-            to_outcome, estimated_value, currency)
+            to_outcome, estimated_value, currency, probability, expected_close_date)
     SELECT id, $2, $3, '{REMAP_REASON}', false, revisit_at, '{SYSTEM_ACTOR}', owner, source,
-           segment, $5, $7, $1, $4, before, outcome, outcome, estimated_value, currency
+           segment, $5, $7, $1, $4, before, outcome, outcome, estimated_value, currency,
+           probability, expected_close_date
       FROM moved
     RETURNING 1
 )

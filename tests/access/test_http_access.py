@@ -48,7 +48,16 @@ ROUTES: list[tuple[str, str, KeyScope, Any]] = [
     ("GET", "/v1/pipelines/{name}/versions/{version}", KeyScope.LEADS_READ, None),
     *(
         ("GET", f"/v1/metrics/{name}", KeyScope.METRICS_READ, None)
-        for name in ("summary", "loss-reasons", "revenue", "owners", "sources", "funnel")
+        for name in (
+            "summary",
+            "loss-reasons",
+            "revenue",
+            "pipeline-value",
+            "forecast",
+            "owners",
+            "sources",
+            "funnel",
+        )
     ),
     ("GET", "/v1/metrics/timeseries?metric=won&interval=day", KeyScope.METRICS_READ, None),
     ("GET", "/v1/events", KeyScope.LEADS_READ, None),

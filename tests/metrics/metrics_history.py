@@ -34,17 +34,21 @@ COMPETITORS = ["Globex", "Initech"]
 CURRENCIES = ["EUR", "USD", "JPY"]
 
 
-def money(rng: random.Random) -> dict[str, Any]:
-    """A deal's value and currency as reps enter them: mostly both, now and then neither, or
-    a currency without a value yet."""
+def money(rng: random.Random, now: datetime) -> dict[str, Any]:
+    """A deal's value and currency as reps enter them (mostly both, now and then neither, or a
+    currency without a value yet), and half the time the rep's own probability, and mostly an
+    expected close date within the year around `now`."""
     draw = rng.random()
+    probability = rng.choice([0.05, 0.2, 0.35, 0.5, 0.75, 0.9]) if rng.random() < 0.5 else None
+    close = (now + timedelta(days=rng.randint(-90, 270))).date() if rng.random() < 0.8 else None
+    forecast = {"probability": probability, "expected_close_date": close}
     if draw < 0.15:
-        return {"estimated_value": None, "currency": None}
+        return {"estimated_value": None, "currency": None, **forecast}
     currency = rng.choice(CURRENCIES)
     if draw < 0.2:
-        return {"estimated_value": None, "currency": currency}
+        return {"estimated_value": None, "currency": currency, **forecast}
     cents = rng.randint(50_000, 20_000_000)
-    return {"estimated_value": Decimal(cents) / 100, "currency": currency}
+    return {"estimated_value": Decimal(cents) / 100, "currency": currency, **forecast}
 
 
 ENTERPRISE = "enterprise"
@@ -109,7 +113,16 @@ def without_statuses(
     statuses = [s for s in doc["statuses"] if s["key"] not in removed]
     for new, after in added.items():
         index = next(i for i, s in enumerate(statuses) if s["key"] == after)
-        statuses.insert(index + 1, {"key": new, "label": new.title(), "outcome": "open"})
+        # Late stages, forecast as best case (and weighted at their historical rate).
+        statuses.insert(
+            index + 1,
+            {
+                "key": new,
+                "label": new.title(),
+                "outcome": "open",
+                "forecast_category": "best_case",
+            },
+        )
     doc["statuses"] = statuses
     moves: dict[str, list[str]] = {}
     for origin, targets in doc["transitions"].items():
@@ -181,7 +194,7 @@ async def write_history(
                 "source": rng.choice(SOURCES),
                 "segment": rng.choice(SEGMENTS),
                 "attributes": {},
-                **money(values),
+                **money(values, now),
             }
             row = await repo.insert(fields, workflow)
             assert row is not None
@@ -200,7 +213,7 @@ async def write_history(
                     lead = replace(lead, version=lead.version + 1)
                 if values.random() < 0.25:
                     # The rep revises the deal's value (or its currency) as it goes.
-                    await repo.update_fields(row["id"], money(values), expected_version=None)
+                    await repo.update_fields(row["id"], money(values, now), expected_version=None)
                     lead = replace(lead, version=lead.version + 1)
                 change = next_change(rng, workflow, lead, at)
                 if change is None:
@@ -209,7 +222,7 @@ async def write_history(
                 lead = lead.apply(change)
             if values.random() < 0.3:
                 # Edited after its last change (often a closed deal): past revenue stays put.
-                await repo.update_fields(row["id"], money(values), expected_version=None)
+                await repo.update_fields(row["id"], money(values, now), expected_version=None)
 
 
 async def stage_lists(pool: asyncpg.Pool) -> dict[tuple[str, int], list[str]]:
@@ -224,3 +237,19 @@ async def stage_lists(pool: asyncpg.Pool) -> dict[tuple[str, int], list[str]]:
         )
         for r in rows
     }
+
+
+async def status_properties(
+    pool: asyncpg.Pool,
+) -> dict[tuple[str, int], dict[str, tuple[float | None, str | None]]]:
+    """Every stored pipeline version's statuses with their probability and forecast category,
+    read by the domain from the definition documents."""
+    rows = await pool.fetch("SELECT pipeline, version, definition FROM pipeline_versions")
+    found = {}
+    for r in rows:
+        workflow = build_workflow(r["definition"], pipeline=r["pipeline"], version=r["version"])
+        found[(r["pipeline"], r["version"])] = {
+            s.key: (s.probability, s.forecast_category.value if s.forecast_category else None)
+            for s in workflow.statuses
+        }
+    return found

@@ -13,7 +13,7 @@ import statistics
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
@@ -335,3 +335,138 @@ def revenue(oracle: Oracle, f: Filters) -> dict[str | None, dict[str, Any]]:
 
 
 MONEY = ("won", "lost", "no_decision")
+
+
+Properties = Mapping[tuple[str, int], Mapping[str, tuple[float | None, str | None]]]
+"""Per pipeline version: each status's probability and forecast category, from its document."""
+
+
+def _weighted(leads: Iterable[Row], probability: float | None) -> Decimal:
+    total = Decimal(0)
+    for lead in leads:
+        if lead["estimated_value"] is None:
+            continue
+        own = lead["probability"]
+        at = own if own is not None else probability
+        if at is not None:
+            total += lead["estimated_value"] * Decimal(str(at))
+    return total
+
+
+def _cents_of(amount: Decimal) -> str:
+    return f"{amount.quantize(Decimal('0.01'), ROUND_HALF_EVEN)}"
+
+
+class OpenMoney:
+    """The open pipeline's money as the definitions say, over the oracle's rows."""
+
+    def __init__(self, oracle: Oracle, f: Filters, properties: Properties, now: datetime) -> None:
+        self.oracle = oracle
+        self.pipeline = f.pipeline or DEFAULT
+        self.statuses = list(oracle.open_statuses(self.pipeline))
+        self.properties = properties[(self.pipeline, oracle.current[self.pipeline])]
+        end = datetime.combine(now.astimezone(UTC).date() + timedelta(days=1), time.min, UTC)
+        year = Filters(end - timedelta(days=365), end, f.owner, f.source, f.segment, self.pipeline)
+        held: Counter[int] = Counter()
+        won: Counter[int] = Counter()
+        for lead in oracle.created(year):
+            reached = {1} | {
+                s for s in (oracle.stage(c) for c in oracle.history.get(lead["id"], [])) if s
+            }
+            for stage in reached:
+                held[stage] += 1
+                won[stage] += WON_STAGE in reached
+        self.rates = {
+            status: _rate(won[i], held[i])
+            for i, status in enumerate(self.statuses[:FUNNEL_STAGES], start=1)
+        }
+        self.leads = [
+            lead
+            for lead in oracle.leads.values()
+            if lead["pipeline"] == self.pipeline
+            and lead["outcome"] == "open"
+            and lead["status"] in self.statuses
+            and f.lead_ok(lead, lead["owner"])
+        ]
+
+    def odds(self, status: str) -> tuple[float | None, str | None]:
+        own = self.properties[status][0]
+        if own is not None:
+            return own, "pipeline"
+        historical = self.rates.get(status)
+        return historical, "history" if historical is not None else None
+
+    def currencies(self) -> set[str | None]:
+        return {lead["currency"] for lead in self.leads}
+
+    def value(self, currency: str | None) -> dict[str, Any]:
+        mine = [lead for lead in self.leads if lead["currency"] == currency]
+        statuses = []
+        weighted = Decimal(0)
+        for status in self.statuses:
+            deals = [lead for lead in mine if lead["status"] == status]
+            values = [d["estimated_value"] for d in deals if d["estimated_value"] is not None]
+            probability, basis = self.odds(status)
+            part = _weighted(deals, probability)
+            weighted += part
+            statuses.append(
+                {
+                    "status": status,
+                    "deals": len(deals),
+                    "valued": len(values),
+                    "value": _cents(values),
+                    "own_probability_value": _cents(
+                        d["estimated_value"]
+                        for d in deals
+                        if d["estimated_value"] is not None and d["probability"] is not None
+                    ),
+                    "weighted": _cents_of(part),
+                    "probability": probability,
+                    "probability_basis": basis,
+                }
+            )
+        values = [d["estimated_value"] for d in mine if d["estimated_value"] is not None]
+        return {
+            "statuses": statuses,
+            "deals": len(mine),
+            "valued": len(values),
+            "value": _cents(values),
+            "weighted": _cents_of(weighted),
+        }
+
+    def forecast(self, currency: str | None, period: str) -> dict[str | None, dict[str, Any]]:
+        """Period start (None: no close date) -> category -> deals, value, weighted."""
+        cells: dict[str | None, dict[str, list[Row]]] = defaultdict(lambda: defaultdict(list))
+        for lead in self.leads:
+            if lead["currency"] != currency:
+                continue
+            close = lead["expected_close_date"]
+            start = None
+            if close is not None:
+                month = close.month if period == "month" else 3 * ((close.month - 1) // 3) + 1
+                start = date(close.year, month, 1).isoformat()
+            category = self.properties[lead["status"]][1] or "pipeline"
+            cells[start][category].append(lead)
+        out: dict[str | None, dict[str, Any]] = {}
+        for start, by_category in cells.items():
+            out[start] = {
+                c: {
+                    "deals": len(by_category.get(c, [])),
+                    "value": _cents(
+                        d["estimated_value"]
+                        for d in by_category.get(c, [])
+                        if d["estimated_value"] is not None
+                    ),
+                    "weighted": _cents_of(
+                        sum(
+                            (
+                                _weighted([d], self.odds(d["status"])[0])
+                                for d in by_category.get(c, [])
+                            ),
+                            Decimal(0),
+                        )
+                    ),
+                }
+                for c in ("commit", "best_case", "pipeline", "omitted")
+            }
+        return out

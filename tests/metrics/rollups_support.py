@@ -55,7 +55,16 @@ KEYS: dict[str, tuple[str, ...]] = {
         "competitor",
         "currency",
     ),
-    "metrics_pipeline": ("pipeline", "status", "owner", "source", "segment", "revisit_month"),
+    "metrics_pipeline": (
+        "pipeline",
+        "status",
+        "owner",
+        "source",
+        "segment",
+        "revisit_month",
+        "currency",
+        "close_month",
+    ),
 }
 """Each rollup table's key columns (its unique index's); every other column is a count or a sum
 of amounts."""
@@ -414,9 +423,11 @@ async def record_by_sql(
         await conn.execute(
             "INSERT INTO lead_status_changes (lead_id, from_status, to_status, reason, reopened,"
             " competitor, revisit_at, owner, source, segment, at, pipeline, pipeline_version,"
-            " from_version, from_outcome, to_outcome, estimated_value, currency)"
+            " from_version, from_outcome, to_outcome, estimated_value, currency, probability,"
+            " expected_close_date)"
             " SELECT id, $2, $3, $4, $5, $6, $7, owner, source, segment, $8, pipeline, $9, $10,"
-            " $11, $12, estimated_value, currency FROM leads WHERE id = $1",
+            " $11, $12, estimated_value, currency, probability, expected_close_date"
+            " FROM leads WHERE id = $1",
             lead_id,
             change.from_status,
             change.to_status,

@@ -8,7 +8,10 @@ creation time is fixed once durations have been measured from it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
 
 import asyncpg
 import pytest
@@ -29,6 +32,14 @@ from tests.metrics.rollups_support import (
     total,
 )
 
+STANDING_NEW = ("default", "new", "alex", "web", "smb", None, None, None)
+"""A new lead's standing: no revisit month, no currency, no close month."""
+
+
+def counted(rows: Mapping[Any, Mapping[str, Any]]) -> dict[Any, dict[str, Any]]:
+    """Rollup rows with only their nonzero counts and sums."""
+    return {key: nonzero(values) for key, values in rows.items()}
+
 
 async def test_deleting_a_lead_without_history_leaves_its_cohort(
     pool: asyncpg.Pool, workflows: Workflows
@@ -39,7 +50,7 @@ async def test_deleting_a_lead_without_history_leaves_its_cohort(
     key = (today, "default", "alex", "web", "smb")
     before = await assert_rollups_exact(pool)
     assert before["daily"][key]["created"] == 2
-    assert before["metrics_pipeline"][("default", "new", "alex", "web", "smb", None)] == {"n": 1}
+    assert counted(before["metrics_pipeline"])[STANDING_NEW] == {"n": 1}
 
     # A lead with history cannot go (the history keeps it); the failed delete changes nothing.
     with pytest.raises(asyncpg.IntegrityConstraintViolationError):  # 23503, or 23001 on PG 18
@@ -50,10 +61,9 @@ async def test_deleting_a_lead_without_history_leaves_its_cohort(
     after = await assert_rollups_exact(pool)
     assert after["daily"][key]["created"] == 1
     assert after["daily"][key]["reached_2"] == 1
-    assert ("default", "new", "alex", "web", "smb", None) not in after["metrics_pipeline"]
-    assert after["metrics_pipeline"][("default", "contacted", "alex", "web", "smb", None)] == {
-        "n": 1
-    }
+    assert STANDING_NEW not in after["metrics_pipeline"]
+    contacted = ("default", "contacted", "alex", "web", "smb", None, None, None)
+    assert counted(after["metrics_pipeline"])[contacted] == {"n": 1}
 
 
 async def test_reassigning_a_lead_moves_its_cohort_not_its_changes(
@@ -87,8 +97,8 @@ async def test_reassigning_a_lead_moves_its_cohort_not_its_changes(
     moved = await assert_rollups_exact(pool)
     assert alex not in moved["daily"]
     assert nonzero(moved["daily"][kim]) == cohort
-    assert moved["metrics_pipeline"] == {
-        ("default", "negotiating", "kim", "web", "smb", None): {"n": 1}
+    assert counted(moved["metrics_pipeline"]) == {
+        ("default", "negotiating", "kim", "web", "smb", None, None, None): {"n": 1}
     }
     # The stays already recorded keep the owner they were recorded with.
     assert total(moved, "metrics_durations", "n", measure="stay", dimension="owner") == 3
@@ -112,7 +122,9 @@ async def test_reassigning_a_lead_moves_its_cohort_not_its_changes(
         "won_now": 1,
         "went_on_4": 1,
     }
-    assert closed["metrics_pipeline"] == {("default", "won", None, "web", None, None): {"n": 1}}
+    assert counted(closed["metrics_pipeline"]) == {
+        ("default", "won", None, "web", None, None, None, None): {"n": 1}
+    }
 
 
 def _month(at: datetime) -> date:
@@ -135,8 +147,8 @@ async def test_revisit_date_in_another_month_moves_the_pipeline_row(
         details=ChangeDetails(revisit_at=first),
     )
     snap = await assert_rollups_exact(pool)
-    assert snap["metrics_pipeline"] == {
-        ("default", "lost", "alex", "web", "smb", _month(first)): {"n": 1}
+    assert counted(snap["metrics_pipeline"]) == {
+        ("default", "lost", "alex", "web", "smb", _month(first), None, None): {"n": 1}
     }
 
     await service.reopen_lead(
@@ -151,8 +163,8 @@ async def test_revisit_date_in_another_month_moves_the_pipeline_row(
         details=ChangeDetails(revisit_at=second),
     )
     snap = await assert_rollups_exact(pool)
-    assert snap["metrics_pipeline"] == {
-        ("default", "recycled", "alex", "web", "smb", _month(second)): {"n": 1}
+    assert counted(snap["metrics_pipeline"]) == {
+        ("default", "recycled", "alex", "web", "smb", _month(second), None, None): {"n": 1}
     }
 
     # Postponed by hand: a later day of the same month keeps the row, another month moves it.
@@ -162,13 +174,13 @@ async def test_revisit_date_in_another_month_moves_the_pipeline_row(
     assert (await assert_rollups_exact(pool))["metrics_pipeline"] == snap["metrics_pipeline"]
     await pool.execute("UPDATE leads SET revisit_at = $2 WHERE id = $1", lead_id, third)
     snap = await assert_rollups_exact(pool)
-    assert snap["metrics_pipeline"] == {
-        ("default", "recycled", "alex", "web", "smb", _month(third)): {"n": 1}
+    assert counted(snap["metrics_pipeline"]) == {
+        ("default", "recycled", "alex", "web", "smb", _month(third), None, None): {"n": 1}
     }
     await pool.execute("UPDATE leads SET revisit_at = NULL WHERE id = $1", lead_id)
     snap = await assert_rollups_exact(pool)
-    assert snap["metrics_pipeline"] == {
-        ("default", "recycled", "alex", "web", "smb", None): {"n": 1}
+    assert counted(snap["metrics_pipeline"]) == {
+        ("default", "recycled", "alex", "web", "smb", None, None, None): {"n": 1}
     }
 
 
@@ -188,3 +200,58 @@ async def test_creation_time_is_fixed_once_a_lead_has_history(
         created = await conn.fetchval("SELECT created_at FROM leads WHERE id = $1", lead_id)
     assert created == days_ago(10)
     await assert_rollups_exact(pool)
+
+
+async def test_the_standing_carries_each_deals_money_through_edits_and_moves(
+    pool: asyncpg.Pool, workflows: Workflows
+) -> None:
+    lead_id = await lead_at(pool, workflows, "money@example.com", [("contacted", "call_connected")])
+    money = {
+        "estimated_value": Decimal("1000.00"),
+        "currency": "EUR",
+        "probability": 0.25,
+        "expected_close_date": date(2027, 3, 15),
+    }
+    await service.update_lead(pool, lead_id=lead_id, changes=money, if_match=None)
+    snap = await assert_rollups_exact(pool)
+    assert counted(snap["metrics_pipeline"]) == {
+        ("default", "contacted", "alex", "web", "smb", None, "EUR", date(2027, 3, 1)): {
+            "n": 1,
+            "valued": 1,
+            "amount": 1000,
+            "own_amount": 1000,
+            "own_weighted": 250,
+        }
+    }
+    # Moved on, then its own probability and date withdrawn: the standing follows.
+    await service.transition_lead(
+        pool,
+        workflows,
+        lead_id=lead_id,
+        to="qualified",
+        reason="budget_confirmed",
+        details=ChangeDetails(),
+    )
+    changes = {"probability": None, "expected_close_date": None}
+    await service.update_lead(pool, lead_id=lead_id, changes=changes, if_match=None)
+    snap = await assert_rollups_exact(pool)
+    valued = {"n": 1, "valued": 1, "amount": 1000}
+    assert counted(snap["metrics_pipeline"]) == {
+        ("default", "qualified", "alex", "web", "smb", None, "EUR", None): valued
+    }
+    # Closed: it stands where it closed, with no close month (that is for open deals).
+    await service.update_lead(
+        pool, lead_id=lead_id, changes={"expected_close_date": date(2027, 1, 5)}, if_match=None
+    )
+    await service.transition_lead(
+        pool,
+        workflows,
+        lead_id=lead_id,
+        to="won",
+        reason="contract_signed",
+        details=ChangeDetails(),
+    )
+    snap = await assert_rollups_exact(pool)
+    assert counted(snap["metrics_pipeline"]) == {
+        ("default", "won", "alex", "web", "smb", None, "EUR", None): valued
+    }

@@ -157,8 +157,15 @@ async def test_history_written_at_past_times_keeps_rollups_exact(
     }
     cycle = ("cycle", "owner", "won", days_ago(1).date(), pipeline, "kim", 9)
     assert snap["metrics_durations"][cycle] == {"n": 1}
+    # Where it stands now counts its value now (the edit after the win included).
     assert snap["metrics_pipeline"] == {
-        (pipeline, path.won[0], "kim", "web", "smb", None): {"n": 1}
+        (pipeline, path.won[0], "kim", "web", "smb", None, "EUR", None): {
+            "n": 1,
+            "valued": 1,
+            "amount": 9999,
+            "own_amount": 0,
+            "own_weighted": 0,
+        }
     }
 
 
@@ -217,9 +224,9 @@ async def test_a_remap_moves_the_standing_and_ends_a_stay_but_closes_nothing(
     await assert_totals_match_history(pool, after)
     today = datetime.now(UTC).date()
     days = (datetime.now(UTC) - days_ago(2)) // timedelta(days=1)
-    assert after["metrics_pipeline"] == {
-        (ENTERPRISE, "closed_lost", "alex", "web", "smb", None): {"n": 1},
-        (ENTERPRISE, "discovery", "alex", "web", "smb", None): {"n": 1},
+    assert {k: nonzero(v) for k, v in after["metrics_pipeline"].items()} == {
+        (ENTERPRISE, "closed_lost", "alex", "web", "smb", None, None, None): {"n": 1},
+        (ENTERPRISE, "discovery", "alex", "web", "smb", None, None, None): {"n": 1},
     }
     # Closings, losses and cycle times are as they were; the creation counts too (a remap to
     # discovery holds a stage already held).

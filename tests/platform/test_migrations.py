@@ -36,6 +36,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from itertools import pairwise
 from pathlib import Path
@@ -642,3 +643,49 @@ def test_0024_gives_the_history_its_deals_values_and_the_rollups_their_amounts(
     history, closings = asyncio.run(after())
     assert history == [(Decimal("1234.50"), "EUR")]
     assert closings == [("won", "EUR", 1, 1, Decimal("1234.50"))]
+
+
+def test_0025_gives_the_standing_its_money_and_the_history_its_forecast_fields(
+    scratch: _Scratch,
+) -> None:
+    command.upgrade(scratch.cfg, "0024")
+
+    async def before() -> None:
+        conn = await asyncpg.connect(scratch.url)
+        try:
+            await conn.execute(
+                "INSERT INTO leads (id, email, estimated_value, currency, probability,"
+                " expected_close_date, status) VALUES (1, 'open@example.com', 2000, 'USD', 0.4,"
+                " '2027-05-20', 'contacted')"
+            )
+            await conn.execute(
+                "INSERT INTO lead_status_changes (lead_id, from_status, to_status, reason,"
+                " reopened, at, pipeline, pipeline_version, from_version, from_outcome,"
+                " to_outcome) VALUES (1, 'new', 'contacted', 'call_connected', false,"
+                " '2026-02-01T09:00:00Z', 'default', 1, 1, 'open', 'open')"
+            )
+        finally:
+            await conn.close()
+
+    asyncio.run(before())
+    command.upgrade(scratch.cfg, "0025")
+
+    async def after() -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
+        conn = await asyncpg.connect(scratch.url)
+        try:
+            history = await conn.fetch(
+                "SELECT probability, expected_close_date FROM lead_status_changes"
+            )
+            standing = await conn.fetch(
+                "SELECT status, currency, close_month, n, valued, amount, own_amount,"
+                " own_weighted FROM metrics_pipeline"
+            )
+            return [tuple(r) for r in history], [tuple(r) for r in standing]
+        finally:
+            await conn.close()
+
+    history, standing = asyncio.run(after())
+    assert history == [(0.4, date(2027, 5, 20))]
+    assert standing == [
+        ("contacted", "USD", date(2027, 5, 1), 1, 1, Decimal(2000), Decimal(2000), Decimal(800))
+    ]

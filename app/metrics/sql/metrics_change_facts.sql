@@ -10,7 +10,7 @@ AS $function$
          c.to_status, c.from_outcome, c.to_outcome, c.to_outcome <> 'open' AND c.reason <> 'pipeline_remap', c.reason,
          c.competitor, c.reopened, c.owner, c.source, c.segment, c.revisit_at,
          p.standing_before, p.old_mask, p.old_mask | CASE WHEN c.to_outcome = 'won' THEN 4096 ELSE coalesce(b.bit, 0) END, p.prev_closing,
-         p.last_reopen, c.estimated_value, c.currency
+         p.last_reopen, c.estimated_value, c.currency, c.probability, c.expected_close_date
     FROM lead_status_changes c
     JOIN leads l ON l.id = c.lead_id
     LEFT JOIN metrics_stages b ON b.pipeline = c.pipeline AND b.version = c.pipeline_version AND b.status = c.to_status

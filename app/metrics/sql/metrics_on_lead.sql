@@ -16,12 +16,14 @@ BEGIN
   IF TG_OP = 'DELETE' OR (TG_OP = 'UPDATE' AND OLD.status IS NOT DISTINCT FROM NEW.status) THEN
     pipeline := pipeline || metrics_standing_key(
       OLD.pipeline, OLD.status, OLD.outcome, OLD.owner, OLD.source, OLD.segment,
-      OLD.revisit_at, -1);
+      OLD.revisit_at, OLD.currency, OLD.estimated_value, OLD.probability,
+      OLD.expected_close_date, -1);
   END IF;
   IF TG_OP = 'UPDATE' AND OLD.status IS NOT DISTINCT FROM NEW.status THEN
     pipeline := pipeline || metrics_standing_key(
       NEW.pipeline, NEW.status, NEW.outcome, NEW.owner, NEW.source, NEW.segment,
-      NEW.revisit_at, 1);
+      NEW.revisit_at, NEW.currency, NEW.estimated_value, NEW.probability,
+      NEW.expected_close_date, 1);
   END IF;
   IF TG_OP = 'DELETE' OR (OLD.owner, OLD.source, OLD.segment, OLD.created_at)
       IS DISTINCT FROM (NEW.owner, NEW.source, NEW.segment, NEW.created_at) THEN

@@ -10,9 +10,11 @@ AS $function$
             RETURN NULL;
           END IF;
           INSERT INTO metrics_pending_leads
-                 (created_at, pipeline, owner, source, segment, status, outcome, revisit_at)
+                 (created_at, pipeline, owner, source, segment, status, outcome, revisit_at,
+                  estimated_value, currency, probability, expected_close_date)
           VALUES (NEW.created_at, NEW.pipeline, NEW.owner, NEW.source, NEW.segment, NEW.status,
-                  NEW.outcome, NEW.revisit_at);
+                  NEW.outcome, NEW.revisit_at, NEW.estimated_value, NEW.currency,
+                  NEW.probability, NEW.expected_close_date);
           RETURN NULL;
         END $function$
 ;

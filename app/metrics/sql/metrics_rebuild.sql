@@ -83,12 +83,15 @@ BEGIN
    WHERE c.to_outcome <> 'open' AND c.reason <> 'pipeline_remap' AND to_outcome IN ('lost', 'no_decision')
    GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11;
 
-  INSERT INTO metrics_pipeline (pipeline, status, owner, source, segment, revisit_month, n)
-  SELECT k.pipeline, k.status, k.owner, k.source, k.segment, k.revisit_month, count(*)
+  INSERT INTO metrics_pipeline (pipeline, status, owner, source, segment, revisit_month, currency, close_month, n, valued, amount, own_amount, own_weighted)
+  SELECT k.pipeline, k.status, k.owner, k.source, k.segment, k.revisit_month, k.currency,
+         k.close_month, count(*), sum(k.valued), sum(k.amount), sum(k.own_amount),
+         sum(k.own_weighted)
     FROM leads l,
          LATERAL metrics_standing_key(l.pipeline, l.status, l.outcome, l.owner, l.source,
-                                      l.segment, l.revisit_at, 1) k
-   GROUP BY 1, 2, 3, 4, 5, 6;
+                                      l.segment, l.revisit_at, l.currency, l.estimated_value,
+                                      l.probability, l.expected_close_date, 1) k
+   GROUP BY 1, 2, 3, 4, 5, 6, 7, 8;
   DROP TABLE latest_closings;
 END $function$
 ;

@@ -1,7 +1,7 @@
 -- The live definition, as the migrations leave it at head. A change is a new migration;
 -- then `python -m tests.live_sql` against a migrated database rewrites this file.
 
-CREATE OR REPLACE FUNCTION public.metrics_standing_key(pipeline text, status text, outcome text, owner text, source text, segment text, revisit_at timestamp with time zone, n integer)
+CREATE OR REPLACE FUNCTION public.metrics_standing_key(pipeline text, status text, outcome text, owner text, source text, segment text, revisit_at timestamp with time zone, currency text, amount numeric, probability double precision, close_date date, n integer)
  RETURNS metrics_pipeline
  LANGUAGE sql
  IMMUTABLE
@@ -9,6 +9,10 @@ AS $function$
           SELECT ROW(pipeline, status, owner, source, segment,
                      CASE WHEN outcome <> 'open'
                           THEN date_trunc('month', revisit_at AT TIME ZONE 'UTC')::date END,
-                     n)::metrics_pipeline
+                     n, currency,
+                     CASE WHEN outcome = 'open' THEN date_trunc('month', close_date)::date END,
+                     n * coalesce(amount, 0), n * (amount IS NOT NULL)::int,
+                     CASE WHEN probability IS NOT NULL THEN n * coalesce(amount, 0) ELSE 0 END,
+                     n * coalesce(amount * probability::numeric, 0))::metrics_pipeline
         $function$
 ;
