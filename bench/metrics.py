@@ -28,11 +28,16 @@ BIN = Path(sys.executable).parent
 ENDPOINTS = [
     "/v1/metrics/summary",
     "/v1/metrics/loss-reasons",
+    "/v1/metrics/revenue",
+    "/v1/metrics/pipeline-value",
+    "/v1/metrics/forecast?period=quarter",
+    "/v1/metrics/hygiene",
     "/v1/metrics/owners",
     "/v1/metrics/sources",
     "/v1/metrics/funnel",
     "/v1/metrics/timeseries?metric=win_rate&interval=week",
     "/v1/metrics/timeseries?metric=created&interval=day",
+    "/v1/leads?stale=true",
 ]
 TARGET_P95_MS = 50.0
 

@@ -16,6 +16,7 @@ class EventType(StrEnum):
     LEAD_STATUS_CHANGED = "lead.status_changed"
     LEAD_UPDATED = "lead.updated"
     LEAD_REVISIT_DUE = "lead.revisit_due"
+    LEAD_STALE = "lead.stale"
     PIPELINE_CHANGED = "pipeline.changed"
 
 
@@ -25,6 +26,8 @@ MEANING: dict[EventType, str] = {
     "pipeline edit's remap",
     EventType.LEAD_UPDATED: "a lead's descriptive fields were edited; `changed` names them",
     EventType.LEAD_REVISIT_DUE: "a recycled or lost lead's `revisit_at` has come",
+    EventType.LEAD_STALE: "an open lead has sat in its status longer than the status's "
+    "`stale_after_days` (once per stay)",
     EventType.PIPELINE_CHANGED: "a new version of a pipeline was applied",
 }
 

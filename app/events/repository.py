@@ -53,6 +53,42 @@ SELECT count(*) FROM announced
 a process that finds the mark taken leaves the round to the one holding it."""
 
 
+_START_STALE_MARK = """
+INSERT INTO events_marks (name, at) VALUES ('lead_stale', $1) ON CONFLICT (name) DO NOTHING
+"""
+"""The first round starts from now: deals stale before the service announced any are found
+with `GET /v1/leads?stale=true`, not flooded as events."""
+
+_ANNOUNCE_STALE = """
+WITH mark AS (
+    SELECT at FROM events_marks WHERE name = 'lead_stale' FOR UPDATE SKIP LOCKED
+), due AS (
+    SELECT l.id, l.version, l.pipeline, l.status, l.status_since, s.stale_after_days,
+           l.status_since + make_interval(days => s.stale_after_days) AS stale_at, l AS lead
+      FROM mark
+      CROSS JOIN leads l
+      JOIN pipelines p ON p.name = l.pipeline
+      JOIN pipeline_statuses s
+        ON s.pipeline = p.name AND s.version = p.current_version AND s.key = l.status
+     WHERE l.outcome = 'open' AND s.stale_after_days IS NOT NULL
+       AND l.status_since + make_interval(days => s.stale_after_days) > mark.at
+       AND l.status_since + make_interval(days => s.stale_after_days) <= $1
+), announced AS (
+    INSERT INTO events (type, lead_id, sequence, pipeline, lead, details)
+    SELECT 'lead.stale', id, version, pipeline, lead,
+           jsonb_build_object('status', status, 'status_since', status_since,
+                              'stale_after_days', stale_after_days, 'stale_at', stale_at)
+      FROM due ORDER BY stale_at, id
+    RETURNING 1
+), moved AS (
+    UPDATE events_marks SET at = $1 WHERE name = 'lead_stale' AND EXISTS (SELECT 1 FROM mark)
+)
+SELECT count(*) FROM announced
+"""
+"""Announce the open leads whose staleness came since the mark (the moment their stay passed
+their status's `stale_after_days` in the current version), and move the mark."""
+
+
 class EventRepository:
     def __init__(self, conn: asyncpg.Connection) -> None:
         self.conn = conn
@@ -114,6 +150,11 @@ class EventRepository:
 
     async def announce_revisits(self, now: datetime) -> int:
         announced: int = await self.conn.fetchval(_ANNOUNCE_REVISITS, now)
+        return announced
+
+    async def announce_stale(self, now: datetime) -> int:
+        await self.conn.execute(_START_STALE_MARK, now)
+        announced: int = await self.conn.fetchval(_ANNOUNCE_STALE, now)
         return announced
 
     async def prune(self, before: datetime) -> int:

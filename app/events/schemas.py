@@ -37,6 +37,16 @@ class EventData(BaseModel):
         validation_alias="to",
         description="lead.status_changed: the status the lead entered.",
     )
+    status: str | None = Field(default=None, description="lead.stale: the status it sits in.")
+    status_since: datetime | None = Field(
+        default=None, description="lead.stale: when it entered that status."
+    )
+    stale_after_days: int | None = Field(
+        default=None, description="lead.stale: the status's staleness, in days."
+    )
+    stale_at: datetime | None = Field(
+        default=None, description="lead.stale: when the stay passed it."
+    )
     from_outcome: Outcome | None = None
     to_outcome: Outcome | None = None
     reason: str | None = Field(default=None, description="lead.status_changed: the reason code.")
@@ -100,7 +110,8 @@ class Event(BaseModel):
     sequence: int | None = Field(
         description="For lead events, the lead's version after the change: a lead's changes "
         "number 1, 2, 3, ... without gaps, so a consumer orders them and notices one missing "
-        "(lead.revisit_due repeats the number of the change it follows). For pipeline.changed, "
+        "(lead.revisit_due and lead.stale repeat the number of the change they follow). For "
+        "pipeline.changed, "
         "the pipeline's version."
     )
     pipeline: str | None

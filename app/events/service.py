@@ -33,12 +33,24 @@ async def announce_revisits(pool: asyncpg.Pool, *, now: datetime) -> int:
         return await EventRepository(conn).announce_revisits(now)
 
 
+async def announce_stale(pool: asyncpg.Pool, *, now: datetime) -> int:
+    """`lead.stale` for every open lead whose stay passed its status's `stale_after_days` since
+    the last round (the first round starts the count from `now`)."""
+    async with pool.acquire() as conn, conn.transaction():
+        return await EventRepository(conn).announce_stale(now)
+
+
 async def announce_forever(pool: asyncpg.Pool, interval: float = 60.0) -> None:
     while True:
         try:
-            await announce_revisits(pool, now=datetime.now(UTC))
+            now = datetime.now(UTC)
+            await announce_revisits(pool, now=now)
+            await announce_stale(pool, now=now)
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
-            log.warning("announcing due revisits failed (%s); retrying", type(error).__name__)
+            log.warning(
+                "announcing due revisits and stale leads failed (%s); retrying",
+                type(error).__name__,
+            )
         await asyncio.sleep(interval)
 
 

@@ -131,18 +131,23 @@ class OpenStatus:
     key: str
     probability: float | None
     forecast_category: str | None
+    stale_after_days: int | None
 
 
 async def open_statuses(conn: asyncpg.Connection, pipeline: str) -> list[OpenStatus]:
     """The open statuses of `pipeline`'s current version in order, with their probability and
     forecast category as the definition gives them."""
     rows = await conn.fetch(
-        "SELECT s.key, s.probability, s.forecast_category FROM pipeline_statuses s"
+        "SELECT s.key, s.probability, s.forecast_category, s.stale_after_days"
+        " FROM pipeline_statuses s"
         " JOIN pipelines p ON p.name = s.pipeline AND p.current_version = s.version"
         f" WHERE s.pipeline = $1 AND s.outcome = {OPEN} ORDER BY s.position",
         pipeline,
     )
-    return [OpenStatus(r["key"], r["probability"], r["forecast_category"]) for r in rows]
+    return [
+        OpenStatus(r["key"], r["probability"], r["forecast_category"], r["stale_after_days"])
+        for r in rows
+    ]
 
 
 async def pipeline_exists(conn: asyncpg.Connection, pipeline: str) -> bool:
@@ -368,6 +373,32 @@ class MetricsRepository:
             """,
             *scope.args(),
             list(statuses),
+        )
+        return rows
+
+    async def stays_by(self, scope: MetricsScope, status: str, by: str) -> list[Mapping[str, Any]]:
+        """Stays in `status` that ended in the window, per value of `by` (owner or source, as
+        recorded on the change that ended them): how many, median and p90 whole days."""
+        days = DAYS.format("e.entered", "c.at")
+        rows: list[Mapping[str, Any]] = await self.conn.fetch(
+            f"""
+            SELECT c.{by} AS value, count(*) AS stays,
+                   percentile_cont(0.5) WITHIN GROUP (ORDER BY {days}) AS median_days,
+                   percentile_cont(0.9) WITHIN GROUP (ORDER BY {days}) AS p90_days
+              FROM lead_status_changes c
+              JOIN leads l ON l.id = c.lead_id
+              CROSS JOIN LATERAL (
+                    SELECT coalesce(
+                             (SELECT p.at FROM lead_status_changes p
+                               WHERE p.lead_id = c.lead_id AND p.id < c.id
+                               ORDER BY p.id DESC LIMIT 1),
+                             l.created_at) AS entered) e
+             WHERE c.at >= $1 AND c.at < $2 AND c.from_outcome = {OPEN}
+               AND c.from_status = $7 AND {_filters("c")}
+             GROUP BY c.{by}
+            """,
+            *scope.args(),
+            status,
         )
         return rows
 

@@ -28,7 +28,7 @@ from app.metrics.repository import (
     stage_counts,
 )
 from app.pipelines.workflow import CLOSING_OUTCOMES, Outcome
-from app.platform.sql import IS_CLOSED
+from app.platform.sql import IS_CLOSED, IS_OPEN
 
 _DAYS = "day >= $1 AND day < $2"
 _FILTERS = (
@@ -288,6 +288,23 @@ class RollupRepository:
             if h.total
         ]
 
+    async def stays_by(self, scope: MetricsScope, status: str, by: str) -> list[Mapping[str, Any]]:
+        """As `MetricsRepository.stays_by`, from the duration histograms (or from the history
+        when the filters name another dimension)."""
+        histograms = await self.durations("stay", (status,), scope, by=by)
+        if histograms is None:
+            return await self.history.stays_by(scope, status, by)
+        return [
+            {
+                "value": value,
+                "stays": h.total,
+                "median_days": h.percentile(0.5),
+                "p90_days": h.percentile(0.9),
+            }
+            for (_, value), h in histograms.items()
+            if h.total
+        ]
+
     async def series(self, scope: MetricsScope, interval: str) -> list[Mapping[str, Any]]:
         """Per bucket: created, created-and-won-now, and latest closings by outcome."""
         rows: list[Mapping[str, Any]] = await self.conn.fetch(
@@ -400,6 +417,35 @@ class PipelineRepository:
              GROUP BY 1, 2, 3 HAVING sum(n) <> 0
             """,
             pipeline,
+            list(statuses),
+            scope.owner,
+            scope.source,
+            scope.segment,
+        )
+        return rows
+
+    async def stale(
+        self, scope: MetricsScope, now: datetime, *, pipeline: str, statuses: Sequence[str]
+    ) -> list[Mapping[str, Any]]:
+        """The open leads of `pipeline` now per owner and status: how many, and how many have
+        sat in their status longer than its `stale_after_days` (current version)."""
+        rows: list[Mapping[str, Any]] = await self.conn.fetch(
+            f"""
+            SELECT l.owner, l.status, count(*) AS open,
+                   count(*) FILTER (
+                     WHERE l.status_since < $2::timestamptz
+                           - make_interval(days => s.stale_after_days)) AS stale
+              FROM leads l
+              JOIN pipelines p ON p.name = l.pipeline
+              JOIN pipeline_statuses s
+                ON s.pipeline = p.name AND s.version = p.current_version AND s.key = l.status
+             WHERE l.pipeline = $1 AND l.status = ANY($3::text[]) AND l.{IS_OPEN}
+               AND ($4::text IS NULL OR l.owner = $4) AND ($5::text IS NULL OR l.source = $5)
+               AND ($6::text IS NULL OR l.segment = $6)
+             GROUP BY 1, 2
+            """,
+            pipeline,
+            now,
             list(statuses),
             scope.owner,
             scope.source,

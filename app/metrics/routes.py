@@ -11,11 +11,12 @@ from pydantic import BeforeValidator
 from app.access.domain import KeyScope
 from app.access.http import KeyedRoute, requires
 from app.leads.service import utc_now
-from app.metrics import money, service
+from app.metrics import hygiene, money, service
 from app.metrics.domain import MetricsScope
 from app.metrics.schemas import (
     ForecastPublic,
     FunnelPublic,
+    HygienePublic,
     LossReasonsPublic,
     OwnersPage,
     PipelineValuePublic,
@@ -197,6 +198,21 @@ async def forecast(
         read_pool(request), where, now=utc_now(), period=period, currency=currency
     )
     return {"window": _window(where), "currency": currency, **figures}
+
+
+@router.get(
+    "/hygiene",
+    response_model=HygienePublic,
+    summary="Stale deals and first-contact time",
+    description="The pipeline's open deals now that have sat in their status longer than its "
+    "`stale_after_days`, per status and per owner; and how long new leads waited for their "
+    "first contact (their stay in the initial status, ended in the window): median and p90 "
+    "days overall, per owner and per source, with the leads still waiting.",
+)
+@requires(KeyScope.METRICS_READ)
+async def pipeline_hygiene(request: Request, where: Window) -> Any:
+    figures = await hygiene.hygiene(read_pool(request), where, now=utc_now())
+    return {"window": _window(where), **figures}
 
 
 @router.get(

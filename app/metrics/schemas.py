@@ -332,3 +332,62 @@ class ForecastPublic(BaseModel):
     period: Literal["month", "quarter"]
     currency: str | None
     currencies: list[CurrencyForecastPublic]
+
+
+class StaleStatus(BaseModel):
+    status: str
+    stale_after_days: int | None = Field(description="The status's staleness (null: never).")
+    open: int = Field(description="Open leads in this status now.")
+    stale: int = Field(description="Of those, the ones in it longer than `stale_after_days`.")
+
+
+class StaleOwner(BaseModel):
+    owner: str | None
+    open: int
+    stale: int
+
+
+class StalePublic(BaseModel):
+    open: int = Field(description="Open leads of the pipeline now (under the filters).")
+    stale: int = Field(
+        description="Of those, the ones that have sat in their status (since `status_since`) "
+        "longer than its `stale_after_days` in the pipeline's current version."
+    )
+    by_status: list[StaleStatus] = Field(description="Each open status, in order.")
+    by_owner: list[StaleOwner] = Field(description="Most stale first.")
+
+
+class FirstContactBy(BaseModel):
+    contacted: int = Field(description="Stays in the initial status that ended in the window.")
+    median_days: float | None
+    p90_days: float | None
+
+
+class FirstContactOwner(FirstContactBy):
+    owner: str | None = Field(description="The owner recorded on the first move.")
+
+
+class FirstContactSource(FirstContactBy):
+    source: str | None
+
+
+class FirstContactPublic(BaseModel):
+    status: str = Field(description="The pipeline's initial status.")
+    waiting: int = Field(description="Leads in it now: not contacted yet.")
+    contacted: int = Field(
+        description="Leads whose stay in it ended in the window (their first status change)."
+    )
+    median_days: float | None = Field(
+        description="Median whole days from creation to that first change."
+    )
+    p90_days: float | None = Field(description="p90 of the same.")
+    by_owner: list[FirstContactOwner] = Field(description="Most contacted first.")
+    by_source: list[FirstContactSource] = Field(description="Most contacted first.")
+
+
+class HygienePublic(BaseModel):
+    window: WindowPublic
+    pipeline: str
+    version: int
+    stale: StalePublic = Field(description="Now, not windowed.")
+    first_contact: FirstContactPublic

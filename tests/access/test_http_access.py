@@ -54,6 +54,7 @@ ROUTES: list[tuple[str, str, KeyScope, Any]] = [
             "revenue",
             "pipeline-value",
             "forecast",
+            "hygiene",
             "owners",
             "sources",
             "funnel",

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import copy
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
 import httpx
 
-from app.events.service import announce_revisits
+from app.events.service import announce_revisits, announce_stale
+from app.pipelines.default import DEFAULT_DOCUMENT
 from tests.http_support import assert_problem, create, move
 
 
@@ -190,3 +192,37 @@ async def test_a_revisit_that_comes_due_is_announced_once(
     assert (due["lead_id"], due["sequence"]) == (lead["id"], r.json()["version"])
     assert datetime.fromisoformat(due["data"]["revisit_at"]) == now - timedelta(minutes=5)
     assert due["data"]["lead"]["status"] == "recycled"
+
+
+async def test_a_lead_that_goes_stale_is_announced_once_per_stay(
+    client: httpx.AsyncClient, pool: asyncpg.Pool
+) -> None:
+    document = copy.deepcopy(DEFAULT_DOCUMENT)
+    for status in document["statuses"]:
+        if status["key"] == "contacted":
+            status["stale_after_days"] = 10
+    assert (await client.put("/v1/pipelines/default", json=document)).status_code == 200
+    rotting = await create(client, "rotting@example.com")
+    moved = await move(client, rotting["id"], "contacted", "call_connected")
+    long_stale = await create(client, "long.stale@example.com")
+    assert (await move(client, long_stale["id"], "contacted", "call_connected")).status_code == 200
+    now = datetime.now(UTC)
+    await pool.execute("DELETE FROM events_marks WHERE name = 'lead_stale'")
+    assert await announce_stale(pool, now=now) == 0  # the count starts here
+    since = now - timedelta(days=10) + timedelta(hours=1)
+    await pool.execute("UPDATE leads SET status_since = $2 WHERE id = $1", rotting["id"], since)
+    await pool.execute(
+        "UPDATE leads SET status_since = $2 WHERE id = $1",
+        long_stale["id"],
+        now - timedelta(days=30),
+    )
+    assert await announce_stale(pool, now=now + timedelta(minutes=30)) == 0
+    assert await announce_stale(pool, now=now + timedelta(hours=2)) == 1
+    assert await announce_stale(pool, now=now + timedelta(hours=3)) == 0
+    [stale] = await events(client, type="lead.stale")
+    assert (stale["lead_id"], stale["sequence"]) == (rotting["id"], moved.json()["version"])
+    data = stale["data"]
+    assert (data["status"], data["stale_after_days"]) == ("contacted", 10)
+    assert datetime.fromisoformat(data["status_since"]) == since
+    assert datetime.fromisoformat(data["stale_at"]) == since + timedelta(days=10)
+    assert data["lead"]["id"] == rotting["id"]

@@ -241,15 +241,19 @@ async def stage_lists(pool: asyncpg.Pool) -> dict[tuple[str, int], list[str]]:
 
 async def status_properties(
     pool: asyncpg.Pool,
-) -> dict[tuple[str, int], dict[str, tuple[float | None, str | None]]]:
-    """Every stored pipeline version's statuses with their probability and forecast category,
-    read by the domain from the definition documents."""
+) -> dict[tuple[str, int], dict[str, tuple[float | None, str | None, int | None]]]:
+    """Every stored pipeline version's statuses with their probability, forecast category and
+    staleness, read by the domain from the definition documents."""
     rows = await pool.fetch("SELECT pipeline, version, definition FROM pipeline_versions")
     found = {}
     for r in rows:
         workflow = build_workflow(r["definition"], pipeline=r["pipeline"], version=r["version"])
         found[(r["pipeline"], r["version"])] = {
-            s.key: (s.probability, s.forecast_category.value if s.forecast_category else None)
+            s.key: (
+                s.probability,
+                s.forecast_category.value if s.forecast_category else None,
+                s.stale_after_days,
+            )
             for s in workflow.statuses
         }
     return found

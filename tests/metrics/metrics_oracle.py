@@ -337,8 +337,9 @@ def revenue(oracle: Oracle, f: Filters) -> dict[str | None, dict[str, Any]]:
 MONEY = ("won", "lost", "no_decision")
 
 
-Properties = Mapping[tuple[str, int], Mapping[str, tuple[float | None, str | None]]]
-"""Per pipeline version: each status's probability and forecast category, from its document."""
+Properties = Mapping[tuple[str, int], Mapping[str, tuple[float | None, str | None, int | None]]]
+"""Per pipeline version: each status's probability, forecast category and staleness, from its
+document."""
 
 
 def _weighted(leads: Iterable[Row], probability: float | None) -> Decimal:
@@ -470,3 +471,34 @@ class OpenMoney:
                 for c in ("commit", "best_case", "pipeline", "omitted")
             }
         return out
+
+
+def stale(money: OpenMoney, now: datetime) -> dict[tuple[str, str | None], tuple[int, int]]:
+    """(status, owner) -> open leads now, and of them those in their status longer than its
+    stale_after_days (since `status_since`)."""
+    out: dict[tuple[str, str | None], list[int]] = defaultdict(lambda: [0, 0])
+    for lead in money.leads:
+        days = money.properties[lead["status"]][2]
+        entry = out[(lead["status"], lead["owner"])]
+        entry[0] += 1
+        entry[1] += days is not None and now - lead["status_since"] > timedelta(days=days)
+    return {k: (v[0], v[1]) for k, v in out.items()}
+
+
+def first_contact(oracle: Oracle, f: Filters, by: str | None) -> dict[Any, dict[str, Any]]:
+    """Stays in the pipeline's initial status that ended in the window, per value of `by` (the
+    change's owner or source; None: overall): count, median and p90 whole days."""
+    pipeline = f.pipeline or DEFAULT
+    scoped = Filters(f.start, f.end, f.owner, f.source, f.segment, pipeline)
+    initial = oracle.open_statuses(pipeline)[0]
+    days: dict[Any, list[float]] = defaultdict(list)
+    for lead_id, changes in oracle.history.items():
+        entered = oracle.leads[lead_id]["created_at"]
+        for c in changes:
+            if c["from_outcome"] == "open" and c["from_status"] == initial and scoped.change_ok(c):
+                days[c[by] if by else None].append(_days(c["at"], entered))
+            entered = c["at"]
+    return {
+        k: {"contacted": len(v), "median_days": _median(v), "p90_days": _percentile(v, 0.9)}
+        for k, v in days.items()
+    }

@@ -22,7 +22,14 @@ from tests.metrics.metrics_history import (
     status_properties,
     write_history,
 )
-from tests.metrics.metrics_oracle import Filters, OpenMoney, Oracle, revenue
+from tests.metrics.metrics_oracle import (
+    Filters,
+    OpenMoney,
+    Oracle,
+    first_contact,
+    revenue,
+    stale,
+)
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 
@@ -257,6 +264,48 @@ async def test_forecast_matches_per_period_and_category(
     if scope.pipeline == ENTERPRISE:
         # Its best-case stages are the ones version 2 added, which no lead has reached yet.
         assert categories_seen >= {"commit", "pipeline", "omitted"}
+
+
+@pytest.mark.parametrize("scope", OPEN_SCOPES)
+async def test_hygiene_matches_stale_deals_and_first_contact_times(
+    client: httpx.AsyncClient, pool: asyncpg.Pool, oracle: Oracle, scope: Filters
+) -> None:
+    body = await get(client, "hygiene", **_params(scope))
+    now = datetime.now(UTC)
+    money = OpenMoney(oracle, scope, await status_properties(pool), now)
+    counts = stale(money, now)
+    statuses = body["stale"]["by_status"]
+    assert [s["status"] for s in statuses] == money.statuses
+    for entry in statuses:
+        mine = [v for (status, _), v in counts.items() if status == entry["status"]]
+        assert (entry["open"], entry["stale"]) == (
+            sum(v[0] for v in mine),
+            sum(v[1] for v in mine),
+        )
+        assert entry["stale_after_days"] == money.properties[entry["status"]][2]
+    owners = {o["owner"]: (o["open"], o["stale"]) for o in body["stale"]["by_owner"]}
+    assert owners == {
+        owner: (
+            sum(v[0] for (_, o), v in counts.items() if o == owner),
+            sum(v[1] for (_, o), v in counts.items() if o == owner),
+        )
+        for owner in {o for _, o in counts}
+    }
+    if scope.pipeline == ENTERPRISE and scope.owner is None:
+        assert 0 < body["stale"]["stale"] < body["stale"]["open"], "some deals, not all, are stale"
+    contact = body["first_contact"]
+    assert contact["status"] == money.statuses[0]
+    assert contact["waiting"] == sum(1 for x in money.leads if x["status"] == money.statuses[0])
+    overall = first_contact(oracle, scope, None).get(None)
+    expected = overall or {"contacted": 0, "median_days": None, "p90_days": None}
+    assert {k: contact[k] for k in expected} == pytest.approx(expected)
+    for by in ("owner", "source"):
+        fields = ("contacted", "median_days", "p90_days")
+        got = {x[by]: {k: x[k] for k in fields} for x in contact[f"by_{by}"]}
+        want = first_contact(oracle, scope, by)
+        assert set(got) == set(want)
+        for value, figures in want.items():
+            assert got[value] == pytest.approx(figures), (by, value)
 
 
 @pytest.mark.parametrize("scope", SCOPES)
