@@ -352,37 +352,20 @@ class MetricsRepository:
     ) -> list[Mapping[str, Any]]:
         """Stays in each of the open `statuses` that ended in the window, in days: median and
         p90 (`scope.pipeline` names the pipeline they are statuses of)."""
-        rows: list[Mapping[str, Any]] = await self.conn.fetch(
-            f"""
-            SELECT c.from_status AS status, count(*) AS stays,
-                   percentile_cont(0.5) WITHIN GROUP (ORDER BY {DAYS.format("entered", "c.at")})
-                     AS median_days,
-                   percentile_cont(0.9) WITHIN GROUP (ORDER BY {DAYS.format("entered", "c.at")})
-                     AS p90_days
-              FROM lead_status_changes c
-              JOIN leads l ON l.id = c.lead_id
-              CROSS JOIN LATERAL (
-                    SELECT coalesce(
-                             (SELECT p.at FROM lead_status_changes p
-                               WHERE p.lead_id = c.lead_id AND p.id < c.id
-                               ORDER BY p.id DESC LIMIT 1),
-                             l.created_at) AS entered) e
-             WHERE c.at >= $1 AND c.at < $2 AND c.from_outcome = {OPEN}
-               AND c.from_status = ANY($7::text[]) AND {_filters("c")}
-             GROUP BY c.from_status
-            """,
-            *scope.args(),
-            list(statuses),
-        )
-        return rows
+        return await self._stays(scope, statuses, "c.from_status", "status")
 
     async def stays_by(self, scope: MetricsScope, status: str, by: str) -> list[Mapping[str, Any]]:
         """Stays in `status` that ended in the window, per value of `by` (owner or source, as
         recorded on the change that ended them): how many, median and p90 whole days."""
+        return await self._stays(scope, [status], f"c.{by}", "value")
+
+    async def _stays(
+        self, scope: MetricsScope, statuses: Sequence[str], group: str, name: str
+    ) -> list[Mapping[str, Any]]:
         days = DAYS.format("e.entered", "c.at")
         rows: list[Mapping[str, Any]] = await self.conn.fetch(
             f"""
-            SELECT c.{by} AS value, count(*) AS stays,
+            SELECT {group} AS {name}, count(*) AS stays,
                    percentile_cont(0.5) WITHIN GROUP (ORDER BY {days}) AS median_days,
                    percentile_cont(0.9) WITHIN GROUP (ORDER BY {days}) AS p90_days
               FROM lead_status_changes c
@@ -394,11 +377,11 @@ class MetricsRepository:
                                ORDER BY p.id DESC LIMIT 1),
                              l.created_at) AS entered) e
              WHERE c.at >= $1 AND c.at < $2 AND c.from_outcome = {OPEN}
-               AND c.from_status = $7 AND {_filters("c")}
-             GROUP BY c.{by}
+               AND c.from_status = ANY($7::text[]) AND {_filters("c")}
+             GROUP BY {group}
             """,
             *scope.args(),
-            status,
+            list(statuses),
         )
         return rows
 
