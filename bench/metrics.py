@@ -131,7 +131,7 @@ def main() -> int:
             "--name",
             f"bench-metrics-{int(time.time())}",
             "--scopes",
-            "metrics:read",
+            "metrics:read,leads:read",
         ],
         env=env,
         check=True,

@@ -4,7 +4,8 @@
   each change was made (0024 recorded its value and currency), filled for the rows already
   there from the leads of today.
 * `metrics_pipeline` (where leads stand now) gains `currency` and `close_month` (the month of
-  an open deal's expected close date) in its key, and sums: `amount` and `valued` (the values
+  an open deal's expected close date) in its key, and sums (for open deals only: a closed
+  lead's standing keeps one row per revisit month, whatever its currency): `amount` and `valued` (the values
   and how many had one), `own_amount` and `own_weighted` (of the deals with their own
   probability: their values, and value x probability). The weighted pipeline adds the rest at
   the status's probability at read time, so a pipeline edit needs no rollup change.
@@ -93,14 +94,21 @@ CREATE OR REPLACE FUNCTION public.metrics_standing_key(pipeline text, status tex
  LANGUAGE sql
  IMMUTABLE
 AS $function$
+          -- Only open deals carry money here (the forecast's); a closed lead's standing keeps
+          -- one row per revisit month, whatever its currency.
           SELECT ROW(pipeline, status, owner, source, segment,
                      CASE WHEN outcome <> 'open'
                           THEN date_trunc('month', revisit_at AT TIME ZONE 'UTC')::date END,
-                     n, currency,
+                     n,
+                     CASE WHEN outcome = 'open' THEN currency END,
                      CASE WHEN outcome = 'open' THEN date_trunc('month', close_date)::date END,
-                     n * coalesce(amount, 0), n * (amount IS NOT NULL)::int,
-                     CASE WHEN probability IS NOT NULL THEN n * coalesce(amount, 0) ELSE 0 END,
-                     n * coalesce(amount * probability::numeric, 0))::metrics_pipeline
+                     CASE WHEN outcome = 'open' THEN n * coalesce(amount, 0) ELSE 0 END,
+                     CASE WHEN outcome = 'open' THEN n * (amount IS NOT NULL)::int ELSE 0 END,
+                     CASE WHEN outcome = 'open' AND probability IS NOT NULL
+                          THEN n * coalesce(amount, 0) ELSE 0 END,
+                     CASE WHEN outcome = 'open'
+                          THEN n * coalesce(amount * probability::numeric, 0) ELSE 0 END
+                    )::metrics_pipeline
         $function$
 """
 
@@ -311,7 +319,7 @@ UNION ALL
     metrics_pipeline_deltas.n
    FROM metrics_pipeline_deltas(ARRAY( SELECT f.*::metrics_fact AS f
            FROM metrics_change_facts(ARRAY( SELECT metrics_pending_changes.change_id
-                   FROM metrics_pending_changes)) f(at, created_at, entered, pipeline, from_status, to_status, from_outcome, to_outcome, closes, reason, competitor, reopened, owner, source, segment, revisit_at, standing_before, old_mask, new_mask, prev_closing, last_reopen)), ARRAY( SELECT l.*::metrics_pending_leads AS l
+                   FROM metrics_pending_changes)) f(at, created_at, entered, pipeline, from_status, to_status, from_outcome, to_outcome, closes, reason, competitor, reopened, owner, source, segment, revisit_at, standing_before, old_mask, new_mask, prev_closing, last_reopen, amount, currency)), ARRAY( SELECT l.*::metrics_pending_leads AS l
            FROM metrics_pending_leads l), ARRAY( SELECT q.*::metrics_pending AS q
            FROM metrics_pending q)) metrics_pipeline_deltas(pipeline, status, owner, source, segment, revisit_month, n)
 """
@@ -359,14 +367,26 @@ AS $function$
           n = m.n + excluded.n
         RETURNING 1),
       closings AS (
-        INSERT INTO metrics_closings AS m (grain, day, pipeline, owner, source, segment, outcome, currency, n, amount, valued)
-        SELECT grain, day, pipeline, owner, source, segment, outcome, currency, sum(n), sum(amount), sum(valued)
+        INSERT INTO metrics_closings AS m (grain, day, pipeline, owner, source, segment, outcome, n)
+        SELECT grain, day, pipeline, owner, source, segment, outcome, sum(n)
           FROM batch b,
-               LATERAL (SELECT g.grain, d.day, d.pipeline, g.owner, g.source, g.segment, d.outcome, d.n, d.currency, d.amount, d.valued FROM metrics_closings_deltas(b.facts, b.leads, b.queued) d, metrics_grains(d.owner, d.source, d.segment) g) d
-         GROUP BY grain, day, pipeline, owner, source, segment, outcome, currency HAVING sum(n) <> 0 OR sum(amount) <> 0 OR sum(valued) <> 0
+               LATERAL (SELECT g.grain, d.day, d.pipeline, g.owner, g.source, g.segment, d.outcome, d.n FROM metrics_closings_deltas(b.facts, b.leads, b.queued) d, metrics_grains(d.owner, d.source, d.segment) g) d
+         GROUP BY grain, day, pipeline, owner, source, segment, outcome HAVING sum(n) <> 0
+         ORDER BY grain, day, pipeline, owner, source, segment, outcome
+        ON CONFLICT (grain, day, pipeline, owner, source, segment, outcome) DO UPDATE SET
+          n = m.n + excluded.n
+        RETURNING 1),
+      revenue AS (
+        INSERT INTO metrics_revenue AS m (grain, day, pipeline, owner, source, segment, outcome, currency, n, valued, amount)
+        SELECT grain, day, pipeline, owner, source, segment, outcome, currency, sum(n), sum(valued), sum(amount)
+          FROM batch b,
+               LATERAL (SELECT g.grain, d.day, d.pipeline, g.owner, g.source, g.segment, d.outcome, d.currency, d.n, d.valued, d.amount FROM metrics_revenue_deltas(b.facts, b.leads, b.queued) d, metrics_grains(d.owner, d.source, d.segment) g) d
+         GROUP BY grain, day, pipeline, owner, source, segment, outcome, currency
+        HAVING sum(n) <> 0 OR sum(valued) <> 0 OR sum(amount) <> 0
          ORDER BY grain, day, pipeline, owner, source, segment, outcome, currency
         ON CONFLICT (grain, day, pipeline, owner, source, segment, outcome, currency) DO UPDATE SET
-          n = m.n + excluded.n, amount = m.amount + excluded.amount, valued = m.valued + excluded.valued
+          n = m.n + excluded.n, valued = m.valued + excluded.valued,
+          amount = m.amount + excluded.amount
         RETURNING 1),
       reopenings AS (
         INSERT INTO metrics_reopenings AS m (grain, day, pipeline, owner, source, segment, n, won)
@@ -444,14 +464,26 @@ AS $function$
           n = m.n + excluded.n
         RETURNING 1),
       closings AS (
-        INSERT INTO metrics_closings AS m (grain, day, pipeline, owner, source, segment, outcome, currency, n, amount, valued)
-        SELECT grain, day, pipeline, owner, source, segment, outcome, currency, sum(n), sum(amount), sum(valued)
+        INSERT INTO metrics_closings AS m (grain, day, pipeline, owner, source, segment, outcome, n)
+        SELECT grain, day, pipeline, owner, source, segment, outcome, sum(n)
           FROM batch b,
-               LATERAL (SELECT g.grain, d.day, d.pipeline, g.owner, g.source, g.segment, d.outcome, d.n, d.currency, d.amount, d.valued FROM metrics_closings_deltas(b.facts, b.leads, b.queued) d, metrics_grains(d.owner, d.source, d.segment) g) d
-         GROUP BY grain, day, pipeline, owner, source, segment, outcome, currency HAVING sum(n) <> 0 OR sum(amount) <> 0 OR sum(valued) <> 0
+               LATERAL (SELECT g.grain, d.day, d.pipeline, g.owner, g.source, g.segment, d.outcome, d.n FROM metrics_closings_deltas(b.facts, b.leads, b.queued) d, metrics_grains(d.owner, d.source, d.segment) g) d
+         GROUP BY grain, day, pipeline, owner, source, segment, outcome HAVING sum(n) <> 0
+         ORDER BY grain, day, pipeline, owner, source, segment, outcome
+        ON CONFLICT (grain, day, pipeline, owner, source, segment, outcome) DO UPDATE SET
+          n = m.n + excluded.n
+        RETURNING 1),
+      revenue AS (
+        INSERT INTO metrics_revenue AS m (grain, day, pipeline, owner, source, segment, outcome, currency, n, valued, amount)
+        SELECT grain, day, pipeline, owner, source, segment, outcome, currency, sum(n), sum(valued), sum(amount)
+          FROM batch b,
+               LATERAL (SELECT g.grain, d.day, d.pipeline, g.owner, g.source, g.segment, d.outcome, d.currency, d.n, d.valued, d.amount FROM metrics_revenue_deltas(b.facts, b.leads, b.queued) d, metrics_grains(d.owner, d.source, d.segment) g) d
+         GROUP BY grain, day, pipeline, owner, source, segment, outcome, currency
+        HAVING sum(n) <> 0 OR sum(valued) <> 0 OR sum(amount) <> 0
          ORDER BY grain, day, pipeline, owner, source, segment, outcome, currency
         ON CONFLICT (grain, day, pipeline, owner, source, segment, outcome, currency) DO UPDATE SET
-          n = m.n + excluded.n, amount = m.amount + excluded.amount, valued = m.valued + excluded.valued
+          n = m.n + excluded.n, valued = m.valued + excluded.valued,
+          amount = m.amount + excluded.amount
         RETURNING 1),
       reopenings AS (
         INSERT INTO metrics_reopenings AS m (grain, day, pipeline, owner, source, segment, n, won)
@@ -500,7 +532,8 @@ BEGIN
   -- needs; readers carry on until the TRUNCATE.
   LOCK TABLE leads, lead_status_changes IN SHARE ROW EXCLUSIVE MODE;
   TRUNCATE metrics_pending, metrics_pending_changes, metrics_pending_leads,
-           metrics_pipeline, metrics_cohorts, metrics_closings, metrics_reopenings, metrics_durations, metrics_losses;
+           metrics_pipeline, metrics_cohorts, metrics_closings, metrics_reopenings, metrics_durations, metrics_losses,
+           metrics_revenue;
 
   CREATE TEMP TABLE latest_closings ON COMMIT DROP AS
     SELECT DISTINCT ON (c.lead_id) c.lead_id, c.at, c.pipeline, c.to_outcome, c.owner,
@@ -519,12 +552,19 @@ BEGIN
                   GROUP BY c.lead_id) r ON r.lead_id = l.id
      GROUP BY 2, 3, 4, 5, 6, 7) d, metrics_grains(d.owner, d.source, d.segment) g) spread GROUP BY grain, day, pipeline, owner, source, segment, stages;
 
-  INSERT INTO metrics_closings (grain, day, pipeline, owner, source, segment, outcome, currency, n, amount, valued)
-  SELECT grain, day, pipeline, owner, source, segment, outcome, currency, sum(n), sum(amount), sum(valued) FROM (SELECT g.grain, d.day, d.pipeline, g.owner, g.source, g.segment, d.outcome, d.currency, d.n, d.amount, d.valued FROM (
+  INSERT INTO metrics_closings (grain, day, pipeline, owner, source, segment, outcome, n)
+  SELECT grain, day, pipeline, owner, source, segment, outcome, sum(n) FROM (SELECT g.grain, d.day, d.pipeline, g.owner, g.source, g.segment, d.outcome, d.n FROM (
     SELECT 'full' AS grain, metrics_day(at) AS day, pipeline, owner, source, segment,
-           to_outcome AS outcome, currency, count(*) AS n,
-           coalesce(sum(estimated_value), 0) AS amount, count(estimated_value) AS valued
-      FROM latest_closings GROUP BY 2, 3, 4, 5, 6, 7, 8) d, metrics_grains(d.owner, d.source, d.segment) g) spread GROUP BY grain, day, pipeline, owner, source, segment, outcome, currency;
+           to_outcome AS outcome, count(*) AS n
+      FROM latest_closings GROUP BY 2, 3, 4, 5, 6, 7) d, metrics_grains(d.owner, d.source, d.segment) g) spread GROUP BY grain, day, pipeline, owner, source, segment, outcome;
+
+  INSERT INTO metrics_revenue (grain, day, pipeline, owner, source, segment, outcome, currency, n, valued, amount)
+  SELECT grain, day, pipeline, owner, source, segment, outcome, currency, sum(n), sum(valued), sum(amount) FROM (SELECT g.grain, d.day, d.pipeline, g.owner, g.source, g.segment, d.outcome, d.currency, d.n, d.valued, d.amount FROM (
+    SELECT 'full' AS grain, metrics_day(at) AS day, pipeline, owner, source, segment,
+           to_outcome AS outcome, currency, count(*) AS n, count(estimated_value) AS valued,
+           coalesce(sum(estimated_value), 0) AS amount
+      FROM latest_closings WHERE to_outcome IN ('won', 'lost', 'no_decision')
+     GROUP BY 2, 3, 4, 5, 6, 7, 8) d, metrics_grains(d.owner, d.source, d.segment) g) spread GROUP BY grain, day, pipeline, owner, source, segment, outcome, currency;
 
   INSERT INTO metrics_reopenings (grain, day, pipeline, owner, source, segment, n, won)
   SELECT grain, day, pipeline, owner, source, segment, sum(n), sum(won) FROM (SELECT g.grain, d.day, d.pipeline, g.owner, g.source, g.segment, d.n, d.won FROM (
@@ -596,7 +636,8 @@ BEGIN
   -- needs; readers carry on until the TRUNCATE.
   LOCK TABLE leads, lead_status_changes IN SHARE ROW EXCLUSIVE MODE;
   TRUNCATE metrics_pending, metrics_pending_changes, metrics_pending_leads,
-           metrics_pipeline, metrics_cohorts, metrics_closings, metrics_reopenings, metrics_durations, metrics_losses;
+           metrics_pipeline, metrics_cohorts, metrics_closings, metrics_reopenings, metrics_durations, metrics_losses,
+           metrics_revenue;
 
   CREATE TEMP TABLE latest_closings ON COMMIT DROP AS
     SELECT DISTINCT ON (c.lead_id) c.lead_id, c.at, c.pipeline, c.to_outcome, c.owner,
@@ -615,12 +656,19 @@ BEGIN
                   GROUP BY c.lead_id) r ON r.lead_id = l.id
      GROUP BY 2, 3, 4, 5, 6, 7) d, metrics_grains(d.owner, d.source, d.segment) g) spread GROUP BY grain, day, pipeline, owner, source, segment, stages;
 
-  INSERT INTO metrics_closings (grain, day, pipeline, owner, source, segment, outcome, currency, n, amount, valued)
-  SELECT grain, day, pipeline, owner, source, segment, outcome, currency, sum(n), sum(amount), sum(valued) FROM (SELECT g.grain, d.day, d.pipeline, g.owner, g.source, g.segment, d.outcome, d.currency, d.n, d.amount, d.valued FROM (
+  INSERT INTO metrics_closings (grain, day, pipeline, owner, source, segment, outcome, n)
+  SELECT grain, day, pipeline, owner, source, segment, outcome, sum(n) FROM (SELECT g.grain, d.day, d.pipeline, g.owner, g.source, g.segment, d.outcome, d.n FROM (
     SELECT 'full' AS grain, metrics_day(at) AS day, pipeline, owner, source, segment,
-           to_outcome AS outcome, currency, count(*) AS n,
-           coalesce(sum(estimated_value), 0) AS amount, count(estimated_value) AS valued
-      FROM latest_closings GROUP BY 2, 3, 4, 5, 6, 7, 8) d, metrics_grains(d.owner, d.source, d.segment) g) spread GROUP BY grain, day, pipeline, owner, source, segment, outcome, currency;
+           to_outcome AS outcome, count(*) AS n
+      FROM latest_closings GROUP BY 2, 3, 4, 5, 6, 7) d, metrics_grains(d.owner, d.source, d.segment) g) spread GROUP BY grain, day, pipeline, owner, source, segment, outcome;
+
+  INSERT INTO metrics_revenue (grain, day, pipeline, owner, source, segment, outcome, currency, n, valued, amount)
+  SELECT grain, day, pipeline, owner, source, segment, outcome, currency, sum(n), sum(valued), sum(amount) FROM (SELECT g.grain, d.day, d.pipeline, g.owner, g.source, g.segment, d.outcome, d.currency, d.n, d.valued, d.amount FROM (
+    SELECT 'full' AS grain, metrics_day(at) AS day, pipeline, owner, source, segment,
+           to_outcome AS outcome, currency, count(*) AS n, count(estimated_value) AS valued,
+           coalesce(sum(estimated_value), 0) AS amount
+      FROM latest_closings WHERE to_outcome IN ('won', 'lost', 'no_decision')
+     GROUP BY 2, 3, 4, 5, 6, 7, 8) d, metrics_grains(d.owner, d.source, d.segment) g) spread GROUP BY grain, day, pipeline, owner, source, segment, outcome, currency;
 
   INSERT INTO metrics_reopenings (grain, day, pipeline, owner, source, segment, n, won)
   SELECT grain, day, pipeline, owner, source, segment, sum(n), sum(won) FROM (SELECT g.grain, d.day, d.pipeline, g.owner, g.source, g.segment, d.n, d.won FROM (

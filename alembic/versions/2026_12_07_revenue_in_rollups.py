@@ -69,29 +69,19 @@ $$
 """
 
 
-_CLOSINGS_DELTAS = """
-CREATE OR REPLACE FUNCTION metrics_closings_deltas(facts metrics_fact[], leads metrics_pending_leads[], queued metrics_pending[])
-RETURNS SETOF metrics_closings LANGUAGE sql IMMUTABLE AS $$
-        SELECT 'full', metrics_day((f.prev_closing).at), (f.prev_closing).pipeline, (f.prev_closing).owner, (f.prev_closing).source, (f.prev_closing).segment, (f.prev_closing).to_outcome, -1,
-               (f.prev_closing).currency, -coalesce((f.prev_closing).estimated_value, 0),
-               -((f.prev_closing).estimated_value IS NOT NULL)::int
-          FROM unnest(facts) f WHERE f.closes AND (f.prev_closing).id IS NOT NULL
+_REVENUE_DELTAS = """
+CREATE FUNCTION metrics_revenue_deltas(facts metrics_fact[], leads metrics_pending_leads[], queued metrics_pending[])
+RETURNS SETOF metrics_revenue LANGUAGE sql IMMUTABLE AS $$
+        SELECT 'full', metrics_day((f.prev_closing).at), (f.prev_closing).pipeline, (f.prev_closing).owner, (f.prev_closing).source, (f.prev_closing).segment, (f.prev_closing).to_outcome,
+               (f.prev_closing).currency, -1, -((f.prev_closing).estimated_value IS NOT NULL)::int,
+               -coalesce((f.prev_closing).estimated_value, 0)
+          FROM unnest(facts) f
+         WHERE f.closes AND (f.prev_closing).id IS NOT NULL
+           AND (f.prev_closing).to_outcome IN ('won', 'lost', 'no_decision')
         UNION ALL
         SELECT 'full', metrics_day(f.at), f.pipeline, f.owner, f.source, f.segment, f.to_outcome,
-               1, f.currency, coalesce(f.amount, 0), (f.amount IS NOT NULL)::int
-          FROM unnest(facts) f WHERE f.closes
-$$
-"""
-
-_CLOSINGS_DELTAS_BEFORE = """
-CREATE OR REPLACE FUNCTION metrics_closings_deltas(facts metrics_fact[], leads metrics_pending_leads[], queued metrics_pending[])
-RETURNS SETOF metrics_closings LANGUAGE sql IMMUTABLE AS $$
-        SELECT 'full', metrics_day((f.prev_closing).at), (f.prev_closing).pipeline, (f.prev_closing).owner, (f.prev_closing).source, (f.prev_closing).segment, (f.prev_closing).to_outcome, -1
-          FROM unnest(facts) f WHERE f.closes AND (f.prev_closing).id IS NOT NULL
-        UNION ALL
-        SELECT 'full', metrics_day(f.at), f.pipeline, f.owner, f.source, f.segment, f.to_outcome,
-               1
-          FROM unnest(facts) f WHERE f.closes
+               f.currency, 1, (f.amount IS NOT NULL)::int, coalesce(f.amount, 0)
+          FROM unnest(facts) f WHERE f.closes AND f.to_outcome IN ('won', 'lost', 'no_decision')
 $$
 """
 
@@ -126,32 +116,47 @@ _CLOSINGS_KEY = "grain, day, pipeline, owner, source, segment, outcome"
 _LOSSES_KEY = "overall, day, pipeline, owner, source, segment, status, reason, from_status, competitor"
 
 
-def _views(with_amounts: bool) -> tuple[str, str]:
-    money = ", currency, amount, valued" if with_amounts else ""
-    closings = f"""
-CREATE VIEW metrics_closings_now AS
-  SELECT {_CLOSINGS_KEY}, n{money} FROM metrics_closings
+_REVENUE_KEY = f"{_CLOSINGS_KEY}, currency"
+
+_REVENUE_VIEW = f"""
+CREATE VIEW metrics_revenue_now AS
+  SELECT {_REVENUE_KEY}, n, valued, amount FROM metrics_revenue
   UNION ALL
-  SELECT g.grain, d.day, d.pipeline, g.owner, g.source, g.segment, d.outcome,
-         d.n{money.replace(", ", ", d.")}
-    FROM metrics_closings_deltas({_PENDING}) d,
+  SELECT g.grain, d.day, d.pipeline, g.owner, g.source, g.segment, d.outcome, d.currency,
+         d.n, d.valued, d.amount
+    FROM metrics_revenue_deltas({_PENDING}) d,
          LATERAL metrics_grains(d.owner, d.source, d.segment) g
 """
-    losses = f"""
+
+
+def _losses_view(with_amounts: bool) -> str:
+    money = ", currency, amount, valued" if with_amounts else ""
+    return f"""
 CREATE VIEW metrics_losses_now AS
   SELECT {_LOSSES_KEY}, n{money} FROM metrics_losses
   UNION ALL
   SELECT {_LOSSES_KEY}, n{money} FROM metrics_losses_deltas({_PENDING})
 """
-    return closings, losses
 
 
 def _fold(with_amounts: bool) -> str:
     def money(prefix: str) -> str:
         return prefix if with_amounts else ""
 
-    closings_key = _CLOSINGS_KEY + money(", currency")
     losses_key = _LOSSES_KEY + money(", currency")
+    revenue = money(f"""
+      revenue AS (
+        INSERT INTO metrics_revenue AS m ({_REVENUE_KEY}, n, valued, amount)
+        SELECT {_REVENUE_KEY}, sum(n), sum(valued), sum(amount)
+          FROM batch b,
+               LATERAL (SELECT g.grain, d.day, d.pipeline, g.owner, g.source, g.segment, d.outcome, d.currency, d.n, d.valued, d.amount FROM metrics_revenue_deltas(b.facts, b.leads, b.queued) d, metrics_grains(d.owner, d.source, d.segment) g) d
+         GROUP BY {_REVENUE_KEY}
+        HAVING sum(n) <> 0 OR sum(valued) <> 0 OR sum(amount) <> 0
+         ORDER BY {_REVENUE_KEY}
+        ON CONFLICT ({_REVENUE_KEY}) DO UPDATE SET
+          n = m.n + excluded.n, valued = m.valued + excluded.valued,
+          amount = m.amount + excluded.amount
+        RETURNING 1),""")
     return f"""
 CREATE OR REPLACE FUNCTION metrics_fold() RETURNS bigint LANGUAGE plpgsql SET jit TO 'off' AS $$
     DECLARE
@@ -187,15 +192,15 @@ CREATE OR REPLACE FUNCTION metrics_fold() RETURNS bigint LANGUAGE plpgsql SET ji
           n = m.n + excluded.n
         RETURNING 1),
       closings AS (
-        INSERT INTO metrics_closings AS m ({closings_key}, n{money(", amount, valued")})
-        SELECT {closings_key}, sum(n){money(", sum(amount), sum(valued)")}
+        INSERT INTO metrics_closings AS m (grain, day, pipeline, owner, source, segment, outcome, n)
+        SELECT grain, day, pipeline, owner, source, segment, outcome, sum(n)
           FROM batch b,
-               LATERAL (SELECT g.grain, d.day, d.pipeline, g.owner, g.source, g.segment, d.outcome, d.n{money(", d.currency, d.amount, d.valued")} FROM metrics_closings_deltas(b.facts, b.leads, b.queued) d, metrics_grains(d.owner, d.source, d.segment) g) d
-         GROUP BY {closings_key} HAVING sum(n) <> 0{money(" OR sum(amount) <> 0 OR sum(valued) <> 0")}
-         ORDER BY {closings_key}
-        ON CONFLICT ({closings_key}) DO UPDATE SET
-          n = m.n + excluded.n{money(", amount = m.amount + excluded.amount, valued = m.valued + excluded.valued")}
-        RETURNING 1),
+               LATERAL (SELECT g.grain, d.day, d.pipeline, g.owner, g.source, g.segment, d.outcome, d.n FROM metrics_closings_deltas(b.facts, b.leads, b.queued) d, metrics_grains(d.owner, d.source, d.segment) g) d
+         GROUP BY grain, day, pipeline, owner, source, segment, outcome HAVING sum(n) <> 0
+         ORDER BY grain, day, pipeline, owner, source, segment, outcome
+        ON CONFLICT (grain, day, pipeline, owner, source, segment, outcome) DO UPDATE SET
+          n = m.n + excluded.n
+        RETURNING 1),{revenue}
       reopenings AS (
         INSERT INTO metrics_reopenings AS m (grain, day, pipeline, owner, source, segment, n, won)
         SELECT grain, day, pipeline, owner, source, segment, sum(n), sum(won)
@@ -243,7 +248,8 @@ BEGIN
   -- needs; readers carry on until the TRUNCATE.
   LOCK TABLE leads, lead_status_changes IN SHARE ROW EXCLUSIVE MODE;
   TRUNCATE metrics_pending, metrics_pending_changes, metrics_pending_leads,
-           metrics_pipeline, metrics_cohorts, metrics_closings, metrics_reopenings, metrics_durations, metrics_losses;
+           metrics_pipeline, metrics_cohorts, metrics_closings, metrics_reopenings, metrics_durations, metrics_losses,
+           metrics_revenue;
 
   CREATE TEMP TABLE latest_closings ON COMMIT DROP AS
     SELECT DISTINCT ON (c.lead_id) c.lead_id, c.at, c.pipeline, c.to_outcome, c.owner,
@@ -262,12 +268,19 @@ BEGIN
                   GROUP BY c.lead_id) r ON r.lead_id = l.id
      GROUP BY 2, 3, 4, 5, 6, 7) d, metrics_grains(d.owner, d.source, d.segment) g) spread GROUP BY grain, day, pipeline, owner, source, segment, stages;
 
-  INSERT INTO metrics_closings (grain, day, pipeline, owner, source, segment, outcome, currency, n, amount, valued)
-  SELECT grain, day, pipeline, owner, source, segment, outcome, currency, sum(n), sum(amount), sum(valued) FROM (SELECT g.grain, d.day, d.pipeline, g.owner, g.source, g.segment, d.outcome, d.currency, d.n, d.amount, d.valued FROM (
+  INSERT INTO metrics_closings (grain, day, pipeline, owner, source, segment, outcome, n)
+  SELECT grain, day, pipeline, owner, source, segment, outcome, sum(n) FROM (SELECT g.grain, d.day, d.pipeline, g.owner, g.source, g.segment, d.outcome, d.n FROM (
     SELECT 'full' AS grain, metrics_day(at) AS day, pipeline, owner, source, segment,
-           to_outcome AS outcome, currency, count(*) AS n,
-           coalesce(sum(estimated_value), 0) AS amount, count(estimated_value) AS valued
-      FROM latest_closings GROUP BY 2, 3, 4, 5, 6, 7, 8) d, metrics_grains(d.owner, d.source, d.segment) g) spread GROUP BY grain, day, pipeline, owner, source, segment, outcome, currency;
+           to_outcome AS outcome, count(*) AS n
+      FROM latest_closings GROUP BY 2, 3, 4, 5, 6, 7) d, metrics_grains(d.owner, d.source, d.segment) g) spread GROUP BY grain, day, pipeline, owner, source, segment, outcome;
+
+  INSERT INTO metrics_revenue (grain, day, pipeline, owner, source, segment, outcome, currency, n, valued, amount)
+  SELECT grain, day, pipeline, owner, source, segment, outcome, currency, sum(n), sum(valued), sum(amount) FROM (SELECT g.grain, d.day, d.pipeline, g.owner, g.source, g.segment, d.outcome, d.currency, d.n, d.valued, d.amount FROM (
+    SELECT 'full' AS grain, metrics_day(at) AS day, pipeline, owner, source, segment,
+           to_outcome AS outcome, currency, count(*) AS n, count(estimated_value) AS valued,
+           coalesce(sum(estimated_value), 0) AS amount
+      FROM latest_closings WHERE to_outcome IN ('won', 'lost', 'no_decision')
+     GROUP BY 2, 3, 4, 5, 6, 7, 8) d, metrics_grains(d.owner, d.source, d.segment) g) spread GROUP BY grain, day, pipeline, owner, source, segment, outcome, currency;
 
   INSERT INTO metrics_reopenings (grain, day, pipeline, owner, source, segment, n, won)
   SELECT grain, day, pipeline, owner, source, segment, sum(n), sum(won) FROM (SELECT g.grain, d.day, d.pipeline, g.owner, g.source, g.segment, d.n, d.won FROM (
@@ -464,45 +477,58 @@ def upgrade() -> None:
     op.execute("ALTER TYPE metrics_fact ADD ATTRIBUTE amount numeric, ADD ATTRIBUTE currency text")
     op.execute(_facts(with_amounts=True))
     op.execute(_PIPELINE_VIEW)
-    op.execute("DROP VIEW metrics_closings_now, metrics_losses_now")
-    for table, key in (("metrics_closings", _CLOSINGS_KEY), ("metrics_losses", _LOSSES_KEY)):
-        op.execute(
-            f"ALTER TABLE {table} ADD COLUMN currency text,"
-            " ADD COLUMN amount numeric NOT NULL DEFAULT 0,"
-            " ADD COLUMN valued integer NOT NULL DEFAULT 0"
+    op.execute(
+        f"""
+        CREATE TABLE metrics_revenue (
+            grain text NOT NULL, day date NOT NULL, pipeline text NOT NULL,
+            owner text, source text, segment text, outcome text NOT NULL, currency text,
+            n integer NOT NULL DEFAULT 0, valued integer NOT NULL DEFAULT 0,
+            amount numeric NOT NULL DEFAULT 0,
+            CONSTRAINT ck_metrics_revenue_grain_known
+              CHECK (grain IN ('full', 'owner', 'source', 'segment', 'all'))
         )
-        op.execute(f"DROP INDEX uq_{table}_key")
-        op.execute(
-            f"CREATE UNIQUE INDEX uq_{table}_key ON {table} ({key}, currency)"
-            " INCLUDE (n, valued, amount) NULLS NOT DISTINCT"
-        )
-    op.execute(_CLOSINGS_DELTAS)
+        """
+    )
+    op.execute(
+        f"CREATE UNIQUE INDEX uq_metrics_revenue_key ON metrics_revenue ({_REVENUE_KEY})"
+        " INCLUDE (n, valued, amount) NULLS NOT DISTINCT"
+    )
+    op.execute(_REVENUE_DELTAS)
+    op.execute(_REVENUE_VIEW)
+    op.execute("DROP VIEW metrics_losses_now")
+    op.execute(
+        "ALTER TABLE metrics_losses ADD COLUMN currency text,"
+        " ADD COLUMN amount numeric NOT NULL DEFAULT 0,"
+        " ADD COLUMN valued integer NOT NULL DEFAULT 0"
+    )
+    op.execute("DROP INDEX uq_metrics_losses_key")
+    op.execute(
+        f"CREATE UNIQUE INDEX uq_metrics_losses_key ON metrics_losses ({_LOSSES_KEY}, currency)"
+        " INCLUDE (n, valued, amount) NULLS NOT DISTINCT"
+    )
     op.execute(_LOSSES_DELTAS)
-    for view in _views(with_amounts=True):
-        op.execute(view)
+    op.execute(_losses_view(with_amounts=True))
     op.execute(_fold(with_amounts=True))
     op.execute(_REBUILD)
     op.execute("SELECT metrics_rebuild()")
 
 
 def downgrade() -> None:
-    op.execute("DROP VIEW metrics_closings_now, metrics_losses_now")
-    for table, key in (("metrics_closings", _CLOSINGS_KEY), ("metrics_losses", _LOSSES_KEY)):
-        op.execute(f"DROP INDEX uq_{table}_key")
-        op.execute(
-            f"ALTER TABLE {table} DROP COLUMN currency, DROP COLUMN amount, DROP COLUMN valued"
-        )
-        op.execute(
-            f"CREATE UNIQUE INDEX uq_{table}_key ON {table} ({key}) INCLUDE (n) NULLS NOT DISTINCT"
-        )
-    op.execute(_CLOSINGS_DELTAS_BEFORE)
+    op.execute("DROP VIEW metrics_losses_now, metrics_revenue_now")
+    op.execute("DROP FUNCTION metrics_revenue_deltas")
+    op.execute("DROP TABLE metrics_revenue")
+    op.execute("DROP INDEX uq_metrics_losses_key")
+    op.execute("ALTER TABLE metrics_losses DROP COLUMN currency, DROP COLUMN amount, DROP COLUMN valued")
+    op.execute(
+        f"CREATE UNIQUE INDEX uq_metrics_losses_key ON metrics_losses ({_LOSSES_KEY})"
+        " INCLUDE (n) NULLS NOT DISTINCT"
+    )
     op.execute(_LOSSES_DELTAS_BEFORE)
     op.execute("DROP VIEW metrics_pipeline_now")
     op.execute("ALTER TYPE metrics_fact DROP ATTRIBUTE amount, DROP ATTRIBUTE currency")
     op.execute(_facts(with_amounts=False))
     op.execute(_PIPELINE_VIEW)
-    for view in _views(with_amounts=False):
-        op.execute(view)
+    op.execute(_losses_view(with_amounts=False))
     op.execute(_fold(with_amounts=False))
     op.execute(_REBUILD_BEFORE)
     op.execute("SELECT metrics_rebuild()")

@@ -76,6 +76,15 @@ class LeadRow(SQLModel, table=True):
             "revisit_at",
             postgresql_where=text("revisit_at IS NOT NULL"),
         ),
+        # Staleness per status and owner reads the open leads alone (0023).
+        Index(
+            "ix_leads_open_since",
+            "pipeline",
+            "status",
+            "status_since",
+            postgresql_include=["owner", "source", "segment"],
+            postgresql_where=text("outcome = 'open'"),
+        ),
     )
 
     id: int | None = Field(

@@ -175,12 +175,13 @@ class RollupRepository:
         return row
 
     async def closed_money(self, scope: MetricsScope) -> list[Mapping[str, Any]]:
-        """As `MetricsRepository.closed_money`, from the closings rollup."""
+        """As `MetricsRepository.closed_money` (for won, lost and no-decision), from the revenue
+        rollup."""
         rows: list[Mapping[str, Any]] = await self.conn.fetch(
             f"""
             SELECT outcome, currency, sum(n)::bigint AS n, sum(valued)::bigint AS valued,
                    sum(amount) AS amount
-              FROM metrics_closings_now {_WHERE}
+              FROM metrics_revenue_now {_WHERE}
              GROUP BY 1, 2 HAVING sum(n) <> 0
             """,
             *self._at_grain(scope),

@@ -77,16 +77,19 @@ metrics_cohorts = _daily("metrics_cohorts", Column("stages", Integer, nullable=F
 """Leads created that day, by the set of funnel stages they have held: bit i - 1 of `stages`
 is open stage i of the pipeline version a change was decided under, `WON_STAGE_BIT` the won
 stage. The funnel's counts are read from it (`app.metrics.repository.stage_counts`)."""
-metrics_closings = _daily(
-    "metrics_closings",
+metrics_closings = _daily("metrics_closings", Column("outcome", Text, nullable=False))
+"""Latest closings that day, by outcome."""
+metrics_revenue = _daily(
+    "metrics_revenue",
     Column("outcome", Text, nullable=False),
     Column("currency", Text),
     counts=("n", "valued"),
     amounts=("amount",),
 )
-"""Latest closings that day, by outcome and the deal's currency: how many (`n`), how many of
-them had a value (`valued`) and the sum of those values (`amount`), as the changes recorded them
-(migration 0024)."""
+"""Latest closings won, lost or without decision that day, by the deal's currency: how many
+(`n`), how many had a value (`valued`) and the sum of those values (`amount`), as the closings
+recorded them (migration 0024). Apart from `metrics_closings`, so the reads that count
+closings never sum a row per currency."""
 metrics_reopenings = _daily("metrics_reopenings", counts=("n", "won"))
 """Reopenings that day (`n`), and how many of them are the latest of a lead now won."""
 

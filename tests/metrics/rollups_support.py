@@ -39,7 +39,8 @@ Snapshot = dict[str, dict[Key, dict[str, int]]]
 DAILY_KEY = ("day", "pipeline", "owner", "source", "segment")
 KEYS: dict[str, tuple[str, ...]] = {
     "metrics_cohorts": ("grain", *DAILY_KEY, "stages"),
-    "metrics_closings": ("grain", *DAILY_KEY, "outcome", "currency"),
+    "metrics_closings": ("grain", *DAILY_KEY, "outcome"),
+    "metrics_revenue": ("grain", *DAILY_KEY, "outcome", "currency"),
     "metrics_reopenings": ("grain", *DAILY_KEY),
     "metrics_durations": ("measure", "dimension", "status", "day", "pipeline", "value", "days"),
     "metrics_losses": (
@@ -87,7 +88,7 @@ STAGES = 12
 WON_BIT = 1 << STAGES
 
 
-GRAINED = ("metrics_cohorts", "metrics_closings", "metrics_reopenings")
+GRAINED = ("metrics_cohorts", "metrics_closings", "metrics_reopenings", "metrics_revenue")
 """The per-day rollups, each count kept under its full key, under each dimension and overall."""
 GRAIN_DIMS = {"full": DIMS, "owner": ("owner",), "source": ("source",), "segment": ("segment",)}
 
@@ -136,8 +137,7 @@ def daily_counts(tables: Snapshot) -> dict[Key, dict[str, int]]:
                 if stages >= 1 << i:
                     counted[f"went_on_{i}"] += n
     for key, counts in full["metrics_closings"].items():
-        *day_key, outcome, _currency = key
-        row(tuple(day_key))[f"closed_{outcome}"] += counts["n"]
+        row(key[:-1])[f"closed_{key[-1]}"] += counts["n"]
     for key, counts in full["metrics_reopenings"].items():
         row(key)["reopened"] += counts["n"]
         row(key)["reopened_won"] += counts["won"]
@@ -174,7 +174,7 @@ async def _read(
 
 
 async def snapshot(conn: asyncpg.Connection | asyncpg.Pool) -> Snapshot:
-    """The six rollups as {table: {key: {count column: value}}}, all-zero rows dropped, and
+    """The seven rollups as {table: {key: {count column: value}}}, all-zero rows dropped, and
     their per-day figures under `DAILY`.
 
     Read first as the metrics read them (rollup plus pending deltas, `<table>_now`), then

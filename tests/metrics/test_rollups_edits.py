@@ -239,7 +239,7 @@ async def test_the_standing_carries_each_deals_money_through_edits_and_moves(
     assert counted(snap["metrics_pipeline"]) == {
         ("default", "qualified", "alex", "web", "smb", None, "EUR", None): valued
     }
-    # Closed: it stands where it closed, with no close month (that is for open deals).
+    # Closed: it stands where it closed, without money (that is the open deals' forecast).
     await service.update_lead(
         pool, lead_id=lead_id, changes={"expected_close_date": date(2027, 1, 5)}, if_match=None
     )
@@ -253,5 +253,5 @@ async def test_the_standing_carries_each_deals_money_through_edits_and_moves(
     )
     snap = await assert_rollups_exact(pool)
     assert counted(snap["metrics_pipeline"]) == {
-        ("default", "won", "alex", "web", "smb", None, "EUR", None): valued
+        ("default", "won", "alex", "web", "smb", None, None, None): {"n": 1}
     }

@@ -633,7 +633,7 @@ def test_0024_gives_the_history_its_deals_values_and_the_rollups_their_amounts(
         try:
             history = await conn.fetch("SELECT estimated_value, currency FROM lead_status_changes")
             closings = await conn.fetch(
-                "SELECT outcome, currency, n, valued, amount FROM metrics_closings"
+                "SELECT outcome, currency, n, valued, amount FROM metrics_revenue"
                 " WHERE grain = 'full'"
             )
             return [tuple(r) for r in history], [tuple(r) for r in closings]

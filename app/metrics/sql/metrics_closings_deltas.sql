@@ -5,14 +5,12 @@ CREATE OR REPLACE FUNCTION public.metrics_closings_deltas(facts metrics_fact[], 
  RETURNS SETOF metrics_closings
  LANGUAGE sql
  IMMUTABLE
-AS $function$
-        SELECT 'full', metrics_day((f.prev_closing).at), (f.prev_closing).pipeline, (f.prev_closing).owner, (f.prev_closing).source, (f.prev_closing).segment, (f.prev_closing).to_outcome, -1,
-               (f.prev_closing).currency, -coalesce((f.prev_closing).estimated_value, 0),
-               -((f.prev_closing).estimated_value IS NOT NULL)::int
+AS $function$ 
+        SELECT 'full', metrics_day((f.prev_closing).at), (f.prev_closing).pipeline, (f.prev_closing).owner, (f.prev_closing).source, (f.prev_closing).segment, (f.prev_closing).to_outcome, -1
           FROM unnest(facts) f WHERE f.closes AND (f.prev_closing).id IS NOT NULL
         UNION ALL
         SELECT 'full', metrics_day(f.at), f.pipeline, f.owner, f.source, f.segment, f.to_outcome,
-               1, f.currency, coalesce(f.amount, 0), (f.amount IS NOT NULL)::int
+               1
           FROM unnest(facts) f WHERE f.closes
-$function$
+         $function$
 ;

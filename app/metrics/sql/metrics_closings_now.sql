@@ -9,10 +9,7 @@ CREATE OR REPLACE VIEW metrics_closings_now AS
     metrics_closings.source,
     metrics_closings.segment,
     metrics_closings.outcome,
-    metrics_closings.n,
-    metrics_closings.currency,
-    metrics_closings.amount,
-    metrics_closings.valued
+    metrics_closings.n
    FROM metrics_closings
 UNION ALL
  SELECT g.grain,
@@ -22,13 +19,10 @@ UNION ALL
     g.source,
     g.segment,
     d.outcome,
-    d.n,
-    d.currency,
-    d.amount,
-    d.valued
+    d.n
    FROM metrics_closings_deltas(ARRAY( SELECT f.*::metrics_fact AS f
            FROM metrics_change_facts(ARRAY( SELECT metrics_pending_changes.change_id
-                   FROM metrics_pending_changes)) f(at, created_at, entered, pipeline, from_status, to_status, from_outcome, to_outcome, closes, reason, competitor, reopened, owner, source, segment, revisit_at, standing_before, old_mask, new_mask, prev_closing, last_reopen, amount, currency)), ARRAY( SELECT l.*::metrics_pending_leads AS l
+                   FROM metrics_pending_changes)) f(at, created_at, entered, pipeline, from_status, to_status, from_outcome, to_outcome, closes, reason, competitor, reopened, owner, source, segment, revisit_at, standing_before, old_mask, new_mask, prev_closing, last_reopen)), ARRAY( SELECT l.*::metrics_pending_leads AS l
            FROM metrics_pending_leads l), ARRAY( SELECT q.*::metrics_pending AS q
-           FROM metrics_pending q)) d(grain, day, pipeline, owner, source, segment, outcome, n, currency, amount, valued),
+           FROM metrics_pending q)) d(grain, day, pipeline, owner, source, segment, outcome, n),
     LATERAL metrics_grains(d.owner, d.source, d.segment) g(grain, owner, source, segment);

@@ -43,14 +43,26 @@ AS $function$
           n = m.n + excluded.n
         RETURNING 1),
       closings AS (
-        INSERT INTO metrics_closings AS m (grain, day, pipeline, owner, source, segment, outcome, currency, n, amount, valued)
-        SELECT grain, day, pipeline, owner, source, segment, outcome, currency, sum(n), sum(amount), sum(valued)
+        INSERT INTO metrics_closings AS m (grain, day, pipeline, owner, source, segment, outcome, n)
+        SELECT grain, day, pipeline, owner, source, segment, outcome, sum(n)
           FROM batch b,
-               LATERAL (SELECT g.grain, d.day, d.pipeline, g.owner, g.source, g.segment, d.outcome, d.n, d.currency, d.amount, d.valued FROM metrics_closings_deltas(b.facts, b.leads, b.queued) d, metrics_grains(d.owner, d.source, d.segment) g) d
-         GROUP BY grain, day, pipeline, owner, source, segment, outcome, currency HAVING sum(n) <> 0 OR sum(amount) <> 0 OR sum(valued) <> 0
+               LATERAL (SELECT g.grain, d.day, d.pipeline, g.owner, g.source, g.segment, d.outcome, d.n FROM metrics_closings_deltas(b.facts, b.leads, b.queued) d, metrics_grains(d.owner, d.source, d.segment) g) d
+         GROUP BY grain, day, pipeline, owner, source, segment, outcome HAVING sum(n) <> 0
+         ORDER BY grain, day, pipeline, owner, source, segment, outcome
+        ON CONFLICT (grain, day, pipeline, owner, source, segment, outcome) DO UPDATE SET
+          n = m.n + excluded.n
+        RETURNING 1),
+      revenue AS (
+        INSERT INTO metrics_revenue AS m (grain, day, pipeline, owner, source, segment, outcome, currency, n, valued, amount)
+        SELECT grain, day, pipeline, owner, source, segment, outcome, currency, sum(n), sum(valued), sum(amount)
+          FROM batch b,
+               LATERAL (SELECT g.grain, d.day, d.pipeline, g.owner, g.source, g.segment, d.outcome, d.currency, d.n, d.valued, d.amount FROM metrics_revenue_deltas(b.facts, b.leads, b.queued) d, metrics_grains(d.owner, d.source, d.segment) g) d
+         GROUP BY grain, day, pipeline, owner, source, segment, outcome, currency
+        HAVING sum(n) <> 0 OR sum(valued) <> 0 OR sum(amount) <> 0
          ORDER BY grain, day, pipeline, owner, source, segment, outcome, currency
         ON CONFLICT (grain, day, pipeline, owner, source, segment, outcome, currency) DO UPDATE SET
-          n = m.n + excluded.n, amount = m.amount + excluded.amount, valued = m.valued + excluded.valued
+          n = m.n + excluded.n, valued = m.valued + excluded.valued,
+          amount = m.amount + excluded.amount
         RETURNING 1),
       reopenings AS (
         INSERT INTO metrics_reopenings AS m (grain, day, pipeline, owner, source, segment, n, won)

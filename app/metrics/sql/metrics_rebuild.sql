@@ -10,7 +10,8 @@ BEGIN
   -- needs; readers carry on until the TRUNCATE.
   LOCK TABLE leads, lead_status_changes IN SHARE ROW EXCLUSIVE MODE;
   TRUNCATE metrics_pending, metrics_pending_changes, metrics_pending_leads,
-           metrics_pipeline, metrics_cohorts, metrics_closings, metrics_reopenings, metrics_durations, metrics_losses;
+           metrics_pipeline, metrics_cohorts, metrics_closings, metrics_reopenings, metrics_durations, metrics_losses,
+           metrics_revenue;
 
   CREATE TEMP TABLE latest_closings ON COMMIT DROP AS
     SELECT DISTINCT ON (c.lead_id) c.lead_id, c.at, c.pipeline, c.to_outcome, c.owner,
@@ -29,12 +30,19 @@ BEGIN
                   GROUP BY c.lead_id) r ON r.lead_id = l.id
      GROUP BY 2, 3, 4, 5, 6, 7) d, metrics_grains(d.owner, d.source, d.segment) g) spread GROUP BY grain, day, pipeline, owner, source, segment, stages;
 
-  INSERT INTO metrics_closings (grain, day, pipeline, owner, source, segment, outcome, currency, n, amount, valued)
-  SELECT grain, day, pipeline, owner, source, segment, outcome, currency, sum(n), sum(amount), sum(valued) FROM (SELECT g.grain, d.day, d.pipeline, g.owner, g.source, g.segment, d.outcome, d.currency, d.n, d.amount, d.valued FROM (
+  INSERT INTO metrics_closings (grain, day, pipeline, owner, source, segment, outcome, n)
+  SELECT grain, day, pipeline, owner, source, segment, outcome, sum(n) FROM (SELECT g.grain, d.day, d.pipeline, g.owner, g.source, g.segment, d.outcome, d.n FROM (
     SELECT 'full' AS grain, metrics_day(at) AS day, pipeline, owner, source, segment,
-           to_outcome AS outcome, currency, count(*) AS n,
-           coalesce(sum(estimated_value), 0) AS amount, count(estimated_value) AS valued
-      FROM latest_closings GROUP BY 2, 3, 4, 5, 6, 7, 8) d, metrics_grains(d.owner, d.source, d.segment) g) spread GROUP BY grain, day, pipeline, owner, source, segment, outcome, currency;
+           to_outcome AS outcome, count(*) AS n
+      FROM latest_closings GROUP BY 2, 3, 4, 5, 6, 7) d, metrics_grains(d.owner, d.source, d.segment) g) spread GROUP BY grain, day, pipeline, owner, source, segment, outcome;
+
+  INSERT INTO metrics_revenue (grain, day, pipeline, owner, source, segment, outcome, currency, n, valued, amount)
+  SELECT grain, day, pipeline, owner, source, segment, outcome, currency, sum(n), sum(valued), sum(amount) FROM (SELECT g.grain, d.day, d.pipeline, g.owner, g.source, g.segment, d.outcome, d.currency, d.n, d.valued, d.amount FROM (
+    SELECT 'full' AS grain, metrics_day(at) AS day, pipeline, owner, source, segment,
+           to_outcome AS outcome, currency, count(*) AS n, count(estimated_value) AS valued,
+           coalesce(sum(estimated_value), 0) AS amount
+      FROM latest_closings WHERE to_outcome IN ('won', 'lost', 'no_decision')
+     GROUP BY 2, 3, 4, 5, 6, 7, 8) d, metrics_grains(d.owner, d.source, d.segment) g) spread GROUP BY grain, day, pipeline, owner, source, segment, outcome, currency;
 
   INSERT INTO metrics_reopenings (grain, day, pipeline, owner, source, segment, n, won)
   SELECT grain, day, pipeline, owner, source, segment, sum(n), sum(won) FROM (SELECT g.grain, d.day, d.pipeline, g.owner, g.source, g.segment, d.n, d.won FROM (

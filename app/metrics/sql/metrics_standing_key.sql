@@ -6,13 +6,20 @@ CREATE OR REPLACE FUNCTION public.metrics_standing_key(pipeline text, status tex
  LANGUAGE sql
  IMMUTABLE
 AS $function$
+          -- Only open deals carry money here (the forecast's); a closed lead's standing keeps
+          -- one row per revisit month, whatever its currency.
           SELECT ROW(pipeline, status, owner, source, segment,
                      CASE WHEN outcome <> 'open'
                           THEN date_trunc('month', revisit_at AT TIME ZONE 'UTC')::date END,
-                     n, currency,
+                     n,
+                     CASE WHEN outcome = 'open' THEN currency END,
                      CASE WHEN outcome = 'open' THEN date_trunc('month', close_date)::date END,
-                     n * coalesce(amount, 0), n * (amount IS NOT NULL)::int,
-                     CASE WHEN probability IS NOT NULL THEN n * coalesce(amount, 0) ELSE 0 END,
-                     n * coalesce(amount * probability::numeric, 0))::metrics_pipeline
+                     CASE WHEN outcome = 'open' THEN n * coalesce(amount, 0) ELSE 0 END,
+                     CASE WHEN outcome = 'open' THEN n * (amount IS NOT NULL)::int ELSE 0 END,
+                     CASE WHEN outcome = 'open' AND probability IS NOT NULL
+                          THEN n * coalesce(amount, 0) ELSE 0 END,
+                     CASE WHEN outcome = 'open'
+                          THEN n * coalesce(amount * probability::numeric, 0) ELSE 0 END
+                    )::metrics_pipeline
         $function$
 ;
