@@ -45,8 +45,8 @@ async def hygiene(pool: asyncpg.Pool, scope: MetricsScope, *, now: datetime) -> 
         scoped = replace(scope, pipeline=stages.pipeline)
         keys = [s.key for s in statuses]
         standing = PipelineRepository(conn)
-        stale_rows = await standing.stale(scoped, now, pipeline=stages.pipeline, statuses=keys)
-        waiting, _ = await standing.now(scoped, now, pipeline=stages.pipeline)
+        stale_rows = await standing.stale(scoped, now, pipeline=stages.pipeline)
+        open_rows = await standing.open_by_owner(scoped, pipeline=stages.pipeline, statuses=keys)
         initial = keys[0]
         reader = reader_for(conn, scoped)
         overall = await reader.time_in_status(scoped, [initial])
@@ -54,8 +54,9 @@ async def hygiene(pool: asyncpg.Pool, scope: MetricsScope, *, now: datetime) -> 
         by_source = await reader.stays_by(scoped, initial, "source")
     open_by: Counter[tuple[str, str | None]] = Counter()
     stale_by: Counter[tuple[str, str | None]] = Counter()
-    for r in stale_rows:
+    for r in open_rows:
         open_by[(r["status"], r["owner"])] += r["open"]
+    for r in stale_rows:
         stale_by[(r["status"], r["owner"])] += r["stale"]
     owners = sorted({owner for _, owner in open_by}, key=lambda o: o or "")
     by_owner_stale = [
@@ -86,7 +87,7 @@ async def hygiene(pool: asyncpg.Pool, scope: MetricsScope, *, now: datetime) -> 
         },
         "first_contact": {
             "status": initial,
-            "waiting": waiting.get(initial, 0),
+            "waiting": sum(n for (k, _), n in open_by.items() if k == initial),
             "contacted": first["stays"] if first else 0,
             "median_days": first["median_days"] if first else None,
             "p90_days": first["p90_days"] if first else None,

@@ -28,7 +28,7 @@ from app.metrics.repository import (
     stage_counts,
 )
 from app.pipelines.workflow import CLOSING_OUTCOMES, Outcome
-from app.platform.sql import IS_CLOSED, IS_OPEN
+from app.platform.sql import IS_CLOSED
 
 _DAYS = "day >= $1 AND day < $2"
 _FILTERS = (
@@ -426,27 +426,49 @@ class PipelineRepository:
         return rows
 
     async def stale(
-        self, scope: MetricsScope, now: datetime, *, pipeline: str, statuses: Sequence[str]
+        self, scope: MetricsScope, now: datetime, *, pipeline: str
     ) -> list[Mapping[str, Any]]:
-        """The open leads of `pipeline` now per owner and status: how many, and how many have
-        sat in their status longer than its `stale_after_days` (current version)."""
+        """The open leads of `pipeline` now that have sat in their status longer than its
+        `stale_after_days` (current version), per owner and status. Per status, one range of
+        `ix_leads_open_since`: only the stale leads are read."""
         rows: list[Mapping[str, Any]] = await self.conn.fetch(
-            f"""
-            SELECT l.owner, l.status, count(*) AS open,
-                   count(*) FILTER (
-                     WHERE l.status_since < $2::timestamptz
-                           - make_interval(days => s.stale_after_days)) AS stale
-              FROM leads l
-              JOIN pipelines p ON p.name = l.pipeline
-              JOIN pipeline_statuses s
-                ON s.pipeline = p.name AND s.version = p.current_version AND s.key = l.status
-             WHERE l.pipeline = $1 AND l.status = ANY($3::text[]) AND l.{IS_OPEN}
-               AND ($4::text IS NULL OR l.owner = $4) AND ($5::text IS NULL OR l.source = $5)
-               AND ($6::text IS NULL OR l.segment = $6)
+            """
+            SELECT l.owner, s.key AS status, count(*) AS stale
+              FROM pipeline_statuses s
+              JOIN pipelines p ON p.name = s.pipeline AND p.current_version = s.version
+              JOIN LATERAL (
+                    SELECT l.owner FROM leads l
+                     WHERE l.pipeline = s.pipeline AND l.status = s.key AND l.outcome = 'open'
+                       AND l.status_since < $2::timestamptz
+                                            - make_interval(days => s.stale_after_days)
+                       AND ($3::text IS NULL OR l.owner = $3)
+                       AND ($4::text IS NULL OR l.source = $4)
+                       AND ($5::text IS NULL OR l.segment = $5)) l ON true
+             WHERE s.pipeline = $1 AND s.outcome = 'open' AND s.stale_after_days IS NOT NULL
              GROUP BY 1, 2
             """,
             pipeline,
             now,
+            scope.owner,
+            scope.source,
+            scope.segment,
+        )
+        return rows
+
+    async def open_by_owner(
+        self, scope: MetricsScope, *, pipeline: str, statuses: Sequence[str]
+    ) -> list[Mapping[str, Any]]:
+        """The open leads of `pipeline` now per owner and status, from the standing rollup."""
+        rows: list[Mapping[str, Any]] = await self.conn.fetch(
+            """
+            SELECT owner, status, sum(n)::bigint AS open
+              FROM metrics_pipeline_now
+             WHERE pipeline = $1 AND status = ANY($2::text[])
+               AND ($3::text IS NULL OR owner = $3) AND ($4::text IS NULL OR source = $4)
+               AND ($5::text IS NULL OR segment = $5)
+             GROUP BY 1, 2 HAVING sum(n) <> 0
+            """,
+            pipeline,
             list(statuses),
             scope.owner,
             scope.source,
