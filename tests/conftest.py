@@ -87,7 +87,7 @@ async def _reset(pool: asyncpg.Pool, pipelines: bool, default: object) -> None:
         await conn.execute(
             "TRUNCATE leads, lead_status_changes, metrics_cohorts, metrics_closings,"
             " metrics_reopenings, metrics_durations, metrics_losses, metrics_pipeline,"
-            " metrics_revenue,"
+            " metrics_revenue, metrics_open_money,"
             " metrics_pending, metrics_pending_changes, metrics_pending_leads,"
             f"{also} intake_sources, intake_deliveries, lead_touches, events,"
             " webhook_endpoints, webhook_deliveries, webhook_attempts, publishing_cursors"

@@ -3,15 +3,17 @@
 * `lead_status_changes` also records the deal's own `probability` and `expected_close_date` as
   each change was made (0024 recorded its value and currency), filled for the rows already
   there from the leads of today.
-* `metrics_pipeline` (where leads stand now) gains `currency` and `close_month` (the month of
-  an open deal's expected close date) in its key, and sums (for open deals only: a closed
-  lead's standing keeps one row per revisit month, whatever its currency): `amount` and `valued` (the values
-  and how many had one), `own_amount` and `own_weighted` (of the deals with their own
-  probability: their values, and value x probability). The weighted pipeline adds the rest at
-  the status's probability at read time, so a pipeline edit needs no rollup change.
-* What keeps the standing: the facts of a change carry its probability and close date; a new
-  lead's pending row carries its money; an edit of a lead's value, currency, probability or
-  close date moves its standing (the update trigger watches them, in the status it stays in).
+* `metrics_open_money`, a rollup of its own (where the open deals stand now, by pipeline,
+  status, owner, source, segment, currency and month of expected close), sums `amount` and
+  `valued` (the values, and how many had one), `own_amount` and `own_weighted` (of the deals
+  with their own probability: their values, and value x probability). The weighted pipeline
+  adds the rest at the status's probability at read time, so a pipeline edit needs no rollup
+  change. `metrics_pipeline` stays as it was: the reads that count leads by status never sum a
+  row per currency and month.
+* What keeps it: the facts of a change carry its probability and close date; a new lead's
+  pending row carries its money; an edit of a lead's value, currency, probability or close
+  date queues the move of its money (`metrics_pending.open_money`; the update trigger watches
+  those columns, in the status the lead stays in).
 * The rollups are rebuilt once at the end (about a minute per million leads).
 
 Revision ID: 0025
@@ -88,41 +90,58 @@ AS $function$
 $function$
 """
 
-_STANDING_KEY = """
-CREATE OR REPLACE FUNCTION public.metrics_standing_key(pipeline text, status text, outcome text, owner text, source text, segment text, revisit_at timestamp with time zone, currency text, amount numeric, probability double precision, close_date date, n integer)
- RETURNS metrics_pipeline
+_MONEY_KEY = """
+CREATE FUNCTION metrics_money_key(pipeline text, status text, outcome text, owner text, source text, segment text, currency text, amount numeric, probability double precision, close_date date, n integer)
+ RETURNS SETOF metrics_open_money
  LANGUAGE sql
  IMMUTABLE
 AS $function$
-          -- Only open deals carry money here (the forecast's); a closed lead's standing keeps
-          -- one row per revisit month, whatever its currency.
-          SELECT ROW(pipeline, status, owner, source, segment,
-                     CASE WHEN outcome <> 'open'
-                          THEN date_trunc('month', revisit_at AT TIME ZONE 'UTC')::date END,
-                     n,
-                     CASE WHEN outcome = 'open' THEN currency END,
-                     CASE WHEN outcome = 'open' THEN date_trunc('month', close_date)::date END,
-                     CASE WHEN outcome = 'open' THEN n * coalesce(amount, 0) ELSE 0 END,
-                     CASE WHEN outcome = 'open' THEN n * (amount IS NOT NULL)::int ELSE 0 END,
-                     CASE WHEN outcome = 'open' AND probability IS NOT NULL
-                          THEN n * coalesce(amount, 0) ELSE 0 END,
-                     CASE WHEN outcome = 'open'
-                          THEN n * coalesce(amount * probability::numeric, 0) ELSE 0 END
-                    )::metrics_pipeline
+          -- Open deals only: no row for a closed lead.
+          SELECT pipeline, status, owner, source, segment, currency,
+                 date_trunc('month', close_date)::date,
+                 n, n * (amount IS NOT NULL)::int, n * coalesce(amount, 0),
+                 CASE WHEN probability IS NOT NULL THEN n * coalesce(amount, 0) ELSE 0 END,
+                 n * coalesce(amount * probability::numeric, 0)
+           WHERE outcome = 'open'
         $function$
 """
 
-_STANDING_KEY_BEFORE = """
-CREATE OR REPLACE FUNCTION public.metrics_standing_key(pipeline text, status text, outcome text, owner text, source text, segment text, revisit_at timestamp with time zone, n integer)
- RETURNS metrics_pipeline
+_DELTAS = """
+CREATE FUNCTION metrics_open_money_deltas(facts metrics_fact[], leads metrics_pending_leads[], queued metrics_pending[])
+ RETURNS SETOF metrics_open_money
  LANGUAGE sql
  IMMUTABLE
 AS $function$
-          SELECT ROW(pipeline, status, owner, source, segment,
-                     CASE WHEN outcome <> 'open'
-                          THEN date_trunc('month', revisit_at AT TIME ZONE 'UTC')::date END,
-                     n)::metrics_pipeline
+        SELECT d.* FROM unnest(queued) q, unnest(q.open_money) d
+        UNION ALL
+        SELECT k.* FROM unnest(facts) f,
+               metrics_money_key(f.pipeline, f.from_status, f.from_outcome, f.owner, f.source,
+                                 f.segment, f.currency, f.amount, f.probability, f.close_date,
+                                 -1) k
+        UNION ALL
+        SELECT k.* FROM unnest(facts) f,
+               metrics_money_key(f.pipeline, f.to_status, f.to_outcome, f.owner, f.source,
+                                 f.segment, f.currency, f.amount, f.probability, f.close_date,
+                                 1) k
+        UNION ALL
+        SELECT k.* FROM unnest(leads) l,
+               metrics_money_key(l.pipeline, l.status, l.outcome, l.owner, l.source, l.segment,
+                                 l.currency, l.estimated_value, l.probability,
+                                 l.expected_close_date, 1) k
         $function$
+"""
+
+_VIEW = """
+CREATE VIEW metrics_open_money_now AS
+  SELECT pipeline, status, owner, source, segment, currency, close_month, n, valued, amount, own_amount, own_weighted FROM metrics_open_money
+  UNION ALL
+  SELECT pipeline, status, owner, source, segment, currency, close_month, n, valued, amount, own_amount, own_weighted
+    FROM metrics_open_money_deltas(
+           ARRAY(SELECT f::metrics_fact
+                   FROM metrics_change_facts(ARRAY(SELECT change_id FROM metrics_pending_changes))
+                        f(at, created_at, entered, pipeline, from_status, to_status, from_outcome, to_outcome, closes, reason, competitor, reopened, owner, source, segment, revisit_at, standing_before, old_mask, new_mask, prev_closing, last_reopen)),
+           ARRAY(SELECT l::metrics_pending_leads FROM metrics_pending_leads l),
+           ARRAY(SELECT q::metrics_pending FROM metrics_pending q))
 """
 
 _ON_LEAD = """
@@ -134,6 +153,7 @@ DECLARE
   stages integer;
   cohorts metrics_cohorts[] := '{}';
   pipeline metrics_pipeline[] := '{}';
+  money metrics_open_money[] := '{}';
 BEGIN
   IF current_setting('leadstatus.rollups', true) = 'off' THEN
     RETURN NULL;
@@ -141,14 +161,18 @@ BEGIN
   IF TG_OP = 'DELETE' OR (TG_OP = 'UPDATE' AND OLD.status IS NOT DISTINCT FROM NEW.status) THEN
     pipeline := pipeline || metrics_standing_key(
       OLD.pipeline, OLD.status, OLD.outcome, OLD.owner, OLD.source, OLD.segment,
-      OLD.revisit_at, OLD.currency, OLD.estimated_value, OLD.probability,
-      OLD.expected_close_date, -1);
+      OLD.revisit_at, -1);
+    money := money || ARRAY(SELECT metrics_money_key(
+      OLD.pipeline, OLD.status, OLD.outcome, OLD.owner, OLD.source, OLD.segment,
+      OLD.currency, OLD.estimated_value, OLD.probability, OLD.expected_close_date, -1));
   END IF;
   IF TG_OP = 'UPDATE' AND OLD.status IS NOT DISTINCT FROM NEW.status THEN
     pipeline := pipeline || metrics_standing_key(
       NEW.pipeline, NEW.status, NEW.outcome, NEW.owner, NEW.source, NEW.segment,
-      NEW.revisit_at, NEW.currency, NEW.estimated_value, NEW.probability,
-      NEW.expected_close_date, 1);
+      NEW.revisit_at, 1);
+    money := money || ARRAY(SELECT metrics_money_key(
+      NEW.pipeline, NEW.status, NEW.outcome, NEW.owner, NEW.source, NEW.segment,
+      NEW.currency, NEW.estimated_value, NEW.probability, NEW.expected_close_date, 1));
   END IF;
   IF TG_OP = 'DELETE' OR (OLD.owner, OLD.source, OLD.segment, OLD.created_at)
       IS DISTINCT FROM (NEW.owner, NEW.source, NEW.segment, NEW.created_at) THEN
@@ -160,7 +184,7 @@ BEGIN
                                 NEW.source, NEW.segment, stages, 1)::metrics_cohorts;
     END IF;
   END IF;
-  INSERT INTO metrics_pending (cohorts, pipeline) VALUES (cohorts, pipeline);
+  INSERT INTO metrics_pending (cohorts, pipeline, open_money) VALUES (cohorts, pipeline, money);
   RETURN NULL;
 END $function$
 """
@@ -239,91 +263,6 @@ AS $function$
         END $function$
 """
 
-_DELTAS = """
-CREATE OR REPLACE FUNCTION public.metrics_pipeline_deltas(facts metrics_fact[], leads metrics_pending_leads[], queued metrics_pending[])
- RETURNS SETOF metrics_pipeline
- LANGUAGE sql
- IMMUTABLE
-AS $function$ 
-        SELECT d.* FROM unnest(queued) q, unnest(q.pipeline) d
-        UNION ALL
-        SELECT (metrics_standing_key(f.pipeline, f.from_status, f.from_outcome, f.owner,
-                                     f.source, f.segment, f.standing_before, f.currency,
-                                     f.amount, f.probability, f.close_date, -1)).*
-          FROM unnest(facts) f
-        UNION ALL
-        SELECT (metrics_standing_key(f.pipeline, f.to_status, f.to_outcome, f.owner, f.source,
-                                     f.segment, f.revisit_at, f.currency, f.amount,
-                                     f.probability, f.close_date, 1)).*
-          FROM unnest(facts) f
-        UNION ALL
-        SELECT (metrics_standing_key(l.pipeline, l.status, l.outcome, l.owner, l.source,
-                                     l.segment, l.revisit_at, l.currency, l.estimated_value,
-                                     l.probability, l.expected_close_date, 1)).*
-          FROM unnest(leads) l
-         $function$
-"""
-
-_DELTAS_BEFORE = """
-CREATE OR REPLACE FUNCTION public.metrics_pipeline_deltas(facts metrics_fact[], leads metrics_pending_leads[], queued metrics_pending[])
- RETURNS SETOF metrics_pipeline
- LANGUAGE sql
- IMMUTABLE
-AS $function$ 
-        SELECT d.* FROM unnest(queued) q, unnest(q.pipeline) d
-        UNION ALL
-        SELECT (metrics_standing_key(f.pipeline, f.from_status, f.from_outcome, f.owner,
-                                     f.source, f.segment, f.standing_before, -1)).*
-          FROM unnest(facts) f
-        UNION ALL
-        SELECT (metrics_standing_key(f.pipeline, f.to_status, f.to_outcome, f.owner, f.source,
-                                     f.segment, f.revisit_at, 1)).*
-          FROM unnest(facts) f
-        UNION ALL
-        SELECT (metrics_standing_key(l.pipeline, l.status, l.outcome, l.owner, l.source,
-                                     l.segment, l.revisit_at, 1)).*
-          FROM unnest(leads) l
-         $function$
-"""
-
-_VIEW = """
-CREATE VIEW metrics_pipeline_now AS
-  SELECT pipeline, status, owner, source, segment, revisit_month, n, currency, close_month, amount, valued, own_amount, own_weighted FROM metrics_pipeline
-  UNION ALL
-  SELECT pipeline, status, owner, source, segment, revisit_month, n, currency, close_month, amount, valued, own_amount, own_weighted
-    FROM metrics_pipeline_deltas(
-           ARRAY(SELECT f::metrics_fact
-                   FROM metrics_change_facts(ARRAY(SELECT change_id FROM metrics_pending_changes))
-                        f(at, created_at, entered, pipeline, from_status, to_status, from_outcome, to_outcome, closes, reason, competitor, reopened, owner, source, segment, revisit_at, standing_before, old_mask, new_mask, prev_closing, last_reopen)),
-           ARRAY(SELECT l::metrics_pending_leads FROM metrics_pending_leads l),
-           ARRAY(SELECT q::metrics_pending FROM metrics_pending q))
-"""
-
-_VIEW_BEFORE = """
-CREATE VIEW metrics_pipeline_now AS
- SELECT metrics_pipeline.pipeline,
-    metrics_pipeline.status,
-    metrics_pipeline.owner,
-    metrics_pipeline.source,
-    metrics_pipeline.segment,
-    metrics_pipeline.revisit_month,
-    metrics_pipeline.n
-   FROM metrics_pipeline
-UNION ALL
- SELECT metrics_pipeline_deltas.pipeline,
-    metrics_pipeline_deltas.status,
-    metrics_pipeline_deltas.owner,
-    metrics_pipeline_deltas.source,
-    metrics_pipeline_deltas.segment,
-    metrics_pipeline_deltas.revisit_month,
-    metrics_pipeline_deltas.n
-   FROM metrics_pipeline_deltas(ARRAY( SELECT f.*::metrics_fact AS f
-           FROM metrics_change_facts(ARRAY( SELECT metrics_pending_changes.change_id
-                   FROM metrics_pending_changes)) f(at, created_at, entered, pipeline, from_status, to_status, from_outcome, to_outcome, closes, reason, competitor, reopened, owner, source, segment, revisit_at, standing_before, old_mask, new_mask, prev_closing, last_reopen, amount, currency)), ARRAY( SELECT l.*::metrics_pending_leads AS l
-           FROM metrics_pending_leads l), ARRAY( SELECT q.*::metrics_pending AS q
-           FROM metrics_pending q)) metrics_pipeline_deltas(pipeline, status, owner, source, segment, revisit_month, n)
-"""
-
 _FOLD = """
 CREATE OR REPLACE FUNCTION public.metrics_fold()
  RETURNS bigint
@@ -343,15 +282,25 @@ AS $function$
                ARRAY(SELECT ROW(q.*)::metrics_pending FROM moved_rows q) AS queued),
 
       pipeline AS (
-        INSERT INTO metrics_pipeline AS m (pipeline, status, owner, source, segment, revisit_month, currency, close_month, n, valued, amount, own_amount, own_weighted)
-        SELECT pipeline, status, owner, source, segment, revisit_month, currency, close_month, sum(n), sum(valued), sum(amount), sum(own_amount), sum(own_weighted)
+        INSERT INTO metrics_pipeline AS m (pipeline, status, owner, source, segment, revisit_month, n)
+        SELECT pipeline, status, owner, source, segment, revisit_month, sum(n)
           FROM batch b,
                LATERAL (SELECT * FROM metrics_pipeline_deltas(b.facts, b.leads, b.queued)) d
-         GROUP BY pipeline, status, owner, source, segment, revisit_month, currency, close_month
+         GROUP BY pipeline, status, owner, source, segment, revisit_month HAVING sum(n) <> 0
+         ORDER BY pipeline, status, owner, source, segment, revisit_month
+        ON CONFLICT (pipeline, status, owner, source, segment, revisit_month) DO UPDATE SET
+          n = m.n + excluded.n
+        RETURNING 1),
+      open_money AS (
+        INSERT INTO metrics_open_money AS m (pipeline, status, owner, source, segment, currency, close_month, n, valued, amount, own_amount, own_weighted)
+        SELECT pipeline, status, owner, source, segment, currency, close_month, sum(n), sum(valued), sum(amount), sum(own_amount), sum(own_weighted)
+          FROM batch b,
+               LATERAL (SELECT * FROM metrics_open_money_deltas(b.facts, b.leads, b.queued)) d
+         GROUP BY pipeline, status, owner, source, segment, currency, close_month
         HAVING sum(n) <> 0 OR sum(valued) <> 0 OR sum(amount) <> 0 OR sum(own_amount) <> 0
             OR sum(own_weighted) <> 0
-         ORDER BY pipeline, status, owner, source, segment, revisit_month, currency, close_month
-        ON CONFLICT (pipeline, status, owner, source, segment, revisit_month, currency, close_month) DO UPDATE SET
+         ORDER BY pipeline, status, owner, source, segment, currency, close_month
+        ON CONFLICT (pipeline, status, owner, source, segment, currency, close_month) DO UPDATE SET
           n = m.n + excluded.n, valued = m.valued + excluded.valued,
           amount = m.amount + excluded.amount, own_amount = m.own_amount + excluded.own_amount,
           own_weighted = m.own_weighted + excluded.own_weighted
@@ -533,7 +482,7 @@ BEGIN
   LOCK TABLE leads, lead_status_changes IN SHARE ROW EXCLUSIVE MODE;
   TRUNCATE metrics_pending, metrics_pending_changes, metrics_pending_leads,
            metrics_pipeline, metrics_cohorts, metrics_closings, metrics_reopenings, metrics_durations, metrics_losses,
-           metrics_revenue;
+           metrics_revenue, metrics_open_money;
 
   CREATE TEMP TABLE latest_closings ON COMMIT DROP AS
     SELECT DISTINCT ON (c.lead_id) c.lead_id, c.at, c.pipeline, c.to_outcome, c.owner,
@@ -613,15 +562,20 @@ BEGIN
    WHERE c.to_outcome <> 'open' AND c.reason <> 'pipeline_remap' AND to_outcome IN ('lost', 'no_decision')
    GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11;
 
-  INSERT INTO metrics_pipeline (pipeline, status, owner, source, segment, revisit_month, currency, close_month, n, valued, amount, own_amount, own_weighted)
-  SELECT k.pipeline, k.status, k.owner, k.source, k.segment, k.revisit_month, k.currency,
-         k.close_month, count(*), sum(k.valued), sum(k.amount), sum(k.own_amount),
-         sum(k.own_weighted)
+  INSERT INTO metrics_pipeline (pipeline, status, owner, source, segment, revisit_month, n)
+  SELECT k.pipeline, k.status, k.owner, k.source, k.segment, k.revisit_month, count(*)
     FROM leads l,
          LATERAL metrics_standing_key(l.pipeline, l.status, l.outcome, l.owner, l.source,
-                                      l.segment, l.revisit_at, l.currency, l.estimated_value,
-                                      l.probability, l.expected_close_date, 1) k
-   GROUP BY 1, 2, 3, 4, 5, 6, 7, 8;
+                                      l.segment, l.revisit_at, 1) k
+   GROUP BY 1, 2, 3, 4, 5, 6;
+  INSERT INTO metrics_open_money (pipeline, status, owner, source, segment, currency, close_month, n, valued, amount, own_amount, own_weighted)
+  SELECT k.pipeline, k.status, k.owner, k.source, k.segment, k.currency, k.close_month,
+         sum(k.n), sum(k.valued), sum(k.amount), sum(k.own_amount), sum(k.own_weighted)
+    FROM leads l,
+         LATERAL metrics_money_key(l.pipeline, l.status, l.outcome, l.owner, l.source,
+                                   l.segment, l.currency, l.estimated_value, l.probability,
+                                   l.expected_close_date, 1) k
+   GROUP BY 1, 2, 3, 4, 5, 6, 7;
   DROP TABLE latest_closings;
 END $function$
 """
@@ -735,28 +689,7 @@ _TRIGGER_BEFORE = """
 CREATE TRIGGER metrics_on_lead_update AFTER UPDATE OF owner, source, segment, created_at, revisit_at ON leads FOR EACH ROW WHEN (old.owner IS DISTINCT FROM new.owner OR old.source IS DISTINCT FROM new.source OR old.segment IS DISTINCT FROM new.segment OR old.created_at IS DISTINCT FROM new.created_at OR NOT old.status IS DISTINCT FROM new.status AND old.revisit_at IS DISTINCT FROM new.revisit_at) EXECUTE FUNCTION metrics_on_lead()
 """
 
-_KEY = "pipeline, status, owner, source, segment, revisit_month, currency, close_month"
-_KEY_BEFORE = "pipeline, status, owner, source, segment, revisit_month"
-_STANDING_KEY_SIGNATURE_BEFORE = (
-    "metrics_standing_key(text, text, text, text, text, text, timestamp with time zone, integer)"
-)
-_STANDING_KEY_SIGNATURE = (
-    "metrics_standing_key(text, text, text, text, text, text, timestamp with time zone, text,"
-    " numeric, double precision, date, integer)"
-)
-
-
-def _without_queued_standing() -> None:
-    """PostgreSQL refuses to change `metrics_pipeline` while `metrics_pending.pipeline` holds
-    arrays of its rows: drop that column for the change. The deltas it held are not lost for
-    good: the rebuild at the end recomputes every rollup from the history."""
-    op.execute("LOCK TABLE metrics_pending IN ACCESS EXCLUSIVE MODE")
-    op.execute("ALTER TABLE metrics_pending DROP COLUMN pipeline")
-
-
-def _with_queued_standing() -> None:
-    op.execute("DELETE FROM metrics_pending")
-    op.execute("ALTER TABLE metrics_pending ADD COLUMN pipeline metrics_pipeline[] NOT NULL")
+_KEY = "pipeline, status, owner, source, segment, currency, close_month"
 
 
 def upgrade() -> None:
@@ -783,62 +716,48 @@ def upgrade() -> None:
         " ADD COLUMN currency text, ADD COLUMN probability double precision,"
         " ADD COLUMN expected_close_date date"
     )
-    op.execute("DROP VIEW metrics_pipeline_now")
-    _without_queued_standing()
     op.execute(
-        "ALTER TABLE metrics_pipeline ADD COLUMN currency text, ADD COLUMN close_month date,"
-        " ADD COLUMN amount numeric NOT NULL DEFAULT 0,"
-        " ADD COLUMN valued integer NOT NULL DEFAULT 0,"
-        " ADD COLUMN own_amount numeric NOT NULL DEFAULT 0,"
-        " ADD COLUMN own_weighted numeric NOT NULL DEFAULT 0"
+        """
+        CREATE TABLE metrics_open_money (
+            pipeline text NOT NULL, status text NOT NULL, owner text, source text, segment text,
+            currency text, close_month date,
+            n integer NOT NULL DEFAULT 0, valued integer NOT NULL DEFAULT 0,
+            amount numeric NOT NULL DEFAULT 0, own_amount numeric NOT NULL DEFAULT 0,
+            own_weighted numeric NOT NULL DEFAULT 0
+        )
+        """
     )
-    _with_queued_standing()
-    op.execute("DROP INDEX uq_metrics_pipeline_key")
     op.execute(
-        f"CREATE UNIQUE INDEX uq_metrics_pipeline_key ON metrics_pipeline ({_KEY})"
+        f"CREATE UNIQUE INDEX uq_metrics_open_money_key ON metrics_open_money ({_KEY})"
         " INCLUDE (n, valued, amount, own_amount, own_weighted) NULLS NOT DISTINCT"
     )
+    op.execute(
+        "ALTER TABLE metrics_pending ADD COLUMN open_money metrics_open_money[] NOT NULL"
+        " DEFAULT '{}'"
+    )
+    op.execute("ALTER TABLE metrics_pending ALTER COLUMN open_money DROP DEFAULT")
     op.execute("DROP TRIGGER metrics_on_lead_update ON leads")
-    op.execute(f"DROP FUNCTION {_STANDING_KEY_SIGNATURE_BEFORE}")
-    for statement in (_STANDING_KEY, _ON_LEAD, _ON_NEW_LEAD, _DELTAS, _VIEW, _FOLD, _REBUILD):
+    for statement in (_MONEY_KEY, _DELTAS, _VIEW, _ON_LEAD, _ON_NEW_LEAD, _FOLD, _REBUILD):
         op.execute(statement)
     op.execute(_TRIGGER)
     op.execute("SELECT metrics_rebuild()")
 
 
 def downgrade() -> None:
-    op.execute("DROP VIEW metrics_pipeline_now")
     op.execute("DROP TRIGGER metrics_on_lead_update ON leads")
-    op.execute(f"DROP FUNCTION {_STANDING_KEY_SIGNATURE}")
-    op.execute("DROP INDEX uq_metrics_pipeline_key")
-    _without_queued_standing()
-    op.execute(
-        "ALTER TABLE metrics_pipeline DROP COLUMN currency, DROP COLUMN close_month,"
-        " DROP COLUMN amount, DROP COLUMN valued, DROP COLUMN own_amount,"
-        " DROP COLUMN own_weighted"
-    )
-    _with_queued_standing()
-    op.execute(
-        f"CREATE UNIQUE INDEX uq_metrics_pipeline_key ON metrics_pipeline ({_KEY_BEFORE})"
-        " INCLUDE (n) NULLS NOT DISTINCT"
-    )
+    for statement in (_ON_LEAD_BEFORE, _ON_NEW_LEAD_BEFORE, _FOLD_BEFORE, _REBUILD_BEFORE):
+        op.execute(statement)
+    op.execute(_TRIGGER_BEFORE)
+    op.execute("DROP VIEW metrics_open_money_now")
+    op.execute("DROP FUNCTION metrics_open_money_deltas, metrics_money_key")
+    op.execute("ALTER TABLE metrics_pending DROP COLUMN open_money")
+    op.execute("DROP TABLE metrics_open_money")
     op.execute(
         "ALTER TABLE metrics_pending_leads DROP COLUMN estimated_value, DROP COLUMN currency,"
         " DROP COLUMN probability, DROP COLUMN expected_close_date"
     )
     op.execute("ALTER TYPE metrics_fact DROP ATTRIBUTE probability, DROP ATTRIBUTE close_date")
-    for statement in (
-        _FACTS_BEFORE,
-        _STANDING_KEY_BEFORE,
-        _ON_LEAD_BEFORE,
-        _ON_NEW_LEAD_BEFORE,
-        _DELTAS_BEFORE,
-        _VIEW_BEFORE,
-        _FOLD_BEFORE,
-        _REBUILD_BEFORE,
-    ):
-        op.execute(statement)
-    op.execute(_TRIGGER_BEFORE)
+    op.execute(_FACTS_BEFORE)
     op.execute("SELECT metrics_rebuild()")
     op.execute(
         "ALTER TABLE lead_status_changes DROP COLUMN probability, DROP COLUMN expected_close_date"

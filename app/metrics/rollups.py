@@ -411,7 +411,7 @@ class PipelineRepository:
             SELECT status, currency, close_month, sum(n)::bigint AS n,
                    sum(valued)::bigint AS valued, sum(amount) AS amount,
                    sum(own_amount) AS own_amount, sum(own_weighted) AS own_weighted
-              FROM metrics_pipeline_now
+              FROM metrics_open_money_now
              WHERE pipeline = $1 AND status = ANY($2::text[])
                AND ($3::text IS NULL OR owner = $3) AND ($4::text IS NULL OR source = $4)
                AND ($5::text IS NULL OR segment = $5)

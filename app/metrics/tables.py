@@ -172,10 +172,7 @@ metrics_pipeline = Table(
     Column("source", Text),
     Column("segment", Text),
     Column("revisit_month", Date),
-    Column("currency", Text),
-    Column("close_month", Date),
-    *_counts("n", "valued"),
-    *_amounts("amount", "own_amount", "own_weighted"),
+    *_counts("n"),
     Index(
         "uq_metrics_pipeline_key",
         "pipeline",
@@ -184,6 +181,31 @@ metrics_pipeline = Table(
         "source",
         "segment",
         "revisit_month",
+        unique=True,
+        postgresql_include=["n"],
+        postgresql_nulls_not_distinct=True,
+    ),
+)
+
+metrics_open_money = Table(
+    "metrics_open_money",
+    metadata,
+    Column("pipeline", Text, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("owner", Text),
+    Column("source", Text),
+    Column("segment", Text),
+    Column("currency", Text),
+    Column("close_month", Date),
+    *_counts("n", "valued"),
+    *_amounts("amount", "own_amount", "own_weighted"),
+    Index(
+        "uq_metrics_open_money_key",
+        "pipeline",
+        "status",
+        "owner",
+        "source",
+        "segment",
         "currency",
         "close_month",
         unique=True,
@@ -191,6 +213,9 @@ metrics_pipeline = Table(
         postgresql_nulls_not_distinct=True,
     ),
 )
+"""Where the open deals stand now with their money (migration 0025): per currency and month of
+expected close, the values (`amount`, and how many had one: `valued`) and, of the deals with
+their own probability, the values (`own_amount`) and value x probability (`own_weighted`)."""
 
 
 class _RowsOf(UserDefinedType[Any]):
@@ -205,7 +230,7 @@ class _RowsOf(UserDefinedType[Any]):
         return f"{self.rollup}[]"
 
 
-QUEUED: tuple[Table, ...] = (metrics_cohorts, metrics_pipeline)
+QUEUED: tuple[Table, ...] = (metrics_cohorts, metrics_pipeline, metrics_open_money)
 metrics_pending = Table(
     "metrics_pending",
     metadata,

@@ -56,13 +56,13 @@ KEYS: dict[str, tuple[str, ...]] = {
         "competitor",
         "currency",
     ),
-    "metrics_pipeline": (
+    "metrics_pipeline": ("pipeline", "status", "owner", "source", "segment", "revisit_month"),
+    "metrics_open_money": (
         "pipeline",
         "status",
         "owner",
         "source",
         "segment",
-        "revisit_month",
         "currency",
         "close_month",
     ),
@@ -174,7 +174,7 @@ async def _read(
 
 
 async def snapshot(conn: asyncpg.Connection | asyncpg.Pool) -> Snapshot:
-    """The seven rollups as {table: {key: {count column: value}}}, all-zero rows dropped, and
+    """The eight rollups as {table: {key: {count column: value}}}, all-zero rows dropped, and
     their per-day figures under `DAILY`.
 
     Read first as the metrics read them (rollup plus pending deltas, `<table>_now`), then

@@ -25,7 +25,7 @@ def test_each_file_holds_what_the_migrations_build(database_url: str) -> None:
 
 def test_each_view_file_holds_the_query_the_migrations_build(database_url: str) -> None:
     views = {path: text for path, text in written().items() if is_view(text)}
-    assert len(views) == 8
+    assert len(views) == 9
     assert asyncio.run(same_views(database_url, views)) == []
 
 

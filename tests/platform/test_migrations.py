@@ -678,7 +678,7 @@ def test_0025_gives_the_standing_its_money_and_the_history_its_forecast_fields(
             )
             standing = await conn.fetch(
                 "SELECT status, currency, close_month, n, valued, amount, own_amount,"
-                " own_weighted FROM metrics_pipeline"
+                " own_weighted FROM metrics_open_money"
             )
             return [tuple(r) for r in history], [tuple(r) for r in standing]
         finally:

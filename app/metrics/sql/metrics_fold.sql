@@ -19,15 +19,25 @@ AS $function$
                ARRAY(SELECT ROW(q.*)::metrics_pending FROM moved_rows q) AS queued),
 
       pipeline AS (
-        INSERT INTO metrics_pipeline AS m (pipeline, status, owner, source, segment, revisit_month, currency, close_month, n, valued, amount, own_amount, own_weighted)
-        SELECT pipeline, status, owner, source, segment, revisit_month, currency, close_month, sum(n), sum(valued), sum(amount), sum(own_amount), sum(own_weighted)
+        INSERT INTO metrics_pipeline AS m (pipeline, status, owner, source, segment, revisit_month, n)
+        SELECT pipeline, status, owner, source, segment, revisit_month, sum(n)
           FROM batch b,
                LATERAL (SELECT * FROM metrics_pipeline_deltas(b.facts, b.leads, b.queued)) d
-         GROUP BY pipeline, status, owner, source, segment, revisit_month, currency, close_month
+         GROUP BY pipeline, status, owner, source, segment, revisit_month HAVING sum(n) <> 0
+         ORDER BY pipeline, status, owner, source, segment, revisit_month
+        ON CONFLICT (pipeline, status, owner, source, segment, revisit_month) DO UPDATE SET
+          n = m.n + excluded.n
+        RETURNING 1),
+      open_money AS (
+        INSERT INTO metrics_open_money AS m (pipeline, status, owner, source, segment, currency, close_month, n, valued, amount, own_amount, own_weighted)
+        SELECT pipeline, status, owner, source, segment, currency, close_month, sum(n), sum(valued), sum(amount), sum(own_amount), sum(own_weighted)
+          FROM batch b,
+               LATERAL (SELECT * FROM metrics_open_money_deltas(b.facts, b.leads, b.queued)) d
+         GROUP BY pipeline, status, owner, source, segment, currency, close_month
         HAVING sum(n) <> 0 OR sum(valued) <> 0 OR sum(amount) <> 0 OR sum(own_amount) <> 0
             OR sum(own_weighted) <> 0
-         ORDER BY pipeline, status, owner, source, segment, revisit_month, currency, close_month
-        ON CONFLICT (pipeline, status, owner, source, segment, revisit_month, currency, close_month) DO UPDATE SET
+         ORDER BY pipeline, status, owner, source, segment, currency, close_month
+        ON CONFLICT (pipeline, status, owner, source, segment, currency, close_month) DO UPDATE SET
           n = m.n + excluded.n, valued = m.valued + excluded.valued,
           amount = m.amount + excluded.amount, own_amount = m.own_amount + excluded.own_amount,
           own_weighted = m.own_weighted + excluded.own_weighted

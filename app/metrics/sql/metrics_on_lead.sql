@@ -9,6 +9,7 @@ DECLARE
   stages integer;
   cohorts metrics_cohorts[] := '{}';
   pipeline metrics_pipeline[] := '{}';
+  money metrics_open_money[] := '{}';
 BEGIN
   IF current_setting('leadstatus.rollups', true) = 'off' THEN
     RETURN NULL;
@@ -16,14 +17,18 @@ BEGIN
   IF TG_OP = 'DELETE' OR (TG_OP = 'UPDATE' AND OLD.status IS NOT DISTINCT FROM NEW.status) THEN
     pipeline := pipeline || metrics_standing_key(
       OLD.pipeline, OLD.status, OLD.outcome, OLD.owner, OLD.source, OLD.segment,
-      OLD.revisit_at, OLD.currency, OLD.estimated_value, OLD.probability,
-      OLD.expected_close_date, -1);
+      OLD.revisit_at, -1);
+    money := money || ARRAY(SELECT metrics_money_key(
+      OLD.pipeline, OLD.status, OLD.outcome, OLD.owner, OLD.source, OLD.segment,
+      OLD.currency, OLD.estimated_value, OLD.probability, OLD.expected_close_date, -1));
   END IF;
   IF TG_OP = 'UPDATE' AND OLD.status IS NOT DISTINCT FROM NEW.status THEN
     pipeline := pipeline || metrics_standing_key(
       NEW.pipeline, NEW.status, NEW.outcome, NEW.owner, NEW.source, NEW.segment,
-      NEW.revisit_at, NEW.currency, NEW.estimated_value, NEW.probability,
-      NEW.expected_close_date, 1);
+      NEW.revisit_at, 1);
+    money := money || ARRAY(SELECT metrics_money_key(
+      NEW.pipeline, NEW.status, NEW.outcome, NEW.owner, NEW.source, NEW.segment,
+      NEW.currency, NEW.estimated_value, NEW.probability, NEW.expected_close_date, 1));
   END IF;
   IF TG_OP = 'DELETE' OR (OLD.owner, OLD.source, OLD.segment, OLD.created_at)
       IS DISTINCT FROM (NEW.owner, NEW.source, NEW.segment, NEW.created_at) THEN
@@ -35,7 +40,7 @@ BEGIN
                                 NEW.source, NEW.segment, stages, 1)::metrics_cohorts;
     END IF;
   END IF;
-  INSERT INTO metrics_pending (cohorts, pipeline) VALUES (cohorts, pipeline);
+  INSERT INTO metrics_pending (cohorts, pipeline, open_money) VALUES (cohorts, pipeline, money);
   RETURN NULL;
 END $function$
 ;

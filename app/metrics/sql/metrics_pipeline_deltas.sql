@@ -9,18 +9,15 @@ AS $function$
         SELECT d.* FROM unnest(queued) q, unnest(q.pipeline) d
         UNION ALL
         SELECT (metrics_standing_key(f.pipeline, f.from_status, f.from_outcome, f.owner,
-                                     f.source, f.segment, f.standing_before, f.currency,
-                                     f.amount, f.probability, f.close_date, -1)).*
+                                     f.source, f.segment, f.standing_before, -1)).*
           FROM unnest(facts) f
         UNION ALL
         SELECT (metrics_standing_key(f.pipeline, f.to_status, f.to_outcome, f.owner, f.source,
-                                     f.segment, f.revisit_at, f.currency, f.amount,
-                                     f.probability, f.close_date, 1)).*
+                                     f.segment, f.revisit_at, 1)).*
           FROM unnest(facts) f
         UNION ALL
         SELECT (metrics_standing_key(l.pipeline, l.status, l.outcome, l.owner, l.source,
-                                     l.segment, l.revisit_at, l.currency, l.estimated_value,
-                                     l.probability, l.expected_close_date, 1)).*
+                                     l.segment, l.revisit_at, 1)).*
           FROM unnest(leads) l
          $function$
 ;

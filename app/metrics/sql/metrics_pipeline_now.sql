@@ -8,13 +8,7 @@ CREATE OR REPLACE VIEW metrics_pipeline_now AS
     metrics_pipeline.source,
     metrics_pipeline.segment,
     metrics_pipeline.revisit_month,
-    metrics_pipeline.n,
-    metrics_pipeline.currency,
-    metrics_pipeline.close_month,
-    metrics_pipeline.amount,
-    metrics_pipeline.valued,
-    metrics_pipeline.own_amount,
-    metrics_pipeline.own_weighted
+    metrics_pipeline.n
    FROM metrics_pipeline
 UNION ALL
  SELECT metrics_pipeline_deltas.pipeline,
@@ -23,15 +17,9 @@ UNION ALL
     metrics_pipeline_deltas.source,
     metrics_pipeline_deltas.segment,
     metrics_pipeline_deltas.revisit_month,
-    metrics_pipeline_deltas.n,
-    metrics_pipeline_deltas.currency,
-    metrics_pipeline_deltas.close_month,
-    metrics_pipeline_deltas.amount,
-    metrics_pipeline_deltas.valued,
-    metrics_pipeline_deltas.own_amount,
-    metrics_pipeline_deltas.own_weighted
+    metrics_pipeline_deltas.n
    FROM metrics_pipeline_deltas(ARRAY( SELECT f.*::metrics_fact AS f
            FROM metrics_change_facts(ARRAY( SELECT metrics_pending_changes.change_id
-                   FROM metrics_pending_changes)) f(at, created_at, entered, pipeline, from_status, to_status, from_outcome, to_outcome, closes, reason, competitor, reopened, owner, source, segment, revisit_at, standing_before, old_mask, new_mask, prev_closing, last_reopen, amount, currency, probability, close_date)), ARRAY( SELECT l.*::metrics_pending_leads AS l
+                   FROM metrics_pending_changes)) f(at, created_at, entered, pipeline, from_status, to_status, from_outcome, to_outcome, closes, reason, competitor, reopened, owner, source, segment, revisit_at, standing_before, old_mask, new_mask, prev_closing, last_reopen, amount, currency)), ARRAY( SELECT l.*::metrics_pending_leads AS l
            FROM metrics_pending_leads l), ARRAY( SELECT q.*::metrics_pending AS q
-           FROM metrics_pending q)) metrics_pipeline_deltas(pipeline, status, owner, source, segment, revisit_month, n, currency, close_month, amount, valued, own_amount, own_weighted);
+           FROM metrics_pending q)) metrics_pipeline_deltas(pipeline, status, owner, source, segment, revisit_month, n);

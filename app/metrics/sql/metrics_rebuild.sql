@@ -11,7 +11,7 @@ BEGIN
   LOCK TABLE leads, lead_status_changes IN SHARE ROW EXCLUSIVE MODE;
   TRUNCATE metrics_pending, metrics_pending_changes, metrics_pending_leads,
            metrics_pipeline, metrics_cohorts, metrics_closings, metrics_reopenings, metrics_durations, metrics_losses,
-           metrics_revenue;
+           metrics_revenue, metrics_open_money;
 
   CREATE TEMP TABLE latest_closings ON COMMIT DROP AS
     SELECT DISTINCT ON (c.lead_id) c.lead_id, c.at, c.pipeline, c.to_outcome, c.owner,
@@ -91,15 +91,20 @@ BEGIN
    WHERE c.to_outcome <> 'open' AND c.reason <> 'pipeline_remap' AND to_outcome IN ('lost', 'no_decision')
    GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11;
 
-  INSERT INTO metrics_pipeline (pipeline, status, owner, source, segment, revisit_month, currency, close_month, n, valued, amount, own_amount, own_weighted)
-  SELECT k.pipeline, k.status, k.owner, k.source, k.segment, k.revisit_month, k.currency,
-         k.close_month, count(*), sum(k.valued), sum(k.amount), sum(k.own_amount),
-         sum(k.own_weighted)
+  INSERT INTO metrics_pipeline (pipeline, status, owner, source, segment, revisit_month, n)
+  SELECT k.pipeline, k.status, k.owner, k.source, k.segment, k.revisit_month, count(*)
     FROM leads l,
          LATERAL metrics_standing_key(l.pipeline, l.status, l.outcome, l.owner, l.source,
-                                      l.segment, l.revisit_at, l.currency, l.estimated_value,
-                                      l.probability, l.expected_close_date, 1) k
-   GROUP BY 1, 2, 3, 4, 5, 6, 7, 8;
+                                      l.segment, l.revisit_at, 1) k
+   GROUP BY 1, 2, 3, 4, 5, 6;
+  INSERT INTO metrics_open_money (pipeline, status, owner, source, segment, currency, close_month, n, valued, amount, own_amount, own_weighted)
+  SELECT k.pipeline, k.status, k.owner, k.source, k.segment, k.currency, k.close_month,
+         sum(k.n), sum(k.valued), sum(k.amount), sum(k.own_amount), sum(k.own_weighted)
+    FROM leads l,
+         LATERAL metrics_money_key(l.pipeline, l.status, l.outcome, l.owner, l.source,
+                                   l.segment, l.currency, l.estimated_value, l.probability,
+                                   l.expected_close_date, 1) k
+   GROUP BY 1, 2, 3, 4, 5, 6, 7;
   DROP TABLE latest_closings;
 END $function$
 ;
