@@ -63,16 +63,21 @@ _ANNOUNCE_STALE = """
 WITH mark AS (
     SELECT at FROM events_marks WHERE name = 'lead_stale' FOR UPDATE SKIP LOCKED
 ), due AS (
-    SELECT l.id, l.version, l.pipeline, l.status, l.status_since, s.stale_after_days,
-           l.status_since + make_interval(days => s.stale_after_days) AS stale_at, l AS lead
+    -- Per status, one range of ix_leads_open_since: the leads whose staleness came between the
+    -- mark and now, and no other open lead.
+    SELECT (x.lead).id, (x.lead).version, (x.lead).pipeline, (x.lead).status,
+           (x.lead).status_since, s.stale_after_days,
+           (x.lead).status_since + make_interval(days => s.stale_after_days) AS stale_at, x.lead
       FROM mark
-      CROSS JOIN leads l
-      JOIN pipelines p ON p.name = l.pipeline
-      JOIN pipeline_statuses s
-        ON s.pipeline = p.name AND s.version = p.current_version AND s.key = l.status
-     WHERE l.outcome = 'open' AND s.stale_after_days IS NOT NULL
-       AND l.status_since + make_interval(days => s.stale_after_days) > mark.at
-       AND l.status_since + make_interval(days => s.stale_after_days) <= $1
+      CROSS JOIN pipelines p
+      JOIN pipeline_statuses s ON s.pipeline = p.name AND s.version = p.current_version
+      JOIN LATERAL (
+            SELECT l AS lead FROM leads l
+             WHERE l.pipeline = s.pipeline AND l.status = s.key AND l.outcome = 'open'
+               AND l.status_since > mark.at - make_interval(days => s.stale_after_days)
+               AND l.status_since <= $1::timestamptz - make_interval(days => s.stale_after_days)
+           ) x ON true
+     WHERE s.outcome = 'open' AND s.stale_after_days IS NOT NULL
 ), announced AS (
     INSERT INTO events (type, lead_id, sequence, pipeline, lead, details)
     SELECT 'lead.stale', id, version, pipeline, lead,

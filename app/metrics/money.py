@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any, Literal
@@ -21,11 +21,7 @@ from typing import Any, Literal
 import asyncpg
 
 from app.metrics.domain import MetricsScope
-from app.metrics.repository import (
-    MetricsRepository,
-    OpenStatus,
-    open_statuses,
-)
+from app.metrics.repository import FUNNEL_STAGES, OpenStatus, open_statuses
 from app.metrics.rollups import PipelineRepository, RollupRepository
 from app.metrics.service import check_pipeline, rate, reader_for, stages_of
 from app.pipelines.workflow import ForecastCategory, Outcome
@@ -149,6 +145,13 @@ class _Open:
         self.own_amount += r["own_amount"]
         self.own_weighted += r["own_weighted"]
 
+    def include(self, other: _Open) -> None:
+        self.deals += other.deals
+        self.valued += other.valued
+        self.amount += other.amount
+        self.own_amount += other.own_amount
+        self.own_weighted += other.own_weighted
+
     def weighted(self, probability: float | None) -> Decimal:
         """Value x probability: each deal's own, the rest at `probability` (none: left out)."""
         rest = self.amount - self.own_amount
@@ -190,11 +193,14 @@ async def _odds(
         start=datetime.combine(start, time.min, tzinfo=UTC),
         end=datetime.combine(end, time.min, tzinfo=UTC),
     )
-    funnel = statuses[: len(statuses)]
-    reach = await RollupRepository(conn, (start, end)).conversion(year, min(len(funnel), 12))
+    stages = min(len(statuses), FUNNEL_STAGES)
+    reach = await RollupRepository(conn, (start, end)).conversion(year, stages)
     odds = {}
-    for number, status in enumerate(funnel, start=1):
-        historical = rate(reach[f"won_{number}"], reach[f"held_{number}"]) if number <= 12 else None
+    for number, status in enumerate(statuses, start=1):
+        # Past the funnel's stages no rollup tells a status's leads apart: no rate.
+        historical = (
+            rate(reach[f"won_{number}"], reach[f"held_{number}"]) if number <= stages else None
+        )
         if status.probability is not None:
             odds[status.key] = _Odds(status.probability, "pipeline", historical)
         elif historical is not None:
@@ -228,11 +234,7 @@ async def pipeline_value(
         scoped = replace(scope, pipeline=pipeline)
         reader = reader_for(conn, scoped)
         won_lost = _by_currency(await reader.closed_money(scoped))
-        if isinstance(reader, RollupRepository):
-            cycle = await reader.median_days_to_won(scoped)
-        else:
-            won = (await MetricsRepository(conn).closed_by_outcome(scoped)).get(Outcome.WON.value)
-            cycle = won["median_days"] if won else None
+        cycle = await reader.median_days_to_won(scoped)
     by_status: dict[str | None, dict[str, _Open]] = defaultdict(lambda: defaultdict(_Open))
     for r in rows:
         by_status[r["currency"]][r["status"]].add(r)
@@ -243,7 +245,7 @@ async def pipeline_value(
     for code in _currencies(set(by_status), currency):
         deals = by_status[code]
         total = _Open()
-        weighted = Decimal(0)
+        weighted = Decimal(0)  # each status weighted at its own odds, then summed
         items = []
         for status in statuses:
             counted = deals.get(status.key, _Open())
@@ -256,10 +258,7 @@ async def pipeline_value(
                     "probability_basis": chance.basis,
                 }
             )
-            total.deals += counted.deals
-            total.valued += counted.valued
-            total.amount += counted.amount
-            total.own_amount += counted.own_amount
+            total.include(counted)
             weighted += counted.weighted(chance.probability)
         average = won_lost[code][Outcome.WON.value].average if code in won_lost else None
         velocity = None
@@ -293,6 +292,20 @@ async def pipeline_value(
         "conversion": conversion,
         "currencies": answer,
     }
+
+
+@dataclass(slots=True)
+class _Cell:
+    """The deals of one forecast cell, weighted each at its own status's odds."""
+
+    counted: _Open = field(default_factory=_Open)
+    weighted: Decimal = Decimal(0)
+
+    def add(self, r: Mapping[str, Any], probability: float | None) -> None:
+        row = _Open()
+        row.add(r)
+        self.counted.include(row)
+        self.weighted += row.weighted(probability)
 
 
 def _period_start(month: date, period: Period) -> date:
@@ -331,27 +344,27 @@ async def forecast(
     async with pool.acquire() as conn:
         pipeline, version, statuses, odds, rows = await _standing(conn, scope, now)
     category = {s.key: s.forecast_category or ForecastCategory.PIPELINE.value for s in statuses}
-    # currency -> period start (None: no close date) -> category -> (deals, weighted)
-    grid: dict[str | None, dict[date | None, dict[str, tuple[_Open, list[Decimal]]]]] = defaultdict(
-        lambda: defaultdict(lambda: {c: (_Open(), [Decimal(0)]) for c in _CATEGORIES})
+    # currency -> period start (None: no close date) -> category -> its deals
+    grid: dict[str | None, dict[date | None, dict[str, _Cell]]] = defaultdict(
+        lambda: defaultdict(lambda: {c: _Cell() for c in _CATEGORIES})
     )
     for r in rows:
         start = _period_start(r["close_month"], period) if r["close_month"] else None
-        deals, weighted = grid[r["currency"]][start][category[r["status"]]]
-        one = _Open()
-        one.add(r)
-        deals.add(r)
-        weighted[0] += one.weighted(odds[r["status"]].probability)
+        grid[r["currency"]][start][category[r["status"]]].add(r, odds[r["status"]].probability)
 
-    def categories(cells: dict[str, tuple[_Open, list[Decimal]]]) -> dict[str, Any]:
+    def categories(cells: dict[str, _Cell]) -> dict[str, Any]:
         return {
-            c: {"deals": d.deals, "value": _money(d.amount), "weighted": _money(w[0])}
-            for c, (d, w) in cells.items()
+            c: {
+                "deals": cell.counted.deals,
+                "value": _money(cell.counted.amount),
+                "weighted": _money(cell.weighted),
+            }
+            for c, cell in cells.items()
         }
 
-    def cumulative(cells: dict[str, tuple[_Open, list[Decimal]]]) -> dict[str, Decimal]:
+    def cumulative(cells: dict[str, _Cell]) -> dict[str, Decimal]:
         return {
-            rollup: _money(sum((cells[c][0].amount for c in parts), Decimal(0)))
+            rollup: _money(sum((cells[c].counted.amount for c in parts), Decimal(0)))
             for rollup, parts in _CUMULATIVE.items()
         }
 

@@ -210,6 +210,11 @@ class MetricsRepository:
         )
         return {r["to_outcome"]: r for r in rows}
 
+    async def median_days_to_won(self, scope: MetricsScope) -> float | None:
+        """Median whole days from creation to won, over the leads won in the window."""
+        won = (await self.closed_by_outcome(scope)).get(Outcome.WON.value)
+        return won["median_days"] if won else None
+
     async def summary_figures(self, scope: MetricsScope) -> Mapping[str, Any]:
         row: Mapping[str, Any] = await self.conn.fetchrow(
             f"""
