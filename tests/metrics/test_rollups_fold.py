@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 
 import asyncpg
 import pytest
 
 from app.metrics.folding import fold_forever
-from app.metrics.rollups import vacuum_churning_tables
+from app.metrics.rollups import CHURNING_TABLES, vacuum_churning_tables
 from app.pipelines.cache import Workflows
 from tests.metrics.rollups_support import assert_rollups_exact, lead_at, total
 
@@ -65,6 +66,17 @@ async def _new_leads_folded(pool: asyncpg.Pool, count: int) -> None:
     )
     await pool.fetchval("SELECT metrics_fold()")
     assert await pool.fetchval("SELECT count(*) FROM metrics_pending_leads") == 0
+
+
+async def test_every_table_the_fold_writes_is_vacuumed_with_the_churning_ones(
+    pool: asyncpg.Pool,
+) -> None:
+    """A rollup added to the fold and not to the list would gather a dead row per fold that
+    touches it, unvacuumed until autovacuum comes by (never, where it is off)."""
+    source = await pool.fetchval("SELECT prosrc FROM pg_proc WHERE proname = 'metrics_fold'")
+    written = set(re.findall(r"(?:INSERT INTO|DELETE FROM)\s+(metrics_\w+)", source))
+    assert {"metrics_pending_changes", "metrics_open_money", "metrics_revenue"} <= written
+    assert written == set(CHURNING_TABLES)
 
 
 async def test_vacuuming_the_churning_tables_reclaims_what_the_folds_left(
