@@ -44,7 +44,7 @@ from app.webhooks import routes as webhooks
 
 VERSION = "0.1.0"
 NO_TELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
-SCHEMA_REVISION = "0025"
+SCHEMA_REVISION = "0026"
 """The alembic head this code is written against (a test keeps it in step with alembic/)."""
 DESCRIPTION = """
 Owns the status of sales leads. Every lead moves through one workflow (see `GET /v1/workflow`),

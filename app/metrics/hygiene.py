@@ -20,7 +20,7 @@ import asyncpg
 from app.metrics.domain import MetricsScope
 from app.metrics.repository import open_statuses
 from app.metrics.rollups import PipelineRepository
-from app.metrics.service import reader_for, stages_of
+from app.metrics.service import reader_for, reading, stages_of
 
 
 def _stays(rows: Sequence[Mapping[str, Any]], key: str) -> list[dict[str, Any]]:
@@ -39,7 +39,7 @@ def _stays(rows: Sequence[Mapping[str, Any]], key: str) -> list[dict[str, Any]]:
 async def hygiene(pool: asyncpg.Pool, scope: MetricsScope, *, now: datetime) -> dict[str, Any]:
     """Stale open deals now per status and owner; first-contact times in the window overall,
     per owner and per source; the leads still waiting for their first contact."""
-    async with pool.acquire() as conn:
+    async with reading(pool) as conn:
         stages = await stages_of(conn, scope)
         statuses = await open_statuses(conn, stages.pipeline)
         scoped = replace(scope, pipeline=stages.pipeline)

@@ -23,7 +23,7 @@ import asyncpg
 from app.metrics.domain import MetricsScope
 from app.metrics.repository import FUNNEL_STAGES, OpenStatus, open_statuses
 from app.metrics.rollups import PipelineRepository, RollupRepository
-from app.metrics.service import check_pipeline, rate, reader_for, stages_of
+from app.metrics.service import check_pipeline, rate, reader_for, reading, stages_of
 from app.pipelines.workflow import ForecastCategory, Outcome
 
 CENT = Decimal("0.01")
@@ -92,7 +92,7 @@ async def revenue(
     """Per currency: the deals won, lost and left without decision among the latest closings in
     the window, at the values the closings recorded; the average won deal; every loss in the
     window by reason, competitor and status lost from."""
-    async with pool.acquire() as conn:
+    async with reading(pool) as conn:
         await check_pipeline(conn, scope)
         reader = reader_for(conn, scope)
         closed = await reader.closed_money(scope)
@@ -229,7 +229,7 @@ async def pipeline_value(
     """The open pipeline now, per currency and open status: its value and weighted value, the
     probability the weighting used and where it came from; each status's historical rate of
     reaching won; and sales velocity per currency, with each of its terms."""
-    async with pool.acquire() as conn:
+    async with reading(pool) as conn:
         pipeline, version, statuses, odds, rows = await _standing(conn, scope, now)
         scoped = replace(scope, pipeline=pipeline)
         reader = reader_for(conn, scoped)
@@ -341,7 +341,7 @@ async def forecast(
     """The open deals now by the month or quarter of their expected close date, per currency
     and forecast category (their status's), with value and weighted value, and the cumulative
     rollups; deals without a close date apart."""
-    async with pool.acquire() as conn:
+    async with reading(pool) as conn:
         pipeline, version, statuses, odds, rows = await _standing(conn, scope, now)
     category = {s.key: s.forecast_category or ForecastCategory.PIPELINE.value for s in statuses}
     # currency -> period start (None: no close date) -> category -> its deals

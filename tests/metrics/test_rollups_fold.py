@@ -17,7 +17,7 @@ import pytest
 from app.metrics.folding import fold_forever
 from app.metrics.rollups import CHURNING_TABLES, vacuum_churning_tables
 from app.pipelines.cache import Workflows
-from tests.metrics.rollups_support import assert_rollups_exact, lead_at, total
+from tests.metrics.rollups_support import KEYS, assert_rollups_exact, lead_at, total
 
 
 async def test_folds_running_at_once_move_each_pending_row_once(
@@ -48,6 +48,27 @@ async def test_folds_running_at_once_move_each_pending_row_once(
     assert sum(moved) == pending
     snap = await assert_rollups_exact(pool)
     assert total(snap, "daily", "closed_lost") == 6
+
+
+async def _rows(pool: asyncpg.Pool, relation: str) -> list[tuple[object, ...]]:
+    return sorted(
+        (tuple(r) for r in await pool.fetch(f"SELECT * FROM {relation}")),
+        key=repr,
+    )
+
+
+async def test_each_now_view_reads_its_rollup_alone_once_the_queues_are_empty(
+    pool: asyncpg.Pool, workflows: Workflows
+) -> None:
+    """A `_now` view skips the pending branch when no queue holds a row (it would only plan
+    functions that return nothing), and takes it again as soon as one does."""
+    await lead_at(pool, workflows, "view@example.com", [("qualified", "need_confirmed")])
+    await pool.fetchval("SELECT metrics_fold()")
+    for table in KEYS:
+        assert await _rows(pool, f"{table}_now") == await _rows(pool, table), table
+    await lead_at(pool, workflows, "later@example.com", [("qualified", "need_confirmed")])
+    for table in ("metrics_cohorts", "metrics_pipeline", "metrics_open_money"):
+        assert await _rows(pool, f"{table}_now") != await _rows(pool, table), table
 
 
 async def _pending_leads_pages(pool: asyncpg.Pool) -> int:

@@ -32,4 +32,8 @@ UNION ALL
            FROM metrics_change_facts(ARRAY( SELECT metrics_pending_changes.change_id
                    FROM metrics_pending_changes)) f(at, created_at, entered, pipeline, from_status, to_status, from_outcome, to_outcome, closes, reason, competitor, reopened, owner, source, segment, revisit_at, standing_before, old_mask, new_mask, prev_closing, last_reopen, amount, currency, probability, close_date)), ARRAY( SELECT l.*::metrics_pending_leads AS l
            FROM metrics_pending_leads l), ARRAY( SELECT q.*::metrics_pending AS q
-           FROM metrics_pending q)) metrics_open_money_deltas(pipeline, status, owner, source, segment, currency, close_month, n, valued, amount, own_amount, own_weighted);
+           FROM metrics_pending q)) metrics_open_money_deltas(pipeline, status, owner, source, segment, currency, close_month, n, valued, amount, own_amount, own_weighted)
+  WHERE (EXISTS ( SELECT
+           FROM metrics_pending_changes)) OR (EXISTS ( SELECT
+           FROM metrics_pending_leads)) OR (EXISTS ( SELECT
+           FROM metrics_pending));
