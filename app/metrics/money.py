@@ -308,16 +308,26 @@ class _Cell:
         self.weighted += row.weighted(probability)
 
 
-def _period_start(month: date, period: Period) -> date:
+def _period_start(day: date, period: Period) -> date:
+    month = day.replace(day=1)
     if period == "month":
         return month
     return month.replace(month=3 * ((month.month - 1) // 3) + 1)
 
 
+def _period_after(start: date, period: Period) -> date:
+    months = start.year * 12 + start.month - 1 + (1 if period == "month" else 3)
+    return date(months // 12, months % 12 + 1, 1)
+
+
 _CATEGORIES = [c.value for c in ForecastCategory]
+CLOSED = "closed"
+"""The won deals of a period, beside the open deals' categories (Salesforce's "Closed")."""
 _CUMULATIVE = {
-    ForecastCategory.COMMIT.value: (ForecastCategory.COMMIT.value,),
+    CLOSED: (CLOSED,),
+    ForecastCategory.COMMIT.value: (CLOSED, ForecastCategory.COMMIT.value),
     ForecastCategory.BEST_CASE.value: (
+        CLOSED,
         ForecastCategory.COMMIT.value,
         ForecastCategory.BEST_CASE.value,
     ),
@@ -327,7 +337,9 @@ _CUMULATIVE = {
         ForecastCategory.PIPELINE.value,
     ),
 }
-"""Each forecast rollup and the categories it adds up (omitted is left out of all)."""
+"""Each forecast rollup and what it adds up, as Salesforce's forecast rollups do: closed; commit
+(closed + commit); best case (closed + commit + best case); and the open pipeline (commit + best
+case + pipeline). Omitted counts in none."""
 
 
 async def forecast(
@@ -339,10 +351,20 @@ async def forecast(
     currency: str | None = None,
 ) -> dict[str, Any]:
     """The open deals now by the month or quarter of their expected close date, per currency
-    and forecast category (their status's), with value and weighted value, and the cumulative
-    rollups; deals without a close date apart."""
+    and forecast category (their status's), with value and weighted value; the deals won in
+    each period; and the cumulative rollups. Deals without a close date apart.
+
+    The periods run from the earliest of an open deal's (an overdue deal's may be past) and the
+    current one to the latest; each is listed when it holds an open deal or a won one, and the
+    current period always is."""
+    current = _period_start(now.astimezone(UTC).date(), period)
     async with reading(pool) as conn:
         pipeline, version, statuses, odds, rows = await _standing(conn, scope, now)
+        starts = {_period_start(r["close_month"], period) for r in rows if r["close_month"]}
+        first, last = min(starts | {current}), _period_after(max(starts | {current}), period)
+        won_rows = await RollupRepository(conn, (first, last)).won_by_period(
+            replace(scope, pipeline=pipeline), period
+        )
     category = {s.key: s.forecast_category or ForecastCategory.PIPELINE.value for s in statuses}
     # currency -> period start (None: no close date) -> category -> its deals
     grid: dict[str | None, dict[date | None, dict[str, _Cell]]] = defaultdict(
@@ -351,6 +373,9 @@ async def forecast(
     for r in rows:
         start = _period_start(r["close_month"], period) if r["close_month"] else None
         grid[r["currency"]][start][category[r["status"]]].add(r, odds[r["status"]].probability)
+    won: dict[str | None, dict[date, _Deals]] = defaultdict(lambda: defaultdict(_Deals))
+    for r in won_rows:
+        won[r["currency"]][r["start"]].add(r["n"], r["valued"], r["amount"])
 
     def categories(cells: dict[str, _Cell]) -> dict[str, Any]:
         return {
@@ -362,16 +387,17 @@ async def forecast(
             for c, cell in cells.items()
         }
 
-    def cumulative(cells: dict[str, _Cell]) -> dict[str, Decimal]:
+    def cumulative(cells: dict[str, _Cell], closed: _Deals) -> dict[str, Decimal]:
+        amounts = {c: cell.counted.amount for c, cell in cells.items()} | {CLOSED: closed.amount}
         return {
-            rollup: _money(sum((cells[c].counted.amount for c in parts), Decimal(0)))
+            rollup: _money(sum((amounts[c] for c in parts), Decimal(0)))
             for rollup, parts in _CUMULATIVE.items()
         }
 
     answer = []
-    for code in _currencies(set(grid), currency):
-        periods = grid[code]
-        scheduled = sorted(p for p in periods if p is not None)
+    for code in _currencies(set(grid) | set(won), currency):
+        periods, closed = grid[code], won[code]
+        listed = sorted({p for p in periods if p is not None} | set(closed) | {current})
         answer.append(
             {
                 "currency": code,
@@ -379,9 +405,13 @@ async def forecast(
                     {
                         "start": start,
                         "categories": categories(periods[start]),
-                        "cumulative": cumulative(periods[start]),
+                        "closed": {
+                            "deals": closed[start].deals,
+                            "value": _money(closed[start].amount),
+                        },
+                        "cumulative": cumulative(periods[start], closed[start]),
                     }
-                    for start in scheduled
+                    for start in listed
                 ],
                 "unscheduled": categories(periods[None]) if None in periods else None,
             }

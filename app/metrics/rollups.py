@@ -188,6 +188,20 @@ class RollupRepository:
         )
         return rows
 
+    async def won_by_period(self, scope: MetricsScope, period: str) -> list[Mapping[str, Any]]:
+        """Latest closings won in the window per month or quarter (`period`, by the UTC day of
+        the closing) and currency: how many, how many had a value, the sum of the values."""
+        rows: list[Mapping[str, Any]] = await self.conn.fetch(
+            f"""
+            SELECT date_trunc('{period}', day::timestamp)::date AS start, currency,
+                   sum(n)::bigint AS n, sum(valued)::bigint AS valued, sum(amount) AS amount
+              FROM metrics_revenue_now {_WHERE} AND outcome = '{Outcome.WON.value}'
+             GROUP BY 1, 2 HAVING sum(n) <> 0
+            """,
+            *self._at_grain(scope),
+        )
+        return rows
+
     async def lost_money(self, scope: MetricsScope) -> list[Mapping[str, Any]]:
         """As `MetricsRepository.lost_money`, from the losses rollup."""
         overall = scope.owner is None and scope.source is None and scope.segment is None

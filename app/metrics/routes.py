@@ -182,8 +182,9 @@ async def pipeline_value(request: Request, where: Window, currency: Currency = N
     response_model=ForecastPublic,
     summary="Forecast by expected close date",
     description="The open deals now by the month or quarter of their expected close date, per "
-    "currency and forecast category (their status's), with value, weighted value and the "
-    "cumulative rollups (commit, best case, pipeline); deals without a close date apart.",
+    "currency and forecast category (their status's), with value and weighted value; the deals "
+    "won in each period; and the cumulative rollups (closed, commit, best case, open pipeline); "
+    "open deals without a close date apart.",
 )
 @requires(KeyScope.METRICS_READ)
 async def forecast(

@@ -305,21 +305,35 @@ class ForecastCell(BaseModel):
     weighted: Decimal
 
 
+class ForecastClosed(BaseModel):
+    deals: int = Field(description="Deals whose latest closing, in this period, is won.")
+    value: Decimal = Field(description="The sum of the values those closings recorded.")
+
+
 class ForecastPeriod(BaseModel):
-    start: date = Field(description="First day of the month or quarter of expected close.")
-    categories: dict[str, ForecastCell] = Field(
-        description="commit, best_case, pipeline and omitted: the deals whose status has that "
-        "`forecast_category` (`pipeline` when it names none)."
+    start: date = Field(
+        description="First day of the month or quarter (of expected close for open deals, of "
+        "closing for won ones)."
     )
+    categories: dict[str, ForecastCell] = Field(
+        description="commit, best_case, pipeline and omitted: the open deals whose status has "
+        "that `forecast_category` (`pipeline` when it names none)."
+    )
+    closed: ForecastClosed = Field(description="The deals won in this period.")
     cumulative: dict[str, Decimal] = Field(
-        description="The forecast's rollups of `value`: commit; best_case = commit + best case; "
-        "pipeline = commit + best case + pipeline (omitted counts in none)."
+        description="The forecast's rollups of `value`: closed; commit = closed + commit; "
+        "best_case = closed + commit + best case; pipeline = commit + best case + pipeline, the "
+        "open pipeline (omitted counts in none)."
     )
 
 
 class CurrencyForecastPublic(BaseModel):
     currency: str | None
-    periods: list[ForecastPeriod] = Field(description="Periods with deals, earliest first.")
+    periods: list[ForecastPeriod] = Field(
+        description="Earliest first: from the earliest expected close of an open deal (or the "
+        "current period, if earlier) to the latest, each period with an open or a won deal, "
+        "and the current period always."
+    )
     unscheduled: dict[str, ForecastCell] | None = Field(
         description="Open deals without an expected close date, by category."
     )

@@ -363,6 +363,8 @@ class OpenMoney:
 
     def __init__(self, oracle: Oracle, f: Filters, properties: Properties, now: datetime) -> None:
         self.oracle = oracle
+        self.filters = f
+        self.now = now
         self.pipeline = f.pipeline or DEFAULT
         self.statuses = list(oracle.open_statuses(self.pipeline))
         self.properties = properties[(self.pipeline, oracle.current[self.pipeline])]
@@ -435,6 +437,43 @@ class OpenMoney:
             "weighted": _cents_of(weighted),
         }
 
+    def won(self, period: str) -> tuple[str, dict[str | None, dict[str, tuple[int, str]]]]:
+        """The current period's start, and per currency and period start the deals won there
+        (by their latest closing) over the forecast's span: from the earliest of the open
+        deals' close periods and the current one to the latest, as (deals, value)."""
+        current = _period(self.now.astimezone(UTC).date(), period)
+        starts = {
+            _period(lead["expected_close_date"], period)
+            for lead in self.leads
+            if lead["expected_close_date"] is not None
+        } | {current}
+        first, latest = min(starts), max(starts)
+        after = latest.year * 12 + latest.month - 1 + (1 if period == "month" else 3)
+        f = self.filters
+        span = Filters(
+            datetime.combine(first, time.min, UTC),
+            datetime.combine(date(after // 12, after % 12 + 1, 1), time.min, UTC),
+            f.owner,
+            f.source,
+            f.segment,
+            self.pipeline,
+        )
+        groups: dict[str | None, dict[str, list[Row]]] = defaultdict(lambda: defaultdict(list))
+        for c in self.oracle.latest_closings(span):
+            if c["to_outcome"] == "won":
+                start = _period(c["at"].astimezone(UTC).date(), period).isoformat()
+                groups[c["currency"]][start].append(c)
+        return current.isoformat(), {
+            currency: {
+                start: (
+                    len(deals),
+                    _cents(d["estimated_value"] for d in deals if d["estimated_value"] is not None),
+                )
+                for start, deals in by_start.items()
+            }
+            for currency, by_start in groups.items()
+        }
+
     def forecast(self, currency: str | None, period: str) -> dict[str | None, dict[str, Any]]:
         """Period start (None: no close date) -> category -> deals, value, weighted."""
         cells: dict[str | None, dict[str, list[Row]]] = defaultdict(lambda: defaultdict(list))
@@ -442,10 +481,7 @@ class OpenMoney:
             if lead["currency"] != currency:
                 continue
             close = lead["expected_close_date"]
-            start = None
-            if close is not None:
-                month = close.month if period == "month" else 3 * ((close.month - 1) // 3) + 1
-                start = date(close.year, month, 1).isoformat()
+            start = None if close is None else _period(close, period).isoformat()
             category = self.properties[lead["status"]][1] or "pipeline"
             cells[start][category].append(lead)
         out: dict[str | None, dict[str, Any]] = {}
@@ -471,6 +507,12 @@ class OpenMoney:
                 for c in ("commit", "best_case", "pipeline", "omitted")
             }
         return out
+
+
+def _period(day: date, period: str) -> date:
+    """The first day of the month or quarter `day` falls in."""
+    month = day.month if period == "month" else 3 * ((day.month - 1) // 3) + 1
+    return date(day.year, month, 1)
 
 
 def stale(money: OpenMoney, now: datetime) -> dict[tuple[str, str | None], tuple[int, int]]:

@@ -242,28 +242,40 @@ async def test_forecast_matches_per_period_and_category(
 ) -> None:
     body = await get(client, "forecast", **_params(scope), period=period)
     expected = OpenMoney(oracle, scope, await status_properties(pool), datetime.now(UTC))
-    assert {c["currency"] for c in body["currencies"]} == expected.currencies()
+    current, won = expected.won(period)
+    assert {c["currency"] for c in body["currencies"]} == expected.currencies() | set(won)
     categories_seen = set()
+    closed_seen = 0
+    none = {"deals": 0, "value": "0.00", "weighted": "0.00"}
     for entry in body["currencies"]:
         want = expected.forecast(entry["currency"], period)
+        closed = won.get(entry["currency"], {})
+        starts = [p["start"] for p in entry["periods"]]
+        assert starts == sorted({s for s in want if s is not None} | set(closed) | {current})
         got = {p["start"]: p["categories"] for p in entry["periods"]}
         if entry["unscheduled"] is not None:
             got[None] = entry["unscheduled"]
-        assert got == want
-        starts = [p["start"] for p in entry["periods"]]
-        assert starts == sorted(starts)
+        empty = {s: {c: none for c in got[s]} for s in starts if s not in want}
+        assert got == want | empty
         for p in entry["periods"]:
+            deals, won_value = closed.get(p["start"], (0, "0.00"))
+            assert p["closed"] == {"deals": deals, "value": won_value}
+            closed_seen += deals
             cells = p["categories"]
             value = {c: Decimal(cells[c]["value"]) for c in cells}
+            value["closed"] = Decimal(won_value)
             assert p["cumulative"] == {
-                "commit": f"{value['commit']:.2f}",
-                "best_case": f"{value['commit'] + value['best_case']:.2f}",
+                "closed": f"{value['closed']:.2f}",
+                "commit": f"{value['closed'] + value['commit']:.2f}",
+                "best_case": f"{value['closed'] + value['commit'] + value['best_case']:.2f}",
                 "pipeline": f"{value['commit'] + value['best_case'] + value['pipeline']:.2f}",
             }
             categories_seen |= {c for c in cells if cells[c]["deals"]}
     if scope.pipeline == ENTERPRISE:
         # Its best-case stages are the ones version 2 added, which no lead has reached yet.
         assert categories_seen >= {"commit", "pipeline", "omitted"}
+    if scope.owner is None:
+        assert closed_seen, "won deals must fall in the forecast's periods"
 
 
 @pytest.mark.parametrize("scope", OPEN_SCOPES)
