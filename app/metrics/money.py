@@ -354,15 +354,17 @@ async def forecast(
     and forecast category (their status's), with value and weighted value; the deals won in
     each period; and the cumulative rollups. Deals without a close date apart.
 
-    The periods run from the earliest of an open deal's (an overdue deal's may be past) and the
-    current one to the latest; each is listed when it holds an open deal or a won one, and the
-    current period always is."""
+    A period is listed when it holds an open deal, or a deal won since the earliest of the open
+    deals' periods (an overdue deal's may be past) or the current one; the current period
+    always is."""
     current = _period_start(now.astimezone(UTC).date(), period)
     async with reading(pool) as conn:
         pipeline, version, statuses, odds, rows = await _standing(conn, scope, now)
         starts = {_period_start(r["close_month"], period) for r in rows if r["close_month"]}
-        first, last = min(starts | {current}), _period_after(max(starts | {current}), period)
-        won_rows = await RollupRepository(conn, (first, last)).won_by_period(
+        # Deals are won up to now: the span ends with the current period, however far ahead a
+        # deal is expected to close (any date is accepted, up to the last one there is).
+        span = (min(starts | {current}), _period_after(current, period))
+        won_rows = await RollupRepository(conn, span).won_by_period(
             replace(scope, pipeline=pipeline), period
         )
     category = {s.key: s.forecast_category or ForecastCategory.PIPELINE.value for s in statuses}

@@ -107,3 +107,25 @@ async def test_each_status_change_records_the_deals_value_as_it_was(
         ("250.50", "USD"),
         ("250.50", "USD"),
     ]
+
+
+@pytest.mark.parametrize("period", ["month", "quarter"])
+async def test_the_forecast_takes_close_dates_at_either_end_of_the_calendar(
+    client: httpx.AsyncClient, pool: asyncpg.Pool, period: str
+) -> None:
+    """Any date is a valid expected close date; the forecast lists its period and still counts
+    the deals won up to now, whose span ends with the current period."""
+    money = {"estimated_value": "10", "currency": "EUR"}
+    await create(client, "far@example.com", **money, expected_close_date="9999-12-31")
+    await create(client, "early@example.com", **money, expected_close_date="0001-01-01")
+    won = await create(client, "won@example.com", estimated_value="7", currency="EUR")
+    assert (await move(client, won["id"], "qualified", "budget_confirmed")).status_code == 200
+    assert (await move(client, won["id"], "won", "contract_signed")).status_code == 200
+    await pool.fetchval("SELECT metrics_fold()")
+    r = await client.get("/v1/metrics/forecast", params={"period": period})
+    assert r.status_code == 200, r.text
+    periods = {p["start"]: p for c in r.json()["currencies"] for p in c["periods"]}
+    assert "0001-01-01" in periods
+    assert ("9999-12-01" if period == "month" else "9999-10-01") in periods
+    assert sum(p["closed"]["deals"] for p in periods.values()) == 1
+    assert sum(p["closed"]["value"] == "7.00" for p in periods.values()) == 1

@@ -439,16 +439,16 @@ class OpenMoney:
 
     def won(self, period: str) -> tuple[str, dict[str | None, dict[str, tuple[int, str]]]]:
         """The current period's start, and per currency and period start the deals won there
-        (by their latest closing) over the forecast's span: from the earliest of the open
-        deals' close periods and the current one to the latest, as (deals, value)."""
+        (by their latest closing) since the earliest of the open deals' close periods and the
+        current one, as (deals, value)."""
         current = _period(self.now.astimezone(UTC).date(), period)
         starts = {
             _period(lead["expected_close_date"], period)
             for lead in self.leads
             if lead["expected_close_date"] is not None
         } | {current}
-        first, latest = min(starts), max(starts)
-        after = latest.year * 12 + latest.month - 1 + (1 if period == "month" else 3)
+        first = min(starts)
+        after = current.year * 12 + current.month - 1 + (1 if period == "month" else 3)
         f = self.filters
         span = Filters(
             datetime.combine(first, time.min, UTC),
