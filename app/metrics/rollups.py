@@ -59,6 +59,21 @@ def whole_days(scope: MetricsScope) -> tuple[date, date] | None:
     return bounds[0], bounds[1]
 
 
+def _stays(histograms: Mapping[str | None, Histogram], name: str) -> list[Mapping[str, Any]]:
+    """Stays as the history's reads answer them: per `name` (a status, or a dimension's value),
+    how many, and the median and p90 whole days."""
+    return [
+        {
+            name: key,
+            "stays": h.total,
+            "median_days": h.percentile(0.5),
+            "p90_days": h.percentile(0.9),
+        }
+        for key, h in histograms.items()
+        if h.total
+    ]
+
+
 class RollupRepository:
     """Reads for a window of whole days; `history` answers what the rollups cannot."""
 
@@ -292,16 +307,7 @@ class RollupRepository:
         histograms = await self.durations("stay", tuple(statuses), scope)
         if histograms is None:
             return await self.history.time_in_status(scope, statuses)
-        return [
-            {
-                "status": status,
-                "stays": h.total,
-                "median_days": h.percentile(0.5),
-                "p90_days": h.percentile(0.9),
-            }
-            for (status, _), h in histograms.items()
-            if h.total
-        ]
+        return _stays({status: h for (status, _), h in histograms.items()}, "status")
 
     async def stays_by(self, scope: MetricsScope, status: str, by: str) -> list[Mapping[str, Any]]:
         """As `MetricsRepository.stays_by`, from the duration histograms (or from the history
@@ -309,16 +315,7 @@ class RollupRepository:
         histograms = await self.durations("stay", (status,), scope, by=by)
         if histograms is None:
             return await self.history.stays_by(scope, status, by)
-        return [
-            {
-                "value": value,
-                "stays": h.total,
-                "median_days": h.percentile(0.5),
-                "p90_days": h.percentile(0.9),
-            }
-            for (_, value), h in histograms.items()
-            if h.total
-        ]
+        return _stays({value: h for (_, value), h in histograms.items()}, "value")
 
     async def series(self, scope: MetricsScope, interval: str) -> list[Mapping[str, Any]]:
         """Per bucket: created, created-and-won-now, and latest closings by outcome."""
