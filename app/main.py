@@ -20,6 +20,7 @@ from fastapi_offline import FastAPIOffline
 from app import __doc__ as about
 from app.access.http import document_security
 from app.access.service import KeyRing
+from app.dashboard import routes as dashboard
 from app.events import routes as events
 from app.events.service import announce_forever
 from app.intake import routes as intake
@@ -233,6 +234,7 @@ def create_app(*, settings: Settings | None = None, database_url: str | None = N
         events.router,
         webhooks.router,
         problem_routes.router,
+        dashboard.router,
     )
     for router in routers:
         _mount(app, router)

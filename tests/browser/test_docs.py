@@ -10,46 +10,20 @@ Uses Debian's Chromium (`apt-get install chromium`), never a browser downloaded 
 
 from __future__ import annotations
 
+import contextlib
 import json
-import os
-import shutil
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
 import urllib.request
-import warnings
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
+from tests.browser.serving import UI_TIMEOUT_MS, Service, Visit, assert_nothing_offsite, served
+
 pytestmark = pytest.mark.browser
 
-try:
+with contextlib.suppress(ImportError):  # `make test` collects this module too
     from playwright import sync_api
-except ImportError:  # `make test` collects this module too; only the browser fixture needs it
-    HAVE_PLAYWRIGHT = False
-else:
-    HAVE_PLAYWRIGHT = True
-
-HOST = "127.0.0.1"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-STARTUP_TIMEOUT_S = 60.0
-UI_TIMEOUT_MS = 30_000
 
 # Operations /docs must list, as (method, path).
 EXPECTED_OPERATIONS = {
@@ -62,237 +36,11 @@ EXPECTED_OPERATIONS = {
     ("GET", "/healthz"),
 }
 
-# URL schemes that never leave the browser.
-LOCAL_SCHEMES = {"data", "blob", "about", "chrome", "chrome-extension"}
-
-
-# --------------------------------------------------------------------------- event loops
-
-
-@pytest.fixture(autouse=True)
-def _empty_tables() -> None:
-    """Overrides tests/conftest.py's async autouse fixture of the same name, for this module.
-
-    Playwright's sync API keeps its own asyncio loop running in the main thread, so any async
-    fixture pytest-asyncio sets up meanwhile fails with "Runner.run() cannot be called from a
-    running event loop". These tests use no pool, so there are no tables to empty.
-    """
-
-
-# --------------------------------------------------------------------------- the service
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((HOST, 0))
-        return int(s.getsockname()[1])
-
-
-def _leadstatus_command() -> list[str]:
-    """The `leadstatus` script of the interpreter running the tests (the project's venv)."""
-    script = Path(sys.executable).with_name("leadstatus")
-    if script.exists():
-        return [str(script)]
-    found = shutil.which("leadstatus")
-    if found:
-        return [found]
-    return [sys.executable, "-c", "from app.cli.main import main; main()"]
-
-
-def _tail(path: Path, lines: int = 40) -> str:
-    try:
-        text = path.read_text(errors="replace")
-    except OSError as exc:
-        return f"<could not read {path}: {exc}>"
-    return "\n".join(text.splitlines()[-lines:]) or "<empty>"
-
-
-@dataclass
-class Service:
-    base_url: str
-    stderr_log: Path
-    key: str
-    """The development key `--dev-key` made: what a developer pastes into Authorize."""
-
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
-    """`leadstatus serve --migrate` on a free port with its own embedded PostgreSQL."""
-    workdir = tmp_path_factory.mktemp("leadstatus-browser")
-    data_dir = workdir / "data"
-    stdout_log = workdir / "serve.stdout.log"
-    stderr_log = workdir / "serve.stderr.log"
-    port = _free_port()
-    base_url = f"http://{HOST}:{port}"
-
-    env = os.environ.copy()
-    env.pop("DATABASE_URL", None)
-    env["LEADSTATUS_DATA_DIR"] = str(data_dir)
-    # The working directory is the scratch dir so that no developer's `.env` (which could set
-    # DATABASE_URL) is read; alembic.ini is found next to the (editable) package.
-    cmd = [
-        *_leadstatus_command(),
-        "serve",
-        "--host",
-        HOST,
-        "--port",
-        str(port),
-        "--migrate",
-        "--dev-key",
-    ]
-    with stdout_log.open("wb") as out, stderr_log.open("wb") as err:
-        proc = subprocess.Popen(cmd, cwd=workdir, env=env, stdout=out, stderr=err)
-    try:
-        _wait_healthy(proc, base_url, stderr_log)
-        key = (data_dir / "dev-key").read_text().strip()
-        yield Service(base_url=base_url, stderr_log=stderr_log, key=key)
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=10)
-        orphan = _stop_orphaned_postgres(data_dir / "pg")
-        if orphan is not None:
-            warnings.warn(
-                f"`leadstatus serve` exited with code {proc.returncode} on SIGTERM and left its "
-                f"embedded PostgreSQL (pid {orphan}) running; this test stopped it",
-                stacklevel=1,
-            )
-
-
-def _wait_healthy(proc: subprocess.Popen[bytes], base_url: str, stderr_log: Path) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT_S
-    last_error = "no attempt yet"
-    while time.monotonic() < deadline:
-        code = proc.poll()
-        if code is not None:
-            pytest.fail(
-                f"`leadstatus serve --migrate` exited with code {code} before /healthz answered."
-                f"\n--- its stderr ({stderr_log}) ---\n{_tail(stderr_log)}",
-                pytrace=False,
-            )
-        try:
-            with urllib.request.urlopen(f"{base_url}/healthz", timeout=2) as resp:
-                if resp.status == 200:
-                    return
-                last_error = f"HTTP {resp.status}"
-        except (urllib.error.URLError, OSError) as exc:
-            last_error = repr(exc)
-        time.sleep(0.25)
-    pytest.fail(
-        f"{base_url}/healthz did not answer 200 within {STARTUP_TIMEOUT_S:.0f} s "
-        f"(last error: {last_error})\n--- server stderr ({stderr_log}) ---\n{_tail(stderr_log)}",
-        pytrace=False,
-    )
-
-
-def _stop_orphaned_postgres(pgdata: Path) -> int | None:
-    """Stop an embedded PostgreSQL still running in `pgdata`; its pid, or None if none was.
-
-    The server is meant to stop when the last process using it exits, but that happens in an
-    atexit hook, which does not run if the process dies of a signal.
-    """
-    pidfile = pgdata / "postmaster.pid"
-    try:
-        pid = int(pidfile.read_text().splitlines()[0])
-    except (OSError, ValueError, IndexError):
-        return None
-    try:
-        os.kill(pid, signal.SIGINT)  # PostgreSQL's "fast" shutdown
-    except ProcessLookupError:
-        return None
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and pidfile.exists():
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            break
-        time.sleep(0.2)
-    else:
-        if pidfile.exists():
-            os.kill(pid, signal.SIGKILL)
-    return pid
-
-
-# --------------------------------------------------------------------------- the browser
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[sync_api.Browser]:
-    if not HAVE_PLAYWRIGHT:
-        pytest.skip("playwright is not installed: `make test-browser` installs the browser extra")
-    if not os.access(CHROMIUM, os.X_OK):
-        pytest.fail(
-            f"{CHROMIUM} not found: install Debian's Chromium (`apt-get install -y chromium`); "
-            "these tests never download playwright's own browser",
-            pytrace=False,
-        )
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
-@dataclass
-class Visit:
-    """A fresh page plus every request it made and every error it printed."""
-
-    page: sync_api.Page
-    requests: list[sync_api.Request] = field(default_factory=list)
-    console_errors: list[str] = field(default_factory=list)
-
-    @property
-    def urls(self) -> list[str]:
-        return [r.url for r in self.requests]
-
-    def offsite_requests(self) -> list[str]:
-        """Requests for hosts other than the service on 127.0.0.1, with how each ended.
-
-        A request the page's Content-Security-Policy blocked never leaves the browser, so it does
-        not count (Chromium still reports it as a request, failed with "csp").
-        """
-        offsite = []
-        for request in self.requests:
-            parts = urlsplit(request.url)
-            if parts.scheme in LOCAL_SCHEMES or parts.hostname == HOST:
-                continue
-            failure = request.failure
-            if failure is not None and "csp" in failure.lower():
-                continue
-            outcome = f"failed: {failure}" if failure else "sent"
-            offsite.append(f"{request.url} ({outcome}, initiated as {request.resource_type})")
-        return offsite
-
-
-@pytest.fixture
-def visit(browser: sync_api.Browser) -> Iterator[Visit]:
-    context = browser.new_context()
-    context.set_default_timeout(UI_TIMEOUT_MS)
-    page = context.new_page()
-    seen = Visit(page=page)
-    page.on("request", lambda request: seen.requests.append(request))
-    page.on(
-        "console",
-        lambda msg: seen.console_errors.append(msg.text) if msg.type == "error" else None,
-    )
-    page.on("pageerror", lambda exc: seen.console_errors.append(f"uncaught: {exc}"))
-    try:
-        yield seen
-    finally:
-        context.close()
-
-
-def _assert_nothing_offsite(visit: Visit, what: str) -> None:
-    offsite = visit.offsite_requests()
-    assert not offsite, (
-        f"{what} requested {len(offsite)} URL(s) from hosts other than {HOST} "
-        f"(a CDN or other outside asset?):\n  " + "\n  ".join(offsite)
-    )
+    with served(tmp_path_factory.mktemp("leadstatus-browser")) as running:
+        yield running
 
 
 # --------------------------------------------------------------------------- Swagger UI
@@ -346,7 +94,7 @@ def test_docs_lists_operations_and_loads_nothing_offsite(visit: Visit, service: 
     assert any(urlsplit(u).path == "/openapi.json" for u in visit.urls), (
         f"/docs never fetched /openapi.json; requests: {visit.urls}"
     )
-    _assert_nothing_offsite(visit, "/docs")
+    assert_nothing_offsite(visit, "/docs")
 
 
 def _authorize(page: sync_api.Page, key: str) -> None:
@@ -422,7 +170,7 @@ def test_docs_try_it_out_get_workflow(visit: Visit, service: Service) -> None:
         "displayRequestDuration is on but the live response shows no 'Request duration'"
     )
 
-    _assert_nothing_offsite(visit, "/docs after 'Execute'")
+    assert_nothing_offsite(visit, "/docs after 'Execute'")
 
 
 # --------------------------------------------------------------------------- ReDoc
@@ -474,4 +222,4 @@ def test_redoc_renders_and_loads_nothing_offsite(visit: Visit, service: Service)
     assert any(urlsplit(u).path == "/openapi.json" for u in visit.urls), (
         f"/redoc never fetched /openapi.json; requests: {visit.urls}"
     )
-    _assert_nothing_offsite(visit, "/redoc")
+    assert_nothing_offsite(visit, "/redoc")
