@@ -51,7 +51,8 @@ CHARTS = {
 AXE_VERSION = "4.14.1"
 AXE_TARBALL = f"https://registry.npmjs.org/axe-core/-/axe-core-{AXE_VERSION}.tgz"
 AXE_INTEGRITY = (
-    "sha512-FHfa+lmNjQZfJz1q8wKqIDwC6DExcHt/pkjNQb09a3NPjCKg2rhu5qb2S4r76ASyFNNtuFooJpZe37OgudVGtQ=="
+    "sha512-FHfa+lmNjQZfJz1q8wKqIDwC6DExcHt/pkjNQb09a3NPjCKg2rhu5qb2S4r76ASyFNNtuFooJpZe37Ogud"
+    "VGtQ=="
 )
 """The registry's `dist.integrity` for that version: the download must match it."""
 
@@ -88,7 +89,7 @@ def default_currency(revenue: dict[str, Any], value: dict[str, Any]) -> str:
     open_deals = {c["currency"]: c["deals"] for c in value["currencies"]}
     won = {c["currency"]: c["won"]["deals"] for c in revenue["currencies"]}
     codes = set(open_deals) | set(won)
-    return sorted(codes, key=lambda c: (-won.get(c, 0), -open_deals.get(c, 0), c))[0]
+    return str(sorted(codes, key=lambda c: (-won.get(c, 0), -open_deals.get(c, 0), c))[0])
 
 
 def expected(service: Service, filters: dict[str, str], currency: str) -> dict[str, Any]:
@@ -249,7 +250,7 @@ def assert_matches_api(page: sync_api.Page, want: dict[str, Any]) -> None:
 def chart_values(page: sync_api.Page, chart: str, trace: int, axis: str) -> list[Any]:
     return list(
         page.evaluate(
-            "([chart, trace, axis]) => document.querySelector(`[data-chart=\"${chart}\"]`)"
+            '([chart, trace, axis]) => document.querySelector(`[data-chart="${chart}"]`)'
             ".data[trace][axis]",
             [chart, trace, axis],
         )
@@ -339,7 +340,9 @@ def test_a_filter_change_redraws_and_goes_into_the_url(visit: Visit, service: Se
     page.go_back()
     wait_drawn(page, after=drawn)
     assert "owner" not in parse_qs(urlsplit(page.url).query)
-    assert int(page.evaluate(READ_HEADLINE)["created"]) == metrics(service, "summary", {})["created"]
+    assert (
+        int(page.evaluate(READ_HEADLINE)["created"]) == metrics(service, "summary", {})["created"]
+    )
     assert not visit.console_errors, f"console errors: {visit.console_errors}"
 
 
@@ -406,6 +409,9 @@ def axe_source(tmp_path_factory: pytest.TempPathFactory) -> str:
     return source
 
 
+FOCUSED = "document.activeElement.id || document.activeElement.tagName"
+
+
 def serious_violations(page: sync_api.Page, axe: str) -> list[str]:
     page.add_script_tag(content=axe)
     found = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
@@ -437,7 +443,9 @@ def test_axe_finds_no_serious_violation(
         reached = set()
         for _ in range(60):
             page.keyboard.press("Tab")
-            reached.add(page.evaluate("document.activeElement.id || document.activeElement.tagName"))
+            reached.add(
+                page.evaluate("document.activeElement.id || document.activeElement.tagName")
+            )
         assert {"f-from", "f-interval", "f-owner", "f-currency", "SUMMARY"} <= reached
     finally:
         context.close()
