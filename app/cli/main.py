@@ -86,7 +86,10 @@ def serve(
     url = _database_url()
     if migrate_first:
         _migrate(url)
-    _say(f"Serving on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
+    _say(
+        f"Serving on http://{host}:{port}  (API docs: http://{host}:{port}/docs,"
+        f" sales dashboard: http://{host}:{port}/dashboard)"
+    )
     if dev_key:
         _say(f"Development API key (every scope; Authorize in /docs): {_development_key(url)}")
     beside = "deliver" if settings.webhooks else "publish" if settings.nats_url else None

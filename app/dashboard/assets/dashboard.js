@@ -169,12 +169,34 @@
     const details = element("details", {},
       element("summary", { text: "Table view" }), ...tables);
     section.append(element("figure", {}, chart, details));
-    Plotly.newPlot(chart, traces, {
+    const layoutAll = {
       margin: { t: 10, r: 10, b: 40, l: 60 },
       font: { family: "system-ui, sans-serif", size: 13, color: "#1f2933" },
       paper_bgcolor: "rgba(0,0,0,0)", plot_bgcolor: "rgba(0,0,0,0)",
       legend: { orientation: "h", y: -0.18, traceorder: "normal" }, height: 300, ...layout,
-    }, { displayModeBar: false, responsive: true });
+    };
+    chart.style.minHeight = `${layoutAll.height}px`;
+    whenSeen(chart, () => Plotly.newPlot(chart, traces, layoutAll,
+      { displayModeBar: false, responsive: true }).then(() => { chart.dataset.drawn = "true"; }));
+  }
+
+  // plotly.js arrives after this script, so the API is asked while it loads; a chart is drawn
+  // once plotly.js is there and the chart is near the screen (the tables are there at once).
+  const plotlyLoaded = new Promise((resolve) => {
+    if (window.Plotly) resolve();
+    else $("plotly").addEventListener("load", resolve, { once: true });
+  });
+  const nearScreen = new IntersectionObserver((entries) => {
+    for (const entry of entries) {
+      if (!entry.isIntersecting) continue;
+      nearScreen.unobserve(entry.target);
+      entry.target.draw();
+    }
+  }, { rootMargin: "400px 0px" });
+
+  function whenSeen(chart, draw) {
+    chart.draw = () => plotlyLoaded.then(draw);
+    nearScreen.observe(chart);
   }
 
   function kpi(list, name, label, value, format) {
@@ -361,6 +383,27 @@
         { month: "short", year: "numeric", timeZone: "UTC" });
   }
 
+  function firstContact(section, d) {
+    const f = d.hygiene.first_contact;
+    note(section, `How long new leads waited in ${words(f.status)} before their first move: `
+      + `median ${fmt.days(f.median_days)}, p90 ${fmt.days(f.p90_days)} over `
+      + `${fmt.count(f.contacted)} leads; ${fmt.count(f.waiting)} are still waiting.`);
+    const rows = f.by_owner.slice(0, 15).reverse();
+    figure(section, "first-contact", "Median and p90 days to first contact per owner", [
+      { type: "bar", orientation: "h", name: "Median days", y: rows.map((o) => o.owner),
+        x: rows.map((o) => o.median_days), marker: { color: COLORS.accent } },
+      { type: "bar", orientation: "h", name: "p90 days", y: rows.map((o) => o.owner),
+        x: rows.map((o) => o.p90_days), marker: { color: COLORS.muted } },
+    ], { barmode: "group", height: 80 + 34 * Math.max(rows.length, 2),
+      margin: { t: 10, r: 10, b: 40, l: 130 } }, [
+      table("first-contact-owners", "Days to first contact per owner", [
+        ["Owner", "owner", fmt.text], ["Contacted", "contacted", fmt.count],
+        ["Median", "median_days", fmt.days], ["p90", "p90_days", fmt.days]], f.by_owner),
+      table("first-contact-sources", "Days to first contact per source", [
+        ["Source", "source", fmt.text], ["Contacted", "contacted", fmt.count],
+        ["Median", "median_days", fmt.days], ["p90", "p90_days", fmt.days]], f.by_source)]);
+  }
+
   function currencyEntry(answer, currency) {
     return answer.currencies.find((c) => c.currency === currency) || null;
   }
@@ -381,7 +424,7 @@
       kpi(list, "average_deal", "Average won deal", r.won.average_deal, show);
       kpi(list, "revenue_lost", "Lost", r.lost.revenue, show);
       kpi(list, "revenue_no_decision", "No decision", r.no_decision.revenue, show);
-      section.append(list);
+      section.append(list, element("h3", { text: "Lost revenue by reason" }));
       figure(section, "lost-revenue", `Lost revenue by reason, ${currency}`, [{ type: "bar",
         x: r.lost_by_reason.map((x) => words(x.reason)),
         y: r.lost_by_reason.map((x) => Number(x.revenue)), marker: { color: COLORS.lost } }],
@@ -450,6 +493,16 @@
     return (select.value = best ? best[0] : "");
   }
 
+  /** The window as a manager reads it: whole UTC days, both ends included. */
+  function windowText(w) {
+    const day = (instant) => new Date(instant).toLocaleDateString("en-GB",
+      { day: "numeric", month: "short", year: "numeric", timeZone: "UTC" });
+    const end = new Date(w.to);
+    const whole = end.getUTCHours() + end.getUTCMinutes() + end.getUTCSeconds() === 0;
+    const last = whole ? new Date(end.getTime() - 86_400_000) : end;
+    return `${day(w.from)} to ${day(last)}${whole ? "" : " (to the minute)"}, UTC`;
+  }
+
   function fillChoices(id, values) {
     $(id).replaceChildren(...[...new Set(values)].sort().map((v) => element("option", { value: v })));
   }
@@ -466,6 +519,7 @@
     ["owners", "Rep leaderboard", ["owners"], owners],
     ["sources", "Lead-source quality", ["sources"], sources],
     ["pipeline-now", "Pipeline now", ["hygiene", "summary"], pipelineNow],
+    ["first-contact", "Speed to first contact", ["hygiene"], firstContact],
     ["revenue", "Revenue and forecast", ["revenue", "pipelineValue", "forecast"],
       (section, d) => revenue(section, d, pickCurrency(d))],
   ];
@@ -478,7 +532,10 @@
     $("progress").textContent = "Loading…";
     const asked = Object.fromEntries(Object.entries(requests(filters)).map(
       ([name, [path, query]]) => [name, api(path, query)]));
-    for (const chart of document.querySelectorAll("[data-chart]")) Plotly.purge(chart);
+    for (const chart of document.querySelectorAll("[data-chart]")) {
+      nearScreen.unobserve(chart);
+      if (window.Plotly) Plotly.purge(chart);
+    }
     $("figures").replaceChildren();
     const drawn = PANELS.map(async ([id, title, needs, draw]) => {
       const section = panel(id, title);
@@ -506,11 +563,12 @@
     const w = summary.window;
     fillChoices("owners", (await asked.owners).items.map((o) => o.owner));
     fillChoices("sources", (await asked.sources).items.map((s) => s.source));
-    $("progress").textContent = `${fmt.date(w.from)} to ${fmt.date(w.to)} (exclusive), `
-      + `drawn in ${Math.round(performance.now() - started)} ms.`;
+    $("progress").textContent = `${windowText(w)}; drawn in `
+      + `${Math.round(performance.now() - started)} ms.`;
     document.body.dataset.ready = String(mine);
   }
 
+  /** The pipeline names, asked for when the field is first used (the list counts every lead). */
   async function loadPipelines() {
     try {
       const pipelines = await api("/v1/pipelines", "");
@@ -545,7 +603,6 @@
     $("forget").hidden = false;
     const filters = readFilters();
     showFilters(filters);
-    loadPipelines();
     render(filters);
   }
 
@@ -564,6 +621,7 @@
       apply(filtersFromForm());
     }
   });
+  $("f-pipeline").addEventListener("focus", loadPipelines, { once: true });
   $("reset").addEventListener("click", () => {
     showFilters(DEFAULTS);
     apply({});
