@@ -3,7 +3,7 @@
 The browser asks the metrics API for every number, with the key the person gives the page; this
 module only serves files. The chart library is plotly.js as the `plotly` wheel ships it, so the
 page works offline like `/docs` and nothing is built or fetched from a CDN. Assets are compressed
-once, on first use, and answered with a validator so a browser asks again cheaply.
+once, on first use, and addressed by their content, so a browser keeps them until they change.
 """
 
 from __future__ import annotations
@@ -78,11 +78,15 @@ def asset(name: str) -> Asset:
     )
 
 
+def version(found: Asset) -> str:
+    return found.etag[1:13]
+
+
 @cache
 def page(root: str) -> str:
     """The page with the asset addresses filled in (`root` is where the app is mounted)."""
     assets = {
-        name.replace(".", "_"): f"{root}/dashboard/assets/{name}?v={asset(name).etag[1:13]}"
+        name.replace(".", "_"): f"{root}/dashboard/assets/{name}?v={version(asset(name))}"
         for name in ASSETS
     }
     return Template((HERE / "page.html").read_text()).substitute(root=root, **assets)
@@ -98,9 +102,12 @@ async def dashboard_asset(name: str, request: Request) -> Response:
     if name not in ASSETS:
         raise HTTPException(404, "The dashboard has no asset of this name.")
     found = asset(name)
+    # The page asks for each asset by its content (`?v=`), so that address never changes
+    # meaning: a browser keeps it for a year. Any other address is checked every time.
+    addressed = request.query_params.get("v") == version(found)
     headers = {
         "ETag": found.etag,
-        "Cache-Control": "public, max-age=86400",
+        "Cache-Control": "public, max-age=31536000, immutable" if addressed else "no-cache",
         "X-Content-Type-Options": "nosniff",
         "Vary": "Accept-Encoding",
     }

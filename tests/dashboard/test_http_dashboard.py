@@ -36,6 +36,11 @@ async def test_the_page_needs_no_key_and_allows_scripts_only_from_the_service(
         asset = await anonymous.get(address)
         assert asset.status_code == 200, address
         assert asset.content, address
+        assert asset.headers["cache-control"] == "public, max-age=31536000, immutable"
+        # Without its content's version, the same file is checked again at every use.
+        unversioned = await anonymous.get(address.split("?")[0])
+        assert unversioned.headers["cache-control"] == "no-cache"
+        assert unversioned.content == asset.content
 
 
 async def test_plotly_comes_compressed_from_the_installed_wheel(

@@ -177,15 +177,23 @@
     };
     chart.style.minHeight = `${layoutAll.height}px`;
     whenSeen(chart, () => Plotly.newPlot(chart, traces, layoutAll,
-      { displayModeBar: false, responsive: true }).then(() => { chart.dataset.drawn = "true"; }));
+      { displayModeBar: false, responsive: true }).then(() => {
+      chart.dataset.drawn = String(Math.round(performance.now()));
+    }));
   }
 
-  // plotly.js arrives after this script, so the API is asked while it loads; a chart is drawn
-  // once plotly.js is there and the chart is near the screen (the tables are there at once).
-  const plotlyLoaded = new Promise((resolve) => {
-    if (window.Plotly) resolve();
-    else $("plotly").addEventListener("load", resolve, { once: true });
-  });
+  // plotly.js (4.8 MB) is fetched at once (a preload) but run only once the first figures are
+  // in: until then the main thread is the numbers', and the API is asked while it downloads. A
+  // chart is drawn once plotly.js runs and the chart is near the screen.
+  let figuresIn;
+  const firstFigures = new Promise((resolve) => { figuresIn = resolve; });
+  const plotlyLoaded = firstFigures.then(() => new Promise((resolve, reject) => {
+    if (window.Plotly) return resolve();
+    const script = element("script", { src: document.body.dataset.plotly });
+    script.addEventListener("load", resolve, { once: true });
+    script.addEventListener("error", () => reject(new Error("plotly.js did not load")));
+    document.head.append(script);
+  }));
   const nearScreen = new IntersectionObserver((entries) => {
     for (const entry of entries) {
       if (!entry.isIntersecting) continue;
@@ -546,6 +554,8 @@
       section.removeAttribute("aria-busy");
     });
     const outcomes = await Promise.allSettled(drawn);
+    // After the next frame is painted: the numbers first, then plotly.js runs.
+    requestAnimationFrame(() => setTimeout(figuresIn, 0));
     if (mine !== generation) return;
     const refused = outcomes.find((o) => o.status === "rejected");
     if (refused) {
@@ -566,6 +576,7 @@
     $("progress").textContent = `${windowText(w)}; drawn in `
       + `${Math.round(performance.now() - started)} ms.`;
     document.body.dataset.ready = String(mine);
+    document.body.dataset.readyAt = String(Math.round(performance.now()));
   }
 
   /** The pipeline names, asked for when the field is first used (the list counts every lead). */
