@@ -16,6 +16,7 @@ import hashlib
 import io
 import json
 import tarfile
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -335,6 +336,8 @@ def test_a_filter_change_redraws_and_goes_into_the_url(visit: Visit, service: Se
     points = metrics(service, "timeseries", {}, metric="won", interval="month")["points"]
     assert [row["start"] for row in monthly] == [p["start"] for p in points]
     assert len(monthly) < len(weekly)
+    page.wait_for_selector('[data-chart="over-time"][data-drawn]')
+    assert chart_values(page, "over-time", 0, "y") == [p["value"] for p in points]
 
     owner = metrics(service, "owners", {}, sort="won")["items"][-1]["owner"]
     page.get_by_label("Owner", exact=True).fill(owner)
@@ -352,6 +355,26 @@ def test_a_filter_change_redraws_and_goes_into_the_url(visit: Visit, service: Se
         int(page.evaluate(READ_HEADLINE)["created"]) == metrics(service, "summary", {})["created"]
     )
     assert not visit.console_errors, f"console errors: {visit.console_errors}"
+
+
+def metrics_refusal(service: Service, filters: dict[str, str]) -> str:
+    try:
+        metrics(service, "summary", filters)
+    except urllib.error.HTTPError as refused:
+        assert refused.code == 422
+        return str(json.load(refused)["detail"])
+    raise AssertionError("the API accepted a window that ends before it starts")
+
+
+def test_a_window_the_api_refuses_is_explained(visit: Visit, service: Service) -> None:
+    page = visit.page
+    open_dashboard(page, service, {})
+    page.goto(f"{service.base_url}/dashboard?from=2026-06-01&to=2026-01-01")
+    refusal = page.get_by_role("status")
+    refusal.filter(has_text="refused").wait_for()
+    detail = metrics_refusal(service, {"from": "2026-06-01", "to": "2026-01-01"})
+    assert detail in refusal.inner_text()
+    assert page.locator("[data-kpi]").count() == 0
 
 
 def test_the_key_is_asked_once_per_session_and_sent_as_the_api_wants(
