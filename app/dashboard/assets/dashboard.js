@@ -532,6 +532,15 @@
       (section, d) => revenue(section, d, pickCurrency(d))],
   ];
 
+  function explain(failure) {
+    if (!(failure instanceof Refusal)) {
+      return failure instanceof TypeError ? "The service did not answer; try again shortly."
+        : "The page could not draw every figure; the table views hold what arrived.";
+    }
+    return failure.status >= 500 ? `The metrics API could not answer: ${failure.message}`
+      : `The metrics API refused these filters: ${failure.message}`;
+  }
+
   /** Every request at once; each panel draws as soon as its own answers are in. */
   async function render(filters) {
     const mine = ++generation;
@@ -561,11 +570,9 @@
     if (refused) {
       const refusal = refused.reason;
       if (refusal.status === 401 || refusal.status === 403) return askForKey(refusal.message);
-      $("progress").textContent = refusal instanceof Refusal
-        ? `The metrics API refused these filters: ${refusal.message}`
-        : "The page could not draw every figure; the table views hold what arrived.";
+      $("progress").textContent = explain(refusal);
       for (const section of $("figures").querySelectorAll("[aria-busy]")) {
-        note(section, "Not available for these filters.");
+        note(section, "Not available: see the message at the top.");
       }
       return;
     }
