@@ -15,6 +15,7 @@ from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -29,7 +30,7 @@ from app.leads.emails import Email
 from app.pipelines.default import DEFAULT_PIPELINE
 from app.pipelines.schemas import PipelineName, ReasonCode, StatusKey
 from app.pipelines.workflow import Outcome
-from app.platform.http.fields import NO_NUL
+from app.platform.http.fields import NO_NUL, iso_8601_only
 
 Text = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=NO_NUL)
@@ -50,7 +51,11 @@ def _held_within_records(value: datetime) -> datetime:
     return min(max(aware, EARLIEST), LATEST)
 
 
-FilterInstant = Annotated[datetime, AfterValidator(_held_within_records)]
+FilterInstant = Annotated[
+    datetime, BeforeValidator(iso_8601_only), AfterValidator(_held_within_records)
+]
+Instant = Annotated[AwareDatetime, BeforeValidator(iso_8601_only)]
+Day = Annotated[date, BeforeValidator(iso_8601_only)]
 
 WORKFLOW_FIELDS = {
     "status": "the status changes only through POST /v1/leads/{id}/transitions or /reopen",
@@ -109,7 +114,7 @@ class _LeadFields(_Input):
         description="The rep's chance that this deal is won, 0 to 1; overrides its status's "
         "probability in the weighted pipeline.",
     )
-    expected_close_date: date | None = Field(
+    expected_close_date: Day | None = Field(
         default=None, description="The day the deal is expected to close (the forecast's month)."
     )
     external_id: Text | None = Field(default=None, description="The lead's id in another system.")
@@ -212,7 +217,7 @@ class TransitionRequest(_Input):
     competitor: Text | None = Field(
         default=None, description="The winner, for `lost`; required with reason `competitor`."
     )
-    revisit_at: AwareDatetime | None = Field(
+    revisit_at: Instant | None = Field(
         default=None,
         description="When to revisit: required for `recycled`, optional for `lost` and "
         "`no_decision`; must be in the future.",

@@ -206,3 +206,55 @@ async def test_unknown_problem_type_is_a_documented_404(
 def test_every_documented_if_match_is_accepted(value: str) -> None:
     version = expected_version(value)
     assert version == (None if value == "*" else int(re.sub(r"\D", "", value)))
+
+
+# A 405 listed the methods of the first route of its path only: `OPTIONS /v1/leads` said
+# `Allow: POST` though `GET /v1/leads` exists (Schemathesis' allow_header_conformance).
+
+
+@pytest.mark.parametrize(
+    ("path", "methods"),
+    [
+        ("/v1/leads", {"GET", "POST"}),
+        ("/v1/leads/1", {"GET", "PATCH"}),
+        ("/v1/intake/hubspot-main", {"GET", "POST"}),
+    ],
+)
+async def test_a_405_allows_every_method_of_the_path(
+    client: httpx.AsyncClient, path: str, methods: set[str]
+) -> None:
+    for method in ("OPTIONS", "PUT", "DELETE"):
+        r = await client.request(method, path)
+        assert_problem(r, 405)
+        assert set(r.headers["allow"].split(", ")) == methods, (method, r.headers["allow"])
+
+
+# A number where the document says date or date-time was read as a Unix time:
+# `GET /v1/leads?created_before=0.5` answered 200 (Schemathesis' negative_data_rejection).
+
+
+@pytest.mark.parametrize("value", ["0.5", "1700000000", "-1", "1e9", "nan", "Infinity"])
+async def test_a_number_is_no_instant_in_a_filter(client: httpx.AsyncClient, value: str) -> None:
+    for name in ("created_before", "created_after"):
+        r = await client.get("/v1/leads", params={name: value})
+        _invalid_field(r, "query", name)
+
+
+@pytest.mark.parametrize("value", [1700000000, 0.5, "1700000000"])
+async def test_a_number_is_no_date_in_a_body(client: httpx.AsyncClient, value: Any) -> None:
+    r = await client.post(
+        "/v1/leads", json={"email": "unix@example.com", "expected_close_date": value}
+    )
+    _invalid_field(r, "body", "expected_close_date")
+    lead = await create(client, "unix@example.com")
+    r = await client.post(
+        f"/v1/leads/{lead['id']}/transitions",
+        json={"to": "recycled", "reason": "timing", "revisit_at": value},
+    )
+    _invalid_field(r, "body", "revisit_at")
+
+
+async def test_iso_8601_text_is_still_an_instant(client: httpx.AsyncClient) -> None:
+    for value in ("2026-03-01", "2026-03-01T09:00:00Z", "2026-03-01T09:00:00+02:00"):
+        r = await client.get("/v1/leads", params={"created_before": value})
+        assert r.status_code == 200, (value, r.text)

@@ -24,6 +24,7 @@ from fastapi_problem.handler import (
     new_exception_handler,
 )
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.platform import errors
@@ -112,6 +113,26 @@ def problem_body(kind: ProblemType, detail: str, **facts: Any) -> dict[str, Any]
     }
 
 
+def _http_refusal(eh: ExceptionHandler, request: Request, exc: HTTPException) -> Problem:
+    """A plain HTTP refusal. A 405 names every method the path has: the router stops at the
+    first route of the path, and each route holds one operation's methods."""
+    if exc.status_code == 405:
+        allowed = methods_of(request.scope)
+        if allowed:
+            exc = HTTPException(405, exc.detail, headers={"Allow": ", ".join(allowed)})
+    return http_exception_handler_(eh, request, exc)
+
+
+def methods_of(scope: Scope) -> list[str]:
+    """Every method the app's routes answer on this request's path."""
+    found: set[str] = set()
+    for route in scope["app"].router.routes:
+        methods = getattr(route, "methods", None)
+        if methods and route.matches({**scope, "method": next(iter(methods))})[0] is Match.FULL:
+            found |= set(methods)
+    return sorted(found)
+
+
 def _validation(_eh: ExceptionHandler, _request: Request, exc: RequestValidationError) -> Problem:
     detail, errors = validation_errors(exc.errors())
     return problem(VALIDATION, detail, errors=errors)
@@ -145,7 +166,7 @@ def _unexpected(_eh: ExceptionHandler, request: Request, exc: Exception) -> Prob
 def install(app: FastAPI) -> ExceptionHandler:
     # Order matters: the first matching class wins, so the catch-all comes last.
     handlers: dict[type[Exception], Any] = {
-        HTTPException: http_exception_handler_,
+        HTTPException: _http_refusal,
         RequestValidationError: _validation,
         errors.ServiceError: _refusal,
         asyncpg.QueryCanceledError: _query_timeout,
@@ -154,6 +175,7 @@ def install(app: FastAPI) -> ExceptionHandler:
     }
     eh = new_exception_handler(
         handlers=handlers,
+        http_exception_handler=_http_refusal,
         request_validation_handler=_validation,
         documentation_uri_template=PROBLEM_URI,
     )
