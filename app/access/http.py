@@ -26,6 +26,7 @@ from app.access.domain import ApiKey, KeyScope
 from app.access.rate_limit import TokenBucket, retry_after_seconds
 from app.access.service import KeyRing
 from app.platform.errors import MissingScope, RateLimited, Unauthenticated
+from app.platform.http.requests import StrictJsonRequest
 
 SECURITY_SCHEMES = {
     "ApiKeyBearer": {
@@ -171,6 +172,6 @@ class KeyedRoute(APIRoute):
 
         async def keyed(request: Request) -> Response:
             await authorize(request, scope)
-            return await answer(request)
+            return await answer(StrictJsonRequest(request.scope, request.receive))
 
         return keyed

@@ -7,6 +7,7 @@ cleanup never fails whole because of one row, and never half-succeeds without sa
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import asyncpg
@@ -30,7 +31,7 @@ from app.platform.errors import InvalidPayload, MalformedBody, PipelineNotFound,
 from app.platform.http import problem_types as p
 from app.platform.http.problem_types import problem_type_of
 from app.platform.http.problems import problem_body, validation_errors
-from app.platform.http.requests import documented_headers
+from app.platform.http.requests import documented_headers, strict_json
 from app.platform.observability.metrics import instruments_of
 
 MAX_BATCH = 1000
@@ -52,8 +53,8 @@ async def _items(request: Request, member: str) -> list[Any]:
     # The body's size is bounded before it gets here (platform.http.limits: four times the usual).
     body = await request.body()
     try:
-        document = orjson.loads(body)
-    except orjson.JSONDecodeError:
+        document = strict_json(body)
+    except json.JSONDecodeError:
         raise MalformedBody("The body is not valid JSON.") from None
     items = document.get(member) if isinstance(document, dict) else None
     if not isinstance(items, list) or not 1 <= len(items) <= MAX_BATCH:
@@ -75,7 +76,18 @@ def _batch_body(member: str, item: dict[str, Any], example: list[dict[str, Any]]
                     "properties": {
                         member: {
                             "type": "array",
-                            "items": item,
+                            # Each item is validated on its own: one that is not `item` is
+                            # answered `rejected` with its problem, and the rest go through.
+                            "items": {
+                                "anyOf": [
+                                    item,
+                                    {
+                                        "description": "Any other value is accepted into the "
+                                        "batch and answered in `items` as `rejected`, with the "
+                                        "problem it has; the other items go through."
+                                    },
+                                ]
+                            },
                             "minItems": 1,
                             "maxItems": MAX_BATCH,
                         }

@@ -258,3 +258,39 @@ async def test_iso_8601_text_is_still_an_instant(client: httpx.AsyncClient) -> N
     for value in ("2026-03-01", "2026-03-01T09:00:00Z", "2026-03-01T09:00:00+02:00"):
         r = await client.get("/v1/leads", params={"created_before": value})
         assert r.status_code == 200, (value, r.text)
+
+
+# One JSON reader for every route: a single create stored `NaN` in attributes as null, and a
+# batch read an integer past 64 bits as a float, losing its digits.
+
+NOT_JSON = ["NaN", "Infinity", "-Infinity", "1e400"]
+
+
+@pytest.mark.parametrize("number", NOT_JSON)
+async def test_a_number_json_does_not_have_is_refused_by_every_route(
+    client: httpx.AsyncClient, number: str
+) -> None:
+    lead = f'{{"email": "nan@example.com", "attributes": {{"score": {number}}}}}'
+    headers = {"content-type": "application/json"}
+    r = await client.post("/v1/leads", content=lead, headers=headers)
+    body = assert_problem(r, 422, "request-validation-failed")
+    assert body["errors"][0]["type"] == "json_invalid"
+    r = await client.post("/v1/leads:batch", content=f'{{"leads": [{lead}]}}', headers=headers)
+    assert_problem(r, 400, "malformed-body")
+    r = await client.get("/v1/leads", params={"email": "nan@example.com"})
+    assert r.json()["items"] == []
+
+
+async def test_an_integer_past_64_bits_is_refused_in_a_batch_too(
+    client: httpx.AsyncClient,
+) -> None:
+    huge = 123456789012345678901234567890
+    lead = f'{{"email": "big@example.com", "attributes": {{"n": {huge}}}}}'
+    headers = {"content-type": "application/json"}
+    single = await client.post("/v1/leads", content=lead, headers=headers)
+    assert_problem(single, 422, "request-validation-failed")
+    r = await client.post("/v1/leads:batch", content=f'{{"leads": [{lead}]}}', headers=headers)
+    assert r.status_code == 200, r.text
+    (item,) = r.json()["items"]
+    assert item["result"] == "rejected"
+    assert item["problem"]["errors"][0]["loc"] == ["attributes"]

@@ -9,6 +9,8 @@ document with `documented_headers`.
 
 from __future__ import annotations
 
+import json
+import math
 import re
 from typing import Annotated, Any
 
@@ -77,3 +79,37 @@ def expected_version(if_match: str | None) -> int | None:
 
 def etag(version: int) -> str:
     return f'"{version}"'
+
+
+def strict_json(body: bytes) -> Any:
+    """A JSON body read as RFC 8259 defines JSON, the one reader for every route.
+
+    Python's reader also takes `NaN`, `Infinity` and numbers past a double's range (as inf),
+    which PostgreSQL's jsonb then stored as null; orjson reads an integer past 64 bits as a
+    float, losing digits. Here those are not JSON (json.JSONDecodeError, as any malformed body),
+    and integers stay exact, so the models' own rules refuse what cannot be stored.
+    """
+    try:
+        return json.loads(body, parse_constant=_not_json, parse_float=_finite)
+    except json.JSONDecodeError:
+        raise
+    except ValueError as refused:  # the hooks below, or text that is not UTF-8
+        raise json.JSONDecodeError(str(refused), body.decode(errors="replace"), 0) from None
+
+
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not a JSON number")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise ValueError(f"{text} is past the range of a JSON number this service reads")
+    return value
+
+
+class StrictJsonRequest(Request):
+    """A request whose JSON body is read by `strict_json` when the route parses it."""
+
+    async def json(self) -> Any:
+        return strict_json(await self.body())
