@@ -53,6 +53,12 @@ router = APIRouter(
 
 JSON = "application/json"
 MAX_PAGE = 200
+THE_LEAD: dict[int | str, dict[str, Any]] = {
+    200: {"description": "The lead.", "headers": p.header_refs("ETag")}
+}
+CREATED: dict[int | str, dict[str, Any]] = {
+    201: {"description": "The lead created.", "headers": p.header_refs("ETag", "Location")}
+}
 
 
 def _default(value: Any) -> Any:
@@ -119,9 +125,10 @@ async def _status_changed(
     "(case-insensitive); closed leads do not block it. `status`, `version` and `id` cannot be "
     "set. Answers with the lead, its `Location` and its `ETag`.",
     openapi_extra=documented_headers(IDEMPOTENCY_KEY),
-    responses=p.responses(
-        p.DUPLICATE_OPEN_LEAD, p.PIPELINE_NOT_FOUND, p.VALIDATION, *p.IDEMPOTENCY
-    ),
+    responses={
+        **CREATED,
+        **p.responses(p.DUPLICATE_OPEN_LEAD, p.PIPELINE_NOT_FOUND, p.VALIDATION, *p.IDEMPOTENCY),
+    },
 )
 @requires(KeyScope.LEADS_WRITE)
 async def create_lead(request: Request, body: LeadCreate) -> Response:
@@ -197,7 +204,7 @@ async def list_leads(
     response_model=LeadPublic,
     summary="Read a lead",
     description="The lead with its current status; the `ETag` header carries its version.",
-    responses=p.responses(p.LEAD_NOT_FOUND, p.VALIDATION),
+    responses={**THE_LEAD, **p.responses(p.LEAD_NOT_FOUND, p.VALIDATION)},
 )
 @requires(KeyScope.LEADS_READ)
 async def get_lead(request: Request, lead_id: LeadId) -> Response:
@@ -211,9 +218,16 @@ async def get_lead(request: Request, lead_id: LeadId) -> Response:
     description="Owner, company, contact details and the like. A field sent as null is cleared. "
     "The status never changes here (use transitions or reopen). Honors `If-Match`.",
     openapi_extra=documented_headers(IF_MATCH),
-    responses=p.responses(
-        p.LEAD_NOT_FOUND, p.DUPLICATE_OPEN_LEAD, p.STALE_VERSION, p.BAD_PRECONDITION, p.VALIDATION
-    ),
+    responses={
+        **THE_LEAD,
+        **p.responses(
+            p.LEAD_NOT_FOUND,
+            p.DUPLICATE_OPEN_LEAD,
+            p.STALE_VERSION,
+            p.BAD_PRECONDITION,
+            p.VALIDATION,
+        ),
+    },
 )
 @requires(KeyScope.LEADS_WRITE)
 async def update_lead(request: Request, lead_id: LeadId, body: LeadUpdate) -> Response:
@@ -236,17 +250,20 @@ async def update_lead(request: Request, lead_id: LeadId, body: LeadUpdate) -> Re
     "or a missing required field (`competitor`, a note for `other`, a future `revisit_at` for "
     "`recycled`), is 422. With `If-Match`, a stale version is 412.",
     openapi_extra=documented_headers(IF_MATCH, IDEMPOTENCY_KEY),
-    responses=p.responses(
-        p.LEAD_NOT_FOUND,
-        p.TRANSITION_NOT_ALLOWED,
-        p.CONCURRENT_CHANGE,
-        p.STALE_VERSION,
-        p.BAD_PRECONDITION,
-        p.INVALID_STATUS_CHANGE,
-        p.UNKNOWN_STATUS,
-        p.VALIDATION,
-        *p.IDEMPOTENCY,
-    ),
+    responses={
+        **THE_LEAD,
+        **p.responses(
+            p.LEAD_NOT_FOUND,
+            p.TRANSITION_NOT_ALLOWED,
+            p.CONCURRENT_CHANGE,
+            p.STALE_VERSION,
+            p.BAD_PRECONDITION,
+            p.INVALID_STATUS_CHANGE,
+            p.UNKNOWN_STATUS,
+            p.VALIDATION,
+            *p.IDEMPOTENCY,
+        ),
+    },
 )
 @requires(KeyScope.LEADS_WRITE)
 async def transition_lead(
@@ -285,17 +302,20 @@ async def transition_lead(
     "Counts the reopening, clears `revisit_at` and keeps the whole history. Any other status "
     "is 409.",
     openapi_extra=documented_headers(IF_MATCH, IDEMPOTENCY_KEY),
-    responses=p.responses(
-        p.LEAD_NOT_FOUND,
-        p.NOT_REOPENABLE,
-        p.CONCURRENT_CHANGE,
-        p.STALE_VERSION,
-        p.BAD_PRECONDITION,
-        p.INVALID_STATUS_CHANGE,
-        p.UNKNOWN_STATUS,
-        p.VALIDATION,
-        *p.IDEMPOTENCY,
-    ),
+    responses={
+        **THE_LEAD,
+        **p.responses(
+            p.LEAD_NOT_FOUND,
+            p.NOT_REOPENABLE,
+            p.CONCURRENT_CHANGE,
+            p.STALE_VERSION,
+            p.BAD_PRECONDITION,
+            p.INVALID_STATUS_CHANGE,
+            p.UNKNOWN_STATUS,
+            p.VALIDATION,
+            *p.IDEMPOTENCY,
+        ),
+    },
 )
 @requires(KeyScope.LEADS_REOPEN)
 async def reopen_lead(

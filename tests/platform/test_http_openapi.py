@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import httpx
 from fastapi import FastAPI
 
 from app.cli.main import render_openapi
@@ -44,3 +45,35 @@ def test_every_operation_is_documented(app: FastAPI) -> None:
                     assert "application/problem+json" in op["responses"][code]["content"], (
                         f"{where} {code}"
                     )
+
+
+def test_every_answer_documents_the_headers_it_carries(app: FastAPI) -> None:
+    document = app.openapi()
+    headers = document["components"]["headers"]
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            for status, response in operation["responses"].items():
+                named = set(response.get("headers", {}))
+                assert "X-Request-ID" in named, (method, path, status)
+                assert named <= set(headers), (method, path, status)
+                if status == "401":
+                    assert "WWW-Authenticate" in named, (method, path)
+                if status in {"429", "503"} and path.startswith("/v1/"):
+                    assert "Retry-After" in named, (method, path, status)
+    leads = document["paths"]["/v1/leads"]["post"]["responses"]["201"]["headers"]
+    assert {"ETag", "Location"} <= set(leads)
+    changed = document["paths"]["/v1/leads/{lead_id}/transitions"]["post"]["responses"]
+    assert "ETag" in changed["200"]["headers"]
+
+
+async def test_the_documented_headers_are_sent(
+    client: httpx.AsyncClient, anonymous: httpx.AsyncClient
+) -> None:
+    r = await client.post("/v1/leads", json={"email": "headers@example.com"})
+    assert r.status_code == 201
+    assert r.headers["location"] == f"/v1/leads/{r.json()['id']}"
+    assert r.headers["etag"] and r.headers["x-request-id"]
+    refused = await anonymous.get("/v1/leads")
+    assert refused.status_code == 401
+    assert refused.headers["www-authenticate"].startswith("Bearer")
+    assert refused.headers["x-request-id"]

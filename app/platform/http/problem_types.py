@@ -28,13 +28,58 @@ class ProblemType:
     about: str
     headers: tuple[tuple[str, str], ...] = ()
     """Headers every answer of this type carries (how to authenticate, when to retry)."""
+    retry_after: bool = False
+    """Whether its answers say when to try again, each with its own delay."""
+
+    @property
+    def sends(self) -> set[str]:
+        """The headers its answers carry, as the OpenAPI document lists them."""
+        return {name for name, _ in self.headers} | ({"Retry-After"} if self.retry_after else set())
 
 
-def _t(status: int, type_: str, title: str, about: str, **headers: str) -> ProblemType:
+def _t(
+    status: int, type_: str, title: str, about: str, *, retry_after: bool = False, **headers: str
+) -> ProblemType:
     """A problem type; `headers` with `_` for `-` (`Retry_After`)."""
     return ProblemType(
-        status, type_, title, about, tuple((k.replace("_", "-"), v) for k, v in headers.items())
+        status,
+        type_,
+        title,
+        about,
+        tuple((k.replace("_", "-"), v) for k, v in headers.items()),
+        retry_after,
     )
+
+
+HEADERS: dict[str, dict[str, Any]] = {
+    "Retry-After": {
+        "description": "Seconds to wait before trying again.",
+        "schema": {"type": "integer", "minimum": 1},
+    },
+    "WWW-Authenticate": {
+        "description": "How to authenticate: `Bearer` with an API key (intake: the sender's "
+        "signature scheme).",
+        "schema": {"type": "string"},
+    },
+    "ETag": {
+        "description": "The lead's version, for `If-Match` on its next change.",
+        "schema": {"type": "string", "examples": ['"3"']},
+    },
+    "Location": {
+        "description": "Where the new lead is read.",
+        "schema": {"type": "string", "examples": ["/v1/leads/1208"]},
+    },
+    "X-Request-ID": {
+        "description": "This request's id: the client's own `X-Request-ID` when it sent a sane "
+        "one, else a new one. Every log line of the request carries it.",
+        "schema": {"type": "string"},
+    },
+}
+"""The response headers the document describes, each once (`#/components/headers`)."""
+
+
+def header_refs(*names: str) -> dict[str, Any]:
+    return {name: {"$ref": f"#/components/headers/{name}"} for name in sorted(names)}
 
 
 LEAD_NOT_FOUND = _t(404, "lead-not-found", "Lead not found", "No lead has this id.")
@@ -109,6 +154,7 @@ UNAVAILABLE = _t(
     "database-unavailable",
     "Service unavailable",
     "The database cannot be reached right now; retry after the Retry-After delay.",
+    retry_after=True,
 )
 QUERY_TIMEOUT = _t(
     503,
@@ -116,6 +162,7 @@ QUERY_TIMEOUT = _t(
     "Query took too long",
     "The database cancelled the query at the statement timeout; nothing was changed. Retry "
     "later, or narrow the window or filters.",
+    retry_after=True,
 )
 INTERNAL = _t(500, "internal-error", "Internal error", "An unexpected error; it was logged.")
 
@@ -152,6 +199,7 @@ RATE_LIMITED = _t(
     "rate-limited",
     "Too many requests",
     "This API key sent more requests than its rate allows; retry after Retry-After seconds.",
+    retry_after=True,
 )
 BODY_TOO_LARGE = _t(
     413,
@@ -164,6 +212,7 @@ REQUEST_TIMEOUT = _t(
     "request-timeout",
     "Request took too long",
     "The request ran past the service's time limit and was cancelled; nothing was changed.",
+    retry_after=True,
 )
 KEYED = (UNAUTHENTICATED, MISSING_SCOPE, RATE_LIMITED, BODY_TOO_LARGE, REQUEST_TIMEOUT)
 """What any keyed `/v1` route may answer before its own work: key, scope, rate, size, time."""
@@ -360,8 +409,10 @@ def responses(*kinds: ProblemType) -> dict[int | str, dict[str, Any]]:
             }
             for k in group
         }
+        sent = set().union(*(k.sends for k in group))
         out[status] = {
             "description": "; ".join(k.title for k in group),
+            **({"headers": header_refs(*sent)} if sent else {}),
             "content": {
                 "application/problem+json": {
                     "schema": {"$ref": "#/components/schemas/Problem"},
@@ -370,3 +421,14 @@ def responses(*kinds: ProblemType) -> dict[int | str, dict[str, Any]]:
             },
         }
     return out
+
+
+def document_response_headers(schema: dict[str, Any]) -> dict[str, Any]:
+    """Describe the response headers once, and give every answer of every operation its
+    `X-Request-ID` (the request observer sets it on every response, refusals included)."""
+    schema.setdefault("components", {})["headers"] = HEADERS
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            for response in operation.get("responses", {}).values():
+                response.setdefault("headers", {}).update(header_refs("X-Request-ID"))
+    return schema
