@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -36,6 +37,7 @@ from app.platform.db import close_pools, create_pool, resolve_database_url
 from app.platform.errors import SchemaNotCurrent
 from app.platform.http import problem_routes, problem_types, problems
 from app.platform.http.limits import RequestLimits
+from app.platform.http.requests import primary_pool
 from app.platform.observability.metrics import Instruments
 from app.platform.observability.middleware import RequestObserver
 from app.platform.sealing import sealer_for
@@ -111,8 +113,93 @@ def _mount(app: FastAPI, router: APIRouter) -> None:
     app.router.routes.extend(router.routes)
 
 
+log = logging.getLogger("leadstatus.database")
+
 FOLD_CONNECTION = "leadstatus-fold"
 """The application name of the metrics fold's connection, as `pg_stat_activity` shows it."""
+
+
+RETRY_CONNECT_S = (1.0, 10.0)
+"""The first and the longest wait between attempts to reach a database that was down at start."""
+
+
+async def _connect_when_reachable(
+    app: FastAPI,
+    url: str,
+    settings: Settings,
+    running: list[asyncio.Task[None]],
+    pools: list[asyncpg.Pool],
+) -> None:
+    wait, longest = RETRY_CONNECT_S
+    while True:
+        await asyncio.sleep(wait)
+        try:
+            await _connect(app, url, settings, running, pools)
+        except problems.DATABASE_DOWN as down:
+            log.info("database still not reachable (%s)", type(down).__name__)
+            wait = min(wait * 2, longest)
+        else:
+            log.warning("database reachable: serving")
+            return
+
+
+async def _connect(
+    app: FastAPI,
+    url: str,
+    settings: Settings,
+    running: list[asyncio.Task[None]],
+    pools: list[asyncpg.Pool],
+) -> None:
+    """Open the pools and start the loops that work on the database; the request pool is put
+    in place last, so a request sees either no database or all of it."""
+    opened: list[asyncpg.Pool] = []
+    try:
+        pool = await create_pool(url, settings)
+        opened.append(pool)
+        read_url = settings.database_read_url
+        read = await create_pool(read_url.get_secret_value(), settings) if read_url else pool
+        opened.append(read)
+        # The fold runs on a connection of its own: a VACUUM of the tables it reads invalidates
+        # its plan (tens of milliseconds to make again) on every connection that holds one, and
+        # on a pooled connection it would also take a request's place.
+        fold_pool = await create_pool(url, settings, size=1, name=FOLD_CONNECTION)
+        opened.append(fold_pool)
+    except BaseException:
+        await close_pools(*set(opened))
+        raise
+    pools.extend(opened)
+    app.state.keyring = KeyRing(pool)
+    app.state.read_pool = read
+    app.state.pool = pool
+    # Everything built so far lives as long as the process: keep it out of every future
+    # garbage collection, so full collections stay short and off the latency tail.
+    gc.collect()
+    gc.freeze()
+    running.extend(
+        asyncio.create_task(loop)
+        for loop in (
+            fold_forever(fold_pool, settings.fold_interval_s, settings.metrics_vacuum_interval_s),
+            app.state.keyring.flush_forever(),
+            announce_forever(pool),
+            *(
+                [
+                    close_stale_forever(
+                        pool,
+                        app.state.workflows,
+                        interval_s=settings.auto_close_interval_s,
+                        on_recorded=app.state.instruments.count_status_change,
+                    )
+                ]
+                if settings.auto_close_interval_s > 0
+                else []
+            ),
+            prune_forever(
+                pool,
+                intake_retention=timedelta(days=settings.intake_retention_days),
+                events_retention=timedelta(days=settings.events_retention_days),
+            ),
+        )
+    )
 
 
 def create_app(*, settings: Settings | None = None, database_url: str | None = None) -> FastAPI:
@@ -122,61 +209,34 @@ def create_app(*, settings: Settings | None = None, database_url: str | None = N
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         url = database_url or resolve_database_url(settings)
-        app.state.pool = await create_pool(url, settings)
-        read_url = settings.database_read_url
-        app.state.read_pool = (
-            await create_pool(read_url.get_secret_value(), settings) if read_url else app.state.pool
-        )
-        # The fold runs on a connection of its own: a VACUUM of the tables it reads invalidates
-        # its plan (tens of milliseconds to make again) on every connection that holds one, and
-        # on a pooled connection it would also take a request's place.
-        fold_pool = await create_pool(url, settings, size=1, name=FOLD_CONNECTION)
-        app.state.keyring = KeyRing(app.state.pool)
-        # Everything built so far lives as long as the process: keep it out of every future
-        # garbage collection, so full collections stay short and off the latency tail.
-        gc.collect()
-        gc.freeze()
-        background = [
-            asyncio.create_task(
-                fold_forever(
-                    fold_pool, settings.fold_interval_s, settings.metrics_vacuum_interval_s
-                )
-            ),
-            asyncio.create_task(app.state.keyring.flush_forever()),
-            asyncio.create_task(announce_forever(app.state.pool)),
-            *(
-                [
-                    asyncio.create_task(
-                        close_stale_forever(
-                            app.state.pool,
-                            app.state.workflows,
-                            interval_s=settings.auto_close_interval_s,
-                            on_recorded=app.state.instruments.count_status_change,
-                        )
-                    )
-                ]
-                if settings.auto_close_interval_s > 0
-                else []
-            ),
-            asyncio.create_task(
-                prune_forever(
-                    app.state.pool,
-                    intake_retention=timedelta(days=settings.intake_retention_days),
-                    events_retention=timedelta(days=settings.events_retention_days),
-                )
-            ),
-        ]
+        app.state.pool = app.state.read_pool = app.state.keyring = None
+        running: list[asyncio.Task[None]] = []
+        pools: list[asyncpg.Pool] = []
+        try:
+            await _connect(app, url, settings, running, pools)
+        except problems.DATABASE_DOWN as down:
+            # Serve unready (every call 503, /readyz too) and keep trying, rather than exit: a
+            # supervisor starting the service and its database together need not order them.
+            log.warning(
+                "database not reachable at startup (%s): serving unready, retrying",
+                type(down).__name__,
+            )
+            running.append(
+                asyncio.create_task(_connect_when_reachable(app, url, settings, running, pools))
+            )
         try:
             yield
         finally:
-            for task in background:
+            while running:
+                task = running.pop()
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
-            with contextlib.suppress(OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
-                await app.state.keyring.flush_uses()
+            if app.state.keyring is not None:
+                with contextlib.suppress(OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+                    await app.state.keyring.flush_uses()
             # A set: without a replica the read pool is the request pool.
-            await close_pools(*{app.state.pool, app.state.read_pool, fold_pool})
+            await close_pools(*set(pools))
 
     app = FastAPIOffline(
         title="leadstatus",
@@ -261,8 +321,8 @@ def create_app(*, settings: Settings | None = None, database_url: str | None = N
             problem_types.UNAVAILABLE, problem_types.SCHEMA_NOT_CURRENT
         ),
     )
-    async def readyz() -> JSONResponse:
-        async with app.state.pool.acquire() as conn:
+    async def readyz(request: Request) -> JSONResponse:
+        async with primary_pool(request).acquire() as conn:
             revision = await conn.fetchval("SELECT max(version_num) FROM alembic_version")
         if revision != SCHEMA_REVISION:
             raise SchemaNotCurrent(

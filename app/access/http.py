@@ -26,7 +26,7 @@ from app.access.domain import ApiKey, KeyScope
 from app.access.rate_limit import TokenBucket, retry_after_seconds
 from app.access.service import KeyRing
 from app.platform.errors import MissingScope, RateLimited, Unauthenticated
-from app.platform.http.requests import StrictJsonRequest
+from app.platform.http.requests import StrictJsonRequest, primary_pool
 
 SECURITY_SCHEMES = {
     "ApiKeyBearer": {
@@ -77,7 +77,7 @@ def _keyring(request: Request) -> KeyRing:
     state = request.app.state
     ring: KeyRing | None = getattr(state, "keyring", None)
     if ring is None:
-        ring = state.keyring = KeyRing(state.pool)
+        ring = state.keyring = KeyRing(primary_pool(request))
     return ring
 
 

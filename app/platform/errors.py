@@ -322,3 +322,8 @@ class SecretsUnreadable(ServiceError):
 
 class SchemaNotCurrent(ServiceError):
     """The database is not migrated to the revision this code needs."""
+
+
+class DatabaseUnavailable(ServiceError):
+    """The service has no connection to its database yet: it started while the database was
+    down and is still trying to reach it."""

@@ -277,7 +277,7 @@ async def test_a_number_json_does_not_have_is_refused_by_every_route(
     assert body["errors"][0]["type"] == "json_invalid"
     r = await client.post("/v1/leads:batch", content=f'{{"leads": [{lead}]}}', headers=headers)
     assert_problem(r, 400, "malformed-body")
-    r = await client.get("/v1/leads", params={"email": "nan@example.com"})
+    r = await client.get("/v1/leads")  # the tables are emptied before each test
     assert r.json()["items"] == []
 
 

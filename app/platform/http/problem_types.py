@@ -334,6 +334,7 @@ PROBLEMS: Mapping[type[errors.ServiceError], ProblemType] = {
     errors.IntakeSourceNotFound: INTAKE_SOURCE_NOT_FOUND,
     errors.SignatureRefused: SIGNATURE_REFUSED,
     errors.SchemaNotCurrent: SCHEMA_NOT_CURRENT,
+    errors.DatabaseUnavailable: UNAVAILABLE,
 }
 """Every refusal an HTTP answer can carry, by its class: the one table."""
 

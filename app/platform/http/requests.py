@@ -17,7 +17,8 @@ from typing import Annotated, Any
 import asyncpg
 from fastapi import Path, Request
 
-from app.platform.errors import BadIfMatch
+from app.platform.errors import BadIfMatch, DatabaseUnavailable
+from app.platform.http.problem_types import RETRY_AFTER_SECONDS
 
 _ETAG = re.compile(r'^\s*(?:W/)?"?(\d{1,9})"?\s*$')
 IF_MATCH_FORM = r'^(\*|(W/)?"?[0-9]{1,9}"?)$'
@@ -26,14 +27,22 @@ IF_MATCH_FORM = r'^(\*|(W/)?"?[0-9]{1,9}"?)$'
 
 def primary_pool(request: Request) -> asyncpg.Pool:
     """For writes, and for reads a write may follow (read-your-writes)."""
-    pool: asyncpg.Pool = request.app.state.pool
-    return pool
+    return _connected(request.app.state.pool)
 
 
 def read_pool(request: Request) -> asyncpg.Pool:
     """The replica's pool when DATABASE_READ_URL is set, else the primary's: for reads that
     tolerate replication lag (lists and metrics), never a read before a write."""
-    pool: asyncpg.Pool = request.app.state.read_pool
+    return _connected(request.app.state.read_pool)
+
+
+def _connected(pool: asyncpg.Pool | None) -> asyncpg.Pool:
+    """The pool, once the service has reached its database (it starts without it)."""
+    if pool is None:
+        raise DatabaseUnavailable(
+            "The service has not reached its database yet; nothing was changed.",
+            extra_headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
     return pool
 
 
