@@ -26,7 +26,12 @@ from app.access.domain import ApiKey, KeyScope
 from app.access.rate_limit import TokenBucket, retry_after_seconds
 from app.access.service import KeyRing
 from app.platform.errors import MissingScope, RateLimited, Unauthenticated
-from app.platform.http.requests import StrictJsonRequest, primary_pool
+from app.platform.http.requests import (
+    StrictJsonRequest,
+    primary_pool,
+    refuse_repeated_parameters,
+    repeatable_query_parameters,
+)
 
 SECURITY_SCHEMES = {
     "ApiKeyBearer": {
@@ -52,10 +57,11 @@ def document_security(schema: dict[str, Any], routes: Iterable[BaseRoute]) -> di
     schema.setdefault("components", {})["securitySchemes"] = SECURITY_SCHEMES
     paths = schema.get("paths", {})
     for route in routes:
-        if not isinstance(route, KeyedRoute) or route.path not in paths:
+        # The document names a path without its convertors (`{name}`, not `{name:segment}`).
+        if not isinstance(route, KeyedRoute) or route.path_format not in paths:
             continue
         for method in route.methods or ():
-            operation = paths[route.path].get(method.lower())
+            operation = paths[route.path_format].get(method.lower())
             if operation is not None:
                 needs = [route.required_scope.value]
                 operation["security"] = [{name: needs} for name in SECURITY_SCHEMES]
@@ -169,9 +175,12 @@ class KeyedRoute(APIRoute):
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         answer = super().get_route_handler()
         scope = self.required_scope
+        repeatable = repeatable_query_parameters(self.dependant)
 
         async def keyed(request: Request) -> Response:
             await authorize(request, scope)
+            if request.scope["query_string"]:
+                refuse_repeated_parameters(request, repeatable)
             return await answer(StrictJsonRequest(request.scope, request.receive))
 
         return keyed

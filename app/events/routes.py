@@ -44,7 +44,12 @@ async def read_events(
     request: Request,
     after: Annotated[
         str | None,
-        Query(max_length=30, description="The id of the last event you have.", examples=["evt_1"]),
+        Query(
+            max_length=30,
+            pattern=r"^evt_[0-9]+$",
+            description="The id of the last event you have.",
+            examples=["evt_1"],
+        ),
     ] = None,
     type: Annotated[
         list[EventType] | None, Query(description="Event types; repeat for several.")

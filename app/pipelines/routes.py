@@ -138,7 +138,7 @@ async def list_pipelines(request: Request) -> Response:
 
 
 @router.get(
-    "/{name}",
+    "/{name:segment}",
     response_model=PipelinePublic,
     summary="Read a pipeline's current definition",
     description="The current version's definition document and the workflow it makes; the "
@@ -152,7 +152,7 @@ async def get_pipeline(request: Request, name: PipelineName) -> Response:
 
 
 @router.put(
-    "/{name}",
+    "/{name:segment}",
     response_model=PipelinePublic,
     status_code=200,
     summary="Define a pipeline, or give it a new version",
@@ -191,7 +191,7 @@ async def put_pipeline(request: Request, name: PipelineName) -> Response:
 
 
 @router.post(
-    "/{name}:validate",
+    "/{name:segment}:validate",
     response_model=PipelineReview,
     summary="Check a definition without applying it",
     description="A dry run of `PUT`: the violations (with JSON pointers), or the version it would "
@@ -219,7 +219,7 @@ async def validate_pipeline(request: Request, name: PipelineName) -> PipelineRev
 
 
 @router.get(
-    "/{name}/versions",
+    "/{name:segment}/versions",
     response_model=list[PipelineVersionPublic],
     summary="A pipeline's versions",
     description="Oldest first: who made each (API key name), when, and what it changed.",
@@ -232,7 +232,7 @@ async def pipeline_versions(request: Request, name: PipelineName) -> Response:
 
 
 @router.get(
-    "/{name}/versions/{version}",
+    "/{name:segment}/versions/{version}",
     response_model=PipelinePublic,
     summary="One version of a pipeline",
     description="A past (or the current) version's definition and the workflow it made: what "

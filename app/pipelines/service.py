@@ -137,6 +137,10 @@ async def apply_pipeline(
     """Store `body` as the pipeline's next version (the first, for a new pipeline); the same
     definition as the current one changes nothing."""
     now = datetime.now(UTC)
+    # An invalid definition is refused as such before any precondition is looked at: a client
+    # fixes its body first, whatever version it thought current.
+    document, _ = split_remap(body)
+    build_workflow(document, pipeline=name, version=1)
     async with pool.acquire() as conn, conn.transaction():
         repo = PipelineDefinitionRepository(conn)
         await repo.lock_for_edit()

@@ -87,7 +87,7 @@ def _methods(route: APIRoute) -> set[str]:
 
 def test_the_table_covers_every_keyed_route(app: FastAPI) -> None:
     served = {
-        (method, route.path)
+        (method, route.path_format)
         for route in app.routes
         if isinstance(route, APIRoute) and route.path.startswith("/v1/")
         for method in _methods(route)

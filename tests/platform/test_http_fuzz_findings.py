@@ -294,3 +294,46 @@ async def test_an_integer_past_64_bits_is_refused_in_a_batch_too(
     (item,) = r.json()["items"]
     assert item["result"] == "rejected"
     assert item["problem"]["errors"][0]["loc"] == ["attributes"]
+
+
+# Found with every Schemathesis check on (make fuzz):
+# - `?segment=a&segment=b` was answered for the last value only (negative_data_rejection);
+# - an invalid pipeline definition with a stale If-Match was 412, not 422;
+# - `PUT /v1/pipelines/default:validate` was taken for a pipeline named `default:validate`
+#   (422 on its name) where the path has only POST (unsupported_method);
+# - `GET /v1/events?after=` was 410 "no event  is kept", not a refusal of the empty id.
+
+
+async def test_a_parameter_given_twice_is_refused_unless_it_takes_a_list(
+    client: httpx.AsyncClient,
+) -> None:
+    r = await client.get("/v1/metrics/sources", params=[("segment", "smb"), ("segment", "x")])
+    _invalid_field(r, "query", "segment")
+    r = await client.get("/v1/leads", params=[("owner", "a"), ("owner", "b")])
+    _invalid_field(r, "query", "owner")
+    r = await client.get("/v1/leads", params=[("status", "new"), ("status", "contacted")])
+    assert r.status_code == 200, r.text
+
+
+async def test_an_invalid_definition_is_422_whatever_the_if_match(
+    client: httpx.AsyncClient,
+) -> None:
+    r = await client.put(
+        "/v1/pipelines/partners", json={"label": "no statuses"}, headers={"If-Match": '"7"'}
+    )
+    assert_problem(r, 422)
+
+
+async def test_a_method_a_colon_path_lacks_is_405(client: httpx.AsyncClient) -> None:
+    r = await client.put("/v1/pipelines/default:validate", json={})
+    assert_problem(r, 405)
+    assert r.headers["allow"] == "POST"
+    r = await client.get("/v1/pipelines/default")
+    assert r.status_code == 200
+
+
+@pytest.mark.parametrize("after", ["", "1", "event_1", "evt_"])
+async def test_an_event_id_not_of_the_log_form_is_refused(
+    client: httpx.AsyncClient, after: str
+) -> None:
+    _invalid_field(await client.get("/v1/events", params={"after": after}), "query", "after")

@@ -12,10 +12,15 @@ from __future__ import annotations
 import json
 import math
 import re
-from typing import Annotated, Any
+from collections.abc import Iterator
+from types import UnionType
+from typing import Annotated, Any, Union, get_args, get_origin
 
 import asyncpg
 from fastapi import Path, Request
+from fastapi.dependencies.models import Dependant
+from fastapi.exceptions import RequestValidationError
+from starlette.convertors import Convertor, register_url_convertor
 
 from app.platform.errors import BadIfMatch, DatabaseUnavailable
 from app.platform.http.problem_types import RETRY_AFTER_SECONDS
@@ -115,6 +120,64 @@ def _finite(text: str) -> float:
     if math.isinf(value):
         raise ValueError(f"{text} is past the range of a JSON number this service reads")
     return value
+
+
+def repeatable_query_parameters(dependant: Dependant) -> frozenset[str]:
+    """The query parameters of a route that take a list (`?status=a&status=b`)."""
+    return frozenset(
+        field.alias
+        for field in _query_fields(dependant)
+        if _takes_a_list(field.field_info.annotation)
+    )
+
+
+def _query_fields(dependant: Dependant) -> Iterator[Any]:
+    yield from dependant.query_params
+    for needed in dependant.dependencies:
+        yield from _query_fields(needed)
+
+
+def _takes_a_list(annotation: Any) -> bool:
+    if get_origin(annotation) is Annotated:
+        return _takes_a_list(get_args(annotation)[0])
+    if get_origin(annotation) in (Union, UnionType):
+        return any(_takes_a_list(a) for a in get_args(annotation))
+    return get_origin(annotation) in (list, tuple, set, frozenset)
+
+
+def refuse_repeated_parameters(request: Request, repeatable: frozenset[str]) -> None:
+    """A parameter the document gives one value may come once: FastAPI would quietly keep the
+    last of `?owner=a&owner=b`, answering for a filter the client did not mean."""
+    seen: set[str] = set()
+    for name, _ in request.query_params.multi_items():
+        if name in seen and name not in repeatable:
+            raise RequestValidationError(
+                [
+                    {
+                        "loc": ("query", name),
+                        "msg": "Given more than once; this parameter takes one value",
+                        "type": "repeated_parameter",
+                    }
+                ]
+            )
+        seen.add(name)
+
+
+class PathSegment(Convertor[str]):
+    """A path parameter that stops at `:` as well as at `/`: `/v1/pipelines/{name}` must not
+    take `default:validate`, which is `/v1/pipelines/{name}:validate` (whose only method is
+    POST, so a PUT there is 405, not a pipeline named `default:validate`)."""
+
+    regex = "[^/:]+"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("segment", PathSegment())
 
 
 class StrictJsonRequest(Request):

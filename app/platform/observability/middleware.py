@@ -61,7 +61,8 @@ def route_template(scope: Scope) -> str:
         route = next((r for r in routes if r.matches(scope)[0] is not Match.NONE), None)
         if route is None:
             return UNMATCHED
-    path: str = route.path
+    # Without convertors: the route as the API document names it (`{name}`, not `{name:segment}`).
+    path: str = getattr(route, "path_format", route.path)
     return path
 
 
