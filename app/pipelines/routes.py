@@ -37,7 +37,8 @@ router = APIRouter(
     prefix="/v1/pipelines",
     route_class=KeyedRoute,
     tags=["pipelines"],
-    responses=p.responses(*p.KEYED, p.UNAVAILABLE, p.INTERNAL),
+    # A name with `:` or `/` in it is no pipeline's, and matches no route here: 404.
+    responses=p.responses(*p.KEYED, p.NOT_FOUND, p.UNAVAILABLE, p.INTERNAL),
 )
 
 EXAMPLE = {
@@ -74,15 +75,35 @@ _DOCUMENT_BODY = {
                     "plus an optional `remap` (removed status -> status its leads move to).",
                     "required": ["initial", "statuses"],
                     "properties": {
-                        "label": {"type": "string"},
-                        "description": {"type": "string"},
+                        "label": {"type": ["string", "null"]},
+                        "description": {"type": ["string", "null"]},
                         "initial": {"type": "string"},
                         "statuses": {"type": "array", "items": {"type": "object"}},
                         "transitions": {"type": "object"},
                         "reopen_targets": {"type": "array", "items": {"type": "string"}},
                         "reasons": {"type": "object"},
-                        "remap": {"type": "object", "additionalProperties": {"type": "string"}},
+                        "remap": {
+                            "type": ["object", "null"],
+                            "additionalProperties": {"type": "string"},
+                            "description": "Null, or absent: nothing to remap.",
+                        },
                     },
+                },
+                "example": EXAMPLE,
+            }
+        },
+    }
+}
+_REVIEWED_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                # A dry run answers any JSON object with what is wrong in it: the definition's
+                # shape is what it checks, not what it requires of a request.
+                "schema": {
+                    "description": "A pipeline definition as `PUT` takes it; any JSON body is "
+                    "answered, with the violations it has (`valid: false`).",
                 },
                 "example": EXAMPLE,
             }
@@ -196,8 +217,8 @@ async def put_pipeline(request: Request, name: PipelineName) -> Response:
     summary="Check a definition without applying it",
     description="A dry run of `PUT`: the violations (with JSON pointers), or the version it would "
     "make, what it changes and how many leads each remap would move. Always 200 for a JSON "
-    "object; `valid` says whether a `PUT` would be accepted.",
-    openapi_extra=_DOCUMENT_BODY,
+    "body; `valid` says whether a `PUT` would be accepted.",
+    openapi_extra=_REVIEWED_BODY,
     responses=p.responses(p.MALFORMED_BODY, p.VALIDATION),
 )
 @requires(KeyScope.ADMIN)
