@@ -5,9 +5,9 @@ data) go over TCP to the real process on a scratch database, with a key that has
 Every check Schemathesis has is on but one (`EXCLUDED_CHECKS`): each answer must be no 5xx
 and keep the document's promises (a documented status code, its content type, its headers and
 its body schema), a request the document refuses must be refused, a method the path lacks is
-405 with an `Allow` naming the path's methods, and a call without its key is 401. A fixed seed and derandomized generation make a
-CI run repeat the one before it; what a run finds becomes a regular test in
-tests/platform/test_http_fuzz_findings.py.
+405 with an `Allow` naming the path's methods, and a call without its key is 401. A fixed seed
+and derandomized generation make a CI run repeat the one before it; what a run finds becomes a
+regular test in tests/platform/test_http_fuzz_findings.py.
 
 The document is the committed openapi/openapi.json, loaded when the module is collected so that
 each operation is a test of its own; the `served` fixture checks it is the very document the
