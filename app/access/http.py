@@ -31,6 +31,7 @@ from app.platform.http.requests import (
     primary_pool,
     refuse_repeated_parameters,
     repeatable_query_parameters,
+    turns_of,
 )
 
 SECURITY_SCHEMES = {
@@ -181,6 +182,7 @@ class KeyedRoute(APIRoute):
             await authorize(request, scope)
             if request.scope["query_string"]:
                 refuse_repeated_parameters(request, repeatable)
-            return await answer(StrictJsonRequest(request.scope, request.receive))
+            async with turns_of(request):
+                return await answer(StrictJsonRequest(request.scope, request.receive))
 
         return keyed
