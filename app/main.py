@@ -264,7 +264,6 @@ def create_app(*, settings: Settings | None = None, database_url: str | None = N
         return page
 
     app.state.settings = settings
-    app.state.turns = asyncio.Semaphore(settings.pool_max_size)
     app.state.sealer = sealer_for(settings)
     app.state.workflows = Workflows(lambda: app.state.pool)
     instruments = app.state.instruments = Instruments(app.state)

@@ -31,7 +31,6 @@ from app.platform.http.requests import (
     primary_pool,
     refuse_repeated_parameters,
     repeatable_query_parameters,
-    turns_of,
 )
 
 SECURITY_SCHEMES = {
@@ -182,7 +181,6 @@ class KeyedRoute(APIRoute):
             await authorize(request, scope)
             if request.scope["query_string"]:
                 refuse_repeated_parameters(request, repeatable)
-            async with turns_of(request):
-                return await answer(StrictJsonRequest(request.scope, request.receive))
+            return await answer(StrictJsonRequest(request.scope, request.receive))
 
         return keyed

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -295,23 +294,3 @@ async def test_intake_payloads_cannot_set_workflow_or_owner_fields(
     assert r.status_code == 200, r.text
     lead = (await client.get(f"/v1/leads/{r.json()['lead_id']}")).json()
     assert (lead["status"], lead["owner"], lead["version"]) == ("new", "alex", 1)
-
-
-async def test_every_turn_at_the_database_is_given_back(
-    app: FastAPI, client: httpx.AsyncClient
-) -> None:
-    """The first-come-first-served gate in front of the pool: refused, failed and answered
-    requests alike give their turn back, or the service would stall after that many."""
-    lead = (await client.post("/v1/leads", json={"email": "turns@example.com"})).json()
-    calls = [client.get(f"/v1/leads/{lead['id']}") for _ in range(15)]
-    calls += [client.get("/v1/leads/999999") for _ in range(10)]  # 404
-    calls += [client.get("/v1/leads", params={"limit": 0}) for _ in range(10)]  # 422
-    answers = await asyncio.gather(*calls)
-    assert sorted({r.status_code for r in answers}) == [200, 404, 422]
-    turns: asyncio.Semaphore = app.state.turns
-    size = app.state.settings.pool_max_size
-    for _ in range(size):
-        await asyncio.wait_for(turns.acquire(), timeout=1)
-    assert turns.locked()
-    for _ in range(size):
-        turns.release()

@@ -9,7 +9,6 @@ document with `documented_headers`.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import math
 import re
@@ -40,19 +39,6 @@ def read_pool(request: Request) -> asyncpg.Pool:
     """The replica's pool when DATABASE_READ_URL is set, else the primary's: for reads that
     tolerate replication lag (lists and metrics), never a read before a write."""
     return _connected(request.app.state.read_pool)
-
-
-def turns_of(request: Request) -> asyncio.Semaphore:
-    """The requests' turns at the database, taken first come, first served.
-
-    asyncpg's pool hands a connection given back to whichever task asks next, and a request
-    that has just arrived often asks before one that has waited longest is woken: under load a
-    few requests wait many turns (the p99 several times the median). At most as many requests as
-    the pool has connections work at once here, the rest wait in arrival order (asyncio's
-    semaphore lets no newcomer past a waiter), so the pool itself rarely has anyone waiting.
-    """
-    turns: asyncio.Semaphore = request.app.state.turns
-    return turns
 
 
 def _connected(pool: asyncpg.Pool | None) -> asyncpg.Pool:
