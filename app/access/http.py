@@ -176,11 +176,15 @@ class KeyedRoute(APIRoute):
         answer = super().get_route_handler()
         scope = self.required_scope
         repeatable = repeatable_query_parameters(self.dependant)
+        # Only a route with a body parses JSON: the others keep the request they were given.
+        takes_a_body = self.body_field is not None
 
         async def keyed(request: Request) -> Response:
             await authorize(request, scope)
             if request.scope["query_string"]:
                 refuse_repeated_parameters(request, repeatable)
-            return await answer(StrictJsonRequest(request.scope, request.receive))
+            if takes_a_body:
+                request = StrictJsonRequest(request.scope, request.receive)
+            return await answer(request)
 
         return keyed

@@ -92,13 +92,15 @@ def page(root: str) -> str:
     return Template((HERE / "page.html").read_text()).substitute(root=root, **assets)
 
 
+# Plain functions, run in the thread pool: the first call reads and compresses plotly.js (4.8 MB),
+# which must not hold the event loop the API's requests are served on.
 @router.get("/dashboard", include_in_schema=False)
-async def dashboard(request: Request) -> HTMLResponse:
+def dashboard(request: Request) -> HTMLResponse:
     return HTMLResponse(page(request.scope.get("root_path", "")), headers=PAGE_HEADERS)
 
 
 @router.get("/dashboard/assets/{name}", include_in_schema=False)
-async def dashboard_asset(name: str, request: Request) -> Response:
+def dashboard_asset(name: str, request: Request) -> Response:
     if name not in ASSETS:
         raise HTTPException(404, "The dashboard has no asset of this name.")
     found = asset(name)

@@ -325,19 +325,22 @@
     half("lost-from", "Stage lost from", l.by_from_status, "status", COLORS.neutral);
   }
 
+  /** Grouped horizontal bars for the first 15 owners, the first at the top: traces, layout. */
+  function perOwner(rows, bars) {
+    const shown = rows.slice(0, 15).reverse();
+    return [bars.map(([name, key, color]) => ({ type: "bar", orientation: "h", name,
+      y: shown.map((o) => o.owner), x: shown.map((o) => o[key]), marker: { color } })),
+    { barmode: "group", height: 80 + 34 * Math.max(shown.length, 2),
+      margin: { t: 10, r: 10, b: 40, l: 130 } }];
+  }
+
   function owners(section, d) {
     const items = d.owners.items;
     note(section,
       `${fmt.count(d.owners.total)} owners, most deals won first; win rate is won of won + lost,`
       + " the cycle from creation to won.");
-    const shown = items.slice(0, 15).reverse();
-    figure(section, "owners", "Won and lost deals per owner", [
-      { type: "bar", orientation: "h", name: "Won", y: shown.map((o) => o.owner),
-        x: shown.map((o) => o.won), marker: { color: COLORS.won } },
-      { type: "bar", orientation: "h", name: "Lost", y: shown.map((o) => o.owner),
-        x: shown.map((o) => o.lost), marker: { color: COLORS.lost } },
-    ], { barmode: "group", height: 80 + 34 * Math.max(shown.length, 2),
-      margin: { t: 10, r: 10, b: 40, l: 130 } }, [table("owners", "Rep leaderboard", [
+    figure(section, "owners", "Won and lost deals per owner", ...perOwner(items, [
+      ["Won", "won", COLORS.won], ["Lost", "lost", COLORS.lost]]), [table("owners", "Rep leaderboard", [
       ["Owner", "owner", fmt.text], ["Leads", "leads", fmt.count], ["Won", "won", fmt.count],
       ["Lost", "lost", fmt.count], ["Win rate", "win_rate", fmt.rate],
       ["Median cycle", "median_cycle_days", fmt.days],
@@ -396,14 +399,9 @@
     note(section, `How long new leads waited in ${words(f.status)} before their first move: `
       + `median ${fmt.days(f.median_days)}, p90 ${fmt.days(f.p90_days)} over `
       + `${fmt.count(f.contacted)} leads; ${fmt.count(f.waiting)} are still waiting.`);
-    const rows = f.by_owner.slice(0, 15).reverse();
-    figure(section, "first-contact", "Median and p90 days to first contact per owner", [
-      { type: "bar", orientation: "h", name: "Median days", y: rows.map((o) => o.owner),
-        x: rows.map((o) => o.median_days), marker: { color: COLORS.accent } },
-      { type: "bar", orientation: "h", name: "p90 days", y: rows.map((o) => o.owner),
-        x: rows.map((o) => o.p90_days), marker: { color: COLORS.muted } },
-    ], { barmode: "group", height: 80 + 34 * Math.max(rows.length, 2),
-      margin: { t: 10, r: 10, b: 40, l: 130 } }, [
+    figure(section, "first-contact", "Median and p90 days to first contact per owner",
+      ...perOwner(f.by_owner, [["Median days", "median_days", COLORS.accent],
+        ["p90 days", "p90_days", COLORS.muted]]), [
       table("first-contact-owners", "Days to first contact per owner", [
         ["Owner", "owner", fmt.text], ["Contacted", "contacted", fmt.count],
         ["Median", "median_days", fmt.days], ["p90", "p90_days", fmt.days]], f.by_owner),
