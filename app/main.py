@@ -272,7 +272,9 @@ def create_app(*, settings: Settings | None = None, database_url: str | None = N
     def openapi_with_keys() -> dict[str, Any]:
         if app.openapi_schema is None:
             app.openapi_schema = problem_types.document_response_headers(
-                document_security(plain_openapi(), app.routes)
+                problem_types.document_outcome_unknown(
+                    document_security(plain_openapi(), app.routes)
+                )
             )
         return app.openapi_schema
 

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -81,6 +82,26 @@ class ServedProcess:
                 f"serve did not stop within {timeout} s of SIGTERM: {self.log()[-2000:]}"
             ) from None
 
+    def client(self, key: str, *, timeout: float = 10) -> httpx.AsyncClient:
+        """An HTTP client of this process that sends `key`."""
+        return httpx.AsyncClient(
+            base_url=self.url, headers={"Authorization": f"Bearer {key}"}, timeout=timeout
+        )
+
     def log(self) -> str:
         self._log.seek(0)
         return self._log.read().decode(errors="replace")
+
+
+@contextlib.contextmanager
+def serving(database_url: str, *, secret_key: str | None = None) -> Iterator[ServedProcess]:
+    """A started process for the block (with `secret_key` as its secret key), stopped after."""
+    process = (
+        ServedProcess(database_url, LEADSTATUS_SECRET_KEY=secret_key)
+        if secret_key
+        else ServedProcess(database_url)
+    ).start()
+    try:
+        yield process
+    finally:
+        process.stop()

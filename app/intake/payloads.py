@@ -22,6 +22,11 @@ from app.platform.errors import InvalidPayload, MalformedBody, UnsupportedMediaT
 MAX_PAYLOAD_BYTES = 256 * 1024
 """Largest delivery body accepted and kept (HubSpot batches stay far below it)."""
 
+MAX_ID_LENGTH = 255
+"""The longest id a sender may give an event or a contact (`webhook-id`, HubSpot's `eventId` and
+`objectId`, a mapped `external_id`): ids are kept in unique indexes, which bound a key's size, and
+a refusal is a 4xx the sender stops retrying, where an index error would be a 5xx it retries."""
+
 LEAD_FIELDS = ("email", "first_name", "last_name", "company", "title", "phone", "country")
 """The lead fields a payload can fill (owner, segment and source come from the source)."""
 
@@ -127,7 +132,16 @@ def read(
     if kind is SourceKind.HUBSPOT and not found.get("email"):
         found["email"] = _hubspot_identity_email(document)
     event_id = message_id if kind is SourceKind.STANDARD and message_id else body_hash(body)
-    return [_arrival(event_id, body, found)]
+    return [_arrival(_bounded(event_id, "webhook-id"), body, found)]
+
+
+def _bounded(value: str, where: str) -> str:
+    if len(value) > MAX_ID_LENGTH:
+        raise InvalidPayload(
+            f"{where} is {len(value)} characters long; ids are limited to {MAX_ID_LENGTH}.",
+            field=where,
+        )
+    return value
 
 
 def _json(body: bytes) -> Any:
@@ -139,6 +153,8 @@ def _json(body: bytes) -> Any:
 
 def _arrival(event_id: str, body: bytes, found: dict[str, str | None]) -> Arrival:
     external_id = found.pop("external_id", None)
+    if external_id is not None:
+        _bounded(external_id, "external_id")
     if not found.get("email"):
         raise InvalidPayload("The payload has no email address.", field="email")
     fields = {name: value for name, value in found.items() if value is not None}
@@ -189,7 +205,10 @@ def _hubspot_events(events: list[Any]) -> list[Arrival]:
         if not isinstance(event, dict) or "eventId" not in event:
             raise InvalidPayload(f"Event {index} has no eventId.", field=f"{index}.eventId")
         subscription = event.get("subscriptionType")
+        _bounded(str(event["eventId"]), f"{index}.eventId")
         object_id = _text(event.get("objectId"))
+        if object_id is not None:
+            _bounded(object_id, f"{index}.objectId")
         outcome = (
             IntakeOutcome.AWAITING_EMAIL
             if subscription == _HUBSPOT_CREATION and object_id

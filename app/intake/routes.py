@@ -184,8 +184,8 @@ async def _source(request: Request, pool: Any, name: str) -> service.IntakeSourc
 )
 async def receive_delivery(source: SourceName, request: Request) -> Response:
     pool = primary_pool(request)
+    configured = await _source(request, pool, source)  # an unknown source's body is never read
     body = await _bounded_body(request)
-    configured = await _source(request, pool, source)
     message_id = _authenticate(configured, request, body)
     content_type = request.headers.get("content-type")
     arrivals = payloads.read(

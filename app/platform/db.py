@@ -17,6 +17,7 @@ from pathlib import Path
 import asyncpg
 import orjson
 
+from app.platform.commits import WatchedConnection
 from app.platform.settings import Settings
 
 log = logging.getLogger("leadstatus.db")
@@ -104,6 +105,7 @@ async def create_pool(
         max_size=size or settings.pool_max_size,
         init=_init_connection,
         reset=_keep_session,
+        connection_class=WatchedConnection,
         timeout=settings.connect_timeout_s,
         server_settings={
             "application_name": name,

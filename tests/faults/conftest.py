@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import tempfile
 import warnings
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import asyncpg
@@ -80,12 +80,17 @@ def secret_key() -> str:
     return Fernet.generate_key().decode()
 
 
-@pytest.fixture(scope="session")
-async def owned_key(owned_database: str) -> AsyncIterator[str]:
-    """A key with every scope on the owned database."""
-    pool = await asyncpg.create_pool(owned_database, min_size=1, max_size=1)
+async def admin_key_on(database_url: str, name: str) -> str:
+    """A new key with every scope on the database at `database_url`."""
+    pool = await asyncpg.create_pool(database_url, min_size=1, max_size=1)
     try:
-        _, key = await create_key(pool, name="faults", scopes={KeyScope.ADMIN}, expires_at=None)
+        _, key = await create_key(pool, name=name, scopes={KeyScope.ADMIN}, expires_at=None)
     finally:
         await pool.close()
-    yield key
+    return key
+
+
+@pytest.fixture(scope="session")
+async def owned_key(owned_database: str) -> str:
+    """A key with every scope on the owned database."""
+    return await admin_key_on(owned_database, "faults")

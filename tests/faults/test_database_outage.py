@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from tests.faults.conftest import OwnedServer
-from tests.served import ServedProcess
+from tests.served import ServedProcess, serving
 
 DOWN_S = 15.0
 ANSWER_WITHIN_S = 5.0
@@ -55,11 +55,8 @@ class Probe:
 
 @pytest.fixture
 def service(owned_database: str, secret_key: str) -> Iterator[ServedProcess]:
-    served = ServedProcess(owned_database, LEADSTATUS_SECRET_KEY=secret_key).start()
-    try:
+    with serving(owned_database, secret_key=secret_key) as served:
         yield served
-    finally:
-        served.stop()
 
 
 async def _move_leads(

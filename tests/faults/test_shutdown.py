@@ -17,7 +17,7 @@ import httpx
 import pytest
 from asyncpg.transaction import Transaction
 
-from tests.served import ServedProcess
+from tests.served import ServedProcess, serving
 
 HALF_WRITTEN = """
 SELECT l.id FROM leads l
@@ -40,17 +40,13 @@ async def conn(database_url: str) -> AsyncIterator[asyncpg.Connection]:
 
 @pytest.fixture
 def served(database_url: str) -> Iterator[ServedProcess]:
-    process = ServedProcess(database_url).start()
-    try:
+    with serving(database_url) as process:
         yield process
-    finally:
-        process.stop()
 
 
 @pytest.fixture
 async def http(served: ServedProcess, admin_key: str) -> AsyncIterator[httpx.AsyncClient]:
-    headers = {"Authorization": f"Bearer {admin_key}"}
-    async with httpx.AsyncClient(base_url=served.url, headers=headers, timeout=20) as c:
+    async with served.client(admin_key, timeout=20) as c:
         yield c
 
 

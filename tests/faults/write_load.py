@@ -35,6 +35,12 @@ class Sent:
     lead_id: int | None = None
     version: int | None = None
     """The lead's version after an applied request: its event's `sequence`."""
+    path: str = ""
+    body: dict[str, Any] = field(default_factory=dict)
+    key: str | None = None
+    """Its Idempotency-Key, when the load sends them."""
+    problem: str | None = None
+    """The problem type of a refusal or failure, as its last path segment."""
 
     @property
     def acknowledged(self) -> bool:
@@ -50,10 +56,14 @@ class WriteLoad:
     client: httpx.AsyncClient
     workers: int = 3
     pause_s: float = 0.05
+    keyed: bool = False
+    """Every other worker sends each request with an Idempotency-Key of its own."""
     sent: list[Sent] = field(default_factory=list)
 
     async def run(self, stop: asyncio.Event) -> None:
-        await asyncio.gather(*(self._lead_after_lead(stop) for _ in range(self.workers)))
+        await asyncio.gather(
+            *(self._lead_after_lead(stop, self.keyed and i % 2 == 0) for i in range(self.workers))
+        )
 
     def acknowledged(self) -> dict[str, Sent]:
         return {s.tag: s for s in self.sent if s.acknowledged}
@@ -65,24 +75,40 @@ class WriteLoad:
         """Requests whose outcome the client does not know (no answer, or a 5xx)."""
         return {s.tag for s in self.sent if not s.acknowledged and not s.refused}
 
-    async def _send(self, path: str, body: dict[str, Any], refusal: int | None) -> Sent:
+    async def _send(
+        self, path: str, body: dict[str, Any], refusal: int | None, keyed: bool
+    ) -> Sent:
         tag = body.get("note") or body["email"]
+        key = uuid.uuid4().hex if keyed else None
         try:
-            r = await self.client.post(path, json=body)
+            r = await self.client.post(
+                path, json=body, headers={"Idempotency-Key": key} if key else None
+            )
         except httpx.HTTPError:
-            sent = Sent(tag, refusal, None)
+            sent = Sent(tag, refusal, None, path=path, body=body, key=key)
         else:
-            lead = r.json() if r.is_success else {}
-            sent = Sent(tag, refusal, r.status_code, lead.get("id"), lead.get("version"))
+            answer = r.json() if r.headers.get("content-type", "").endswith("json") else {}
+            lead = answer if r.is_success else {}
+            sent = Sent(
+                tag,
+                refusal,
+                r.status_code,
+                lead.get("id"),
+                lead.get("version"),
+                path=path,
+                body=body,
+                key=key,
+                problem=None if r.is_success else str(answer.get("type", "")).rsplit("/", 1)[-1],
+            )
         self.sent.append(sent)
         return sent
 
-    async def _lead_after_lead(self, stop: asyncio.Event) -> None:
+    async def _lead_after_lead(self, stop: asyncio.Event, keyed: bool) -> None:
         """A new lead, moved step by step; a lead whose last change's outcome is unknown is
         left where it may be."""
         while not stop.is_set():
             email = f"{uuid.uuid4().hex}@example.com"
-            created = await self._send("/v1/leads", {"email": email}, None)
+            created = await self._send("/v1/leads", {"email": email}, None, keyed)
             await asyncio.sleep(self.pause_s)
             if not created.acknowledged:
                 continue
@@ -90,7 +116,9 @@ class WriteLoad:
                 if stop.is_set():
                     return
                 body = {"to": to, "reason": reason, "note": uuid.uuid4().hex}
-                moved = await self._send(f"/v1/leads/{created.lead_id}/transitions", body, refusal)
+                moved = await self._send(
+                    f"/v1/leads/{created.lead_id}/transitions", body, refusal, keyed
+                )
                 await asyncio.sleep(self.pause_s)
                 if not moved.acknowledged and not moved.refused:
                     break

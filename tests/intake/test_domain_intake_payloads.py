@@ -8,7 +8,7 @@ import orjson
 import pytest
 
 from app.intake.domain import IntakeOutcome, SourceKind, decide, normalize_email, reopen_reason
-from app.intake.payloads import body_hash, read
+from app.intake.payloads import MAX_ID_LENGTH, body_hash, read
 from app.pipelines.definition import build_workflow
 from app.pipelines.workflow import Outcome
 from app.platform.errors import PayloadRefused
@@ -209,3 +209,36 @@ def test_intake_cannot_reopen_where_every_reopen_code_needs_a_field() -> None:
 
 def test_emails_compare_trimmed_and_lower_cased_keeping_tags_and_dots() -> None:
     assert normalize_email("  Ann.Lee+expo@Example.COM ") == "ann.lee+expo@example.com"
+
+
+@pytest.mark.parametrize(
+    ("event", "where"),
+    [
+        (
+            {"eventId": "9" * 10_000, "subscriptionType": "contact.creation", "objectId": 1},
+            "0.eventId",
+        ),
+        (
+            {"eventId": 1, "subscriptionType": "contact.creation", "objectId": "7" * 10_000},
+            "0.objectId",
+        ),
+    ],
+)
+def test_hubspot_ids_past_the_bound_are_refused(event: dict[str, object], where: str) -> None:
+    with pytest.raises(PayloadRefused) as refused:
+        read(SourceKind.HUBSPOT, orjson.dumps([event]), content_type=JSON, field_map={})
+    assert refused.value.facts["field"] == where
+    fine = {**event, where.split(".")[1]: "1" * MAX_ID_LENGTH}
+    (arrival,) = read(SourceKind.HUBSPOT, orjson.dumps([fine]), content_type=JSON, field_map={})
+    assert arrival.outcome is IntakeOutcome.AWAITING_EMAIL
+
+
+def test_a_standard_message_id_past_the_bound_is_refused() -> None:
+    body = orjson.dumps({"data": {"email": "a@x.example"}})
+    with pytest.raises(PayloadRefused) as refused:
+        read(SourceKind.STANDARD, body, content_type=JSON, field_map={}, message_id="m" * 256)
+    assert refused.value.facts["field"] == "webhook-id"
+    (arrival,) = read(
+        SourceKind.STANDARD, body, content_type=JSON, field_map={}, message_id="m" * 255
+    )
+    assert arrival.event_id == "m" * 255

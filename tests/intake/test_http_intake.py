@@ -220,6 +220,13 @@ async def test_refusals_write_nothing_and_say_why(
     assert_problem(await send(None, raw=b"x" * (256 * 1024 + 1)), 413, "payload-too-large")
     r = await client.post("/v1/intake/nobody", json=ok)
     assert_problem(r, 404, "intake-source-not-found")
+    # Ids are bounded (they live in unique indexes): a 4xx the sender stops retrying, not a 500.
+    long_id = assert_problem(await send(ok, msg_id="m" * 6000), 422, "invalid-payload")
+    assert (long_id["field"], "255" in long_id["detail"]) == ("webhook-id", True)
+    long_external = {"data": {"email": "ok@example.com", "external_id": "c" * 10_000}}
+    assert assert_problem(await send(long_external), 422, "invalid-payload")["field"] == (
+        "external_id"
+    )
     assert await counts(pool) == (0, 0, 0, 0)
 
 

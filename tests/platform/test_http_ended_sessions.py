@@ -1,5 +1,10 @@
 """A database session ended under a request (a server shutting down, an operator's
-pg_terminate_backend) is the database going away: 503 with Retry-After, nothing written."""
+pg_terminate_backend) is the database going away: 503 with Retry-After, nothing written.
+
+What the answer may promise depends on what had been sent: a change written in one statement
+(autocommit) may have been saved when the session ended, so the answer is `outcome-unknown`;
+inside a transaction (an Idempotency-Key's), nothing is saved before `COMMIT`, so it is
+`database-unavailable`, "nothing was changed"."""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ import asyncio
 
 import asyncpg
 import httpx
+import pytest
 
 from tests.http_support import assert_problem, create
 
@@ -23,8 +29,13 @@ async def _blocked_backend(conn: asyncpg.Connection) -> int:
     raise AssertionError("the request never waited for the lead's row")
 
 
+@pytest.mark.parametrize(
+    ("key", "answered"),
+    [(None, "outcome-unknown"), ("ended-1", "database-unavailable")],
+    ids=["one-statement", "in-a-transaction"],
+)
 async def test_a_session_terminated_mid_change_is_503_and_writes_nothing(
-    client: httpx.AsyncClient, database_url: str
+    client: httpx.AsyncClient, database_url: str, key: str | None, answered: str
 ) -> None:
     lead = await create(client, "ended@example.com")
     conn = await asyncpg.connect(database_url)
@@ -36,13 +47,15 @@ async def test_a_session_terminated_mid_change_is_503_and_writes_nothing(
             client.post(
                 f"/v1/leads/{lead['id']}/transitions",
                 json={"to": "contacted", "reason": "call_connected"},
+                headers={"Idempotency-Key": key} if key else None,
             )
         )
         await conn.execute("SELECT pg_terminate_backend($1)", await _blocked_backend(conn))
         answer = await change
         await lock.rollback()
         body = assert_problem(answer, 503, None)
-        assert body["type"].endswith("database-unavailable")
+        assert body["type"] == f"/problems/{answered}"
+        assert ("nothing was changed" in body["detail"]) is (key is not None)
         assert int(answer.headers["retry-after"]) > 0
         assert await conn.fetchval("SELECT count(*) FROM lead_status_changes") == 0
         assert await conn.fetchval("SELECT status FROM leads WHERE id = $1", lead["id"]) == "new"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import asyncpg
@@ -65,21 +66,65 @@ async def test_bodies_over_the_limit_are_413_and_write_nothing(
     r = await strict.post(
         "/v1/leads", content=chunks(), headers={"content-type": "application/json"}
     )
-    assert_problem(r, 413, "body-too-large")
+    assert assert_problem(r, 413, "body-too-large")["limit_bytes"] == 4096
     assert await pool.fetchval("SELECT count(*) FROM leads") == 0
 
 
-async def test_a_request_past_its_time_is_cancelled_503_and_leaves_no_write(
-    strict: httpx.AsyncClient, client: httpx.AsyncClient, pool: asyncpg.Pool
+async def _stalling(first: bytes) -> AsyncIterator[bytes]:
+    """A chunked body whose sender stops after its first chunk."""
+    yield first
+    await asyncio.sleep(60)
+    yield b"}"
+
+
+async def _post_stalled(client: httpx.AsyncClient) -> httpx.Response:
+    async with asyncio.timeout(5):
+        return await client.post(
+            "/v1/leads",
+            content=_stalling(b'{"email": "stalled@example.com"'),
+            headers={"content-type": "application/json"},
+        )
+
+
+async def test_a_keyless_chunked_body_is_refused_before_it_is_read(
+    anonymous: httpx.AsyncClient, pool: asyncpg.Pool
 ) -> None:
+    assert_problem(await _post_stalled(anonymous), 401, "unauthenticated")
+    assert await pool.fetchval("SELECT count(*) FROM leads") == 0
+
+
+async def test_reading_a_stalled_body_is_within_the_time_limit(
+    strict: httpx.AsyncClient, pool: asyncpg.Pool
+) -> None:
+    body = assert_problem(await _post_stalled(strict), 503, "request-timeout")
+    assert "nothing was changed" in body["detail"]
+    assert await pool.fetchval("SELECT count(*) FROM leads") == 0
+
+
+@pytest.mark.parametrize(
+    ("key", "answered"),
+    [(None, "outcome-unknown"), ("slow-1", "request-timeout")],
+    ids=["one-statement", "in-a-transaction"],
+)
+async def test_a_request_past_its_time_is_cancelled_503_and_leaves_no_write(
+    strict: httpx.AsyncClient,
+    client: httpx.AsyncClient,
+    pool: asyncpg.Pool,
+    key: str | None,
+    answered: str,
+) -> None:
+    """Cancelled while its one-statement change waits, a request cannot know whether the server
+    went on to save it; cancelled inside a transaction, it knows nothing was saved."""
     lead = await create(client, "slow@example.com")
     async with pool.acquire() as blocker, blocker.transaction():
         await blocker.execute("LOCK TABLE lead_status_changes IN ACCESS EXCLUSIVE MODE")
         r = await strict.post(
             f"/v1/leads/{lead['id']}/transitions",
             json={"to": "contacted", "reason": "call_connected"},
+            headers={"Idempotency-Key": key} if key else None,
         )
-    assert_problem(r, 503, "request-timeout")
+    body = assert_problem(r, 503, answered)
+    assert ("nothing was changed" in body["detail"]) is (key is not None)
     assert r.headers["retry-after"] == "5"
     assert await pool.fetchval("SELECT count(*) FROM lead_status_changes") == 0
     assert (await client.get(f"/v1/leads/{lead['id']}")).json()["status"] == "new"

@@ -1,6 +1,7 @@
 """Bounds on every request: how large its body may be and how long it may run.
 
-A pure ASGI layer, outermost, so a refused body never reaches a route or the pool, and a request
+A pure ASGI layer, outermost, so a body declared too large never reaches a route or the pool (one
+sent in chunks is counted as the route reads it, after the key check), and a request
 past its time is cancelled wherever it is (an open transaction rolls back with it) and answered
 503, so one slow client or query cannot hold a connection for long.
 """
@@ -13,8 +14,14 @@ import logging
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.platform.commits import watching_writes
 from app.platform.http import problem_types as p
-from app.platform.http.problems import ResponseStart, problem_body
+from app.platform.http.problems import (
+    OUTCOME_UNKNOWN_DETAIL,
+    BodyTooLarge,
+    ResponseStart,
+    problem_body,
+)
 
 log = logging.getLogger("leadstatus.limits")
 
@@ -46,27 +53,34 @@ class RequestLimits:
                 (value for name, value in scope["headers"] if name == b"content-length"), None
             )
             if declared is None and scope["method"] in ("POST", "PUT", "PATCH"):
-                # Sent in chunks, its size unknown: read it here, up to the limit.
-                buffered = await self._buffered(receive, limit)
-                if buffered is None:
-                    await self._too_large(send, limit)
-                    return
-                receive = buffered
+                # Sent in chunks, its size unknown: counted as the route reads it, which is
+                # after the key check and inside the time limit.
+                receive = _counted(receive, limit)
             elif declared is not None and declared.isdigit() and int(declared) > limit:
                 await self._too_large(send, limit)
                 return
         watch = ResponseStart(send)
-        try:
-            async with asyncio.timeout(self.timeout_s):
-                await self.app(scope, receive, watch)
-        except TimeoutError:
-            log.warning(
-                "request past %.0f s cancelled: %s %s",
-                self.timeout_s,
-                scope["method"],
-                scope["path"],
-            )
-            if not watch.started:
+        with watching_writes() as writes:
+            try:
+                async with asyncio.timeout(self.timeout_s):
+                    await self.app(scope, receive, watch)
+            except TimeoutError:
+                log.warning(
+                    "request past %.0f s cancelled: %s %s",
+                    self.timeout_s,
+                    scope["method"],
+                    scope["path"],
+                )
+                if watch.started:
+                    return
+                if writes.maybe_saved:
+                    await self._answer(
+                        send,
+                        p.OUTCOME_UNKNOWN,
+                        OUTCOME_UNKNOWN_DETAIL,
+                        retry_after=str(p.RETRY_AFTER_SECONDS),
+                    )
+                    return
                 await self._answer(
                     send,
                     p.REQUEST_TIMEOUT,
@@ -74,34 +88,6 @@ class RequestLimits:
                     "nothing was changed.",
                     retry_after="5",
                 )
-
-    @staticmethod
-    async def _buffered(receive: Receive, limit: int) -> Receive | None:
-        """The whole body, replayed to the app; None when it outgrows `limit`."""
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":
-                break
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > limit:
-                return None
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
-        body = b"".join(chunks)
-        sent = False
-
-        async def replay() -> Message:
-            nonlocal sent
-            if sent:
-                return await receive()
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-
-        return replay
 
     async def _too_large(self, send: Send, limit: int) -> None:
         await self._answer(
@@ -127,3 +113,19 @@ class RequestLimits:
                 "body": orjson.dumps(problem_body(kind, detail, **facts)),
             }
         )
+
+
+def _counted(receive: Receive, limit: int) -> Receive:
+    """`receive`, refusing the body once more than `limit` bytes of it have arrived."""
+    size = 0
+
+    async def counted() -> Message:
+        nonlocal size
+        message = await receive()
+        if message["type"] == "http.request":
+            size += len(message.get("body", b""))
+            if size > limit:
+                raise BodyTooLarge(limit)
+        return message
+
+    return counted

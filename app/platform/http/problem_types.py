@@ -164,6 +164,17 @@ QUERY_TIMEOUT = _t(
     "later, or narrow the window or filters.",
     retry_after=True,
 )
+OUTCOME_UNKNOWN = _t(
+    503,
+    "outcome-unknown",
+    "Outcome unknown",
+    "The connection to the database was lost after this change was sent to be saved, so it may "
+    "or may not have been. Read the lead (its `version` and history) to find out, or send the "
+    "request again with the same Idempotency-Key: that answers what was saved, or does the work "
+    "once if nothing was. Without a key, a repeated create is refused as a duplicate naming the "
+    "lead, and a repeated move is refused once the lead has moved.",
+    retry_after=True,
+)
 INTERNAL = _t(500, "internal-error", "Internal error", "An unexpected error; it was logged.")
 
 INVALID_WINDOW = _t(
@@ -374,6 +385,7 @@ CATALOGUE: dict[str, ProblemType] = {
         VALIDATION,
         UNAVAILABLE,
         QUERY_TIMEOUT,
+        OUTCOME_UNKNOWN,
         INTERNAL,
     )
 }
@@ -422,6 +434,32 @@ def responses(*kinds: ProblemType) -> dict[int | str, dict[str, Any]]:
             },
         }
     return out
+
+
+WRITING_METHODS = ("post", "put", "patch", "delete")
+DRY_RUN_SUFFIX = ":validate"
+"""The one kind of unsafe operation that writes nothing (a pipeline's dry run)."""
+
+
+def document_outcome_unknown(schema: dict[str, Any]) -> dict[str, Any]:
+    """List `outcome-unknown` under the 503 of every operation that writes: any of them can
+    lose its database between sending a change and hearing that it was saved."""
+    documented = responses(OUTCOME_UNKNOWN)[OUTCOME_UNKNOWN.status]
+    example = documented["content"]["application/problem+json"]["examples"]
+    for path, operations in schema.get("paths", {}).items():
+        if path.endswith(DRY_RUN_SUFFIX):
+            continue
+        for method, operation in operations.items():
+            if method not in WRITING_METHODS:
+                continue
+            answers = operation.setdefault("responses", {})
+            unavailable = answers.get(str(OUTCOME_UNKNOWN.status))
+            if unavailable is None:
+                answers[str(OUTCOME_UNKNOWN.status)] = documented
+                continue
+            unavailable["description"] += f"; {OUTCOME_UNKNOWN.title}"
+            unavailable["content"]["application/problem+json"]["examples"].update(example)
+    return schema
 
 
 def document_response_headers(schema: dict[str, Any]) -> dict[str, Any]:

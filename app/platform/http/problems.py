@@ -28,8 +28,11 @@ from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.platform import errors
+from app.platform.commits import maybe_saved
 from app.platform.http.problem_types import (
+    BODY_TOO_LARGE,
     INTERNAL,
+    OUTCOME_UNKNOWN,
     PROBLEM_URI,
     QUERY_TIMEOUT,
     RETRY_AFTER_SECONDS,
@@ -113,9 +116,20 @@ def problem_body(kind: ProblemType, detail: str, **facts: Any) -> dict[str, Any]
     }
 
 
+class BodyTooLarge(HTTPException):
+    """A body sent in chunks that outgrew its route's limit while being read. An HTTP refusal,
+    so that the framework's body parsing lets it through as it is."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"The body is limited to {limit} bytes.")
+        self.limit = limit
+
+
 def _http_refusal(eh: ExceptionHandler, request: Request, exc: HTTPException) -> Problem:
     """A plain HTTP refusal. A 405 names every method the path has: the router stops at the
     first route of the path, and each route holds one operation's methods."""
+    if isinstance(exc, BodyTooLarge):
+        return problem(BODY_TOO_LARGE, exc.detail, limit_bytes=exc.limit)
     if exc.status_code == 405:
         allowed = methods_of(request.scope)
         if allowed:
@@ -138,10 +152,25 @@ def _validation(_eh: ExceptionHandler, _request: Request, exc: RequestValidation
     return problem(VALIDATION, detail, errors=errors)
 
 
+OUTCOME_UNKNOWN_DETAIL = (
+    "The database stopped answering after this change was sent to be saved: it may or may not "
+    "have been. Read the lead to find out, or retry with the same Idempotency-Key."
+)
+
+
+def outcome_unknown() -> Problem:
+    """The answer when a change may have been saved although the request failed."""
+    return problem(
+        OUTCOME_UNKNOWN, OUTCOME_UNKNOWN_DETAIL, headers={"Retry-After": str(RETRY_AFTER_SECONDS)}
+    )
+
+
 def _database_down(_eh: ExceptionHandler, request: Request, exc: Exception) -> Problem:
     log.warning(
         "database unavailable: %s on %s %s", type(exc).__name__, request.method, request.url.path
     )
+    if maybe_saved():
+        return outcome_unknown()
     return problem(
         UNAVAILABLE,
         "The database is not answering; nothing was changed.",
@@ -151,6 +180,8 @@ def _database_down(_eh: ExceptionHandler, request: Request, exc: Exception) -> P
 
 def _query_timeout(_eh: ExceptionHandler, request: Request, _exc: Exception) -> Problem:
     log.warning("statement timeout on %s %s", request.method, request.url.path)
+    if maybe_saved():
+        return outcome_unknown()
     return problem(
         QUERY_TIMEOUT,
         "The query ran past the statement timeout and was cancelled; nothing was changed.",
@@ -160,6 +191,8 @@ def _query_timeout(_eh: ExceptionHandler, request: Request, _exc: Exception) -> 
 
 def _unexpected(_eh: ExceptionHandler, request: Request, exc: Exception) -> Problem:
     log.error("unexpected %s on %s %s", type(exc).__name__, request.method, request.url.path)
+    if maybe_saved():
+        return outcome_unknown()
     return problem(INTERNAL, "The request could not be completed; nothing was changed.")
 
 
