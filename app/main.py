@@ -67,7 +67,8 @@ every change.
 # ReDoc 2.x always draws Redocly's logo from its CDN; this policy keeps the page offline.
 REDOC_CSP = (
     "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
-    "img-src 'self' data:; font-src 'self' data:; worker-src 'self' blob:; connect-src 'self'"
+    "img-src 'self' data:; font-src 'self' data:; worker-src 'self' blob:; connect-src 'self'; "
+    "frame-ancestors 'none'"
 )
 
 TAGS = [

@@ -14,7 +14,8 @@ have been judged.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Coroutine, Iterable
+from collections.abc import Callable, Coroutine, Iterable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -23,9 +24,9 @@ from fastapi.routing import APIRoute
 from starlette.routing import BaseRoute
 
 from app.access.domain import ApiKey, KeyScope
-from app.access.rate_limit import TokenBucket, retry_after_seconds
+from app.access.rate_limit import FailureBudget, TokenBucket, retry_after_seconds
 from app.access.service import KeyRing
-from app.platform.errors import MissingScope, RateLimited, Unauthenticated
+from app.platform.errors import MissingScope, RateLimited, TooManyFailures, Unauthenticated
 from app.platform.http.requests import (
     StrictJsonRequest,
     primary_pool,
@@ -114,16 +115,64 @@ def _limiter(request: Request) -> RateLimiter:
     return limiter
 
 
+def _failures(request: Request) -> FailureBudget:
+    state = request.app.state
+    budget: FailureBudget | None = getattr(state, "failures", None)
+    if budget is None:
+        settings = state.settings
+        budget = state.failures = FailureBudget(
+            settings.auth_failures_per_s, settings.auth_failure_burst
+        )
+    return budget
+
+
+def client_address(request: Request) -> str:
+    """The client's address: the peer's, or the one a trusted proxy forwarded."""
+    return request.client.host if request.client else "-"
+
+
+def refuse_a_failing_address(request: Request) -> None:
+    """429 when the client's address has failed to authenticate too often lately."""
+    wait = _failures(request).wait(client_address(request), time.monotonic())
+    if wait:
+        seconds = retry_after_seconds(wait)
+        raise TooManyFailures(
+            f"Too many failed authentications from this address; retry in {seconds} s.",
+            extra_headers={"Retry-After": str(seconds)},
+        )
+
+
+def count_a_failure(request: Request) -> None:
+    _failures(request).spend(client_address(request), time.monotonic())
+
+
+@contextmanager
+def failures_counted(request: Request, *refusals: type[Exception]) -> Iterator[None]:
+    """Run the block only while the client's address is within its budget of failures, and
+    count a failure when the block raises one of `refusals`."""
+    refuse_a_failing_address(request)
+    try:
+        yield
+    except refusals:
+        count_a_failure(request)
+        raise
+
+
 async def authorize(request: Request, scope: KeyScope) -> ApiKey:
     """The caller's key, if it is valid, within its rate and allowed `scope`; else the 401, 429
-    or 403 problem."""
+    or 403 problem. A key the process does not remember is looked up only while the client's
+    address is within its budget of failures."""
     presented = _presented(request)
     if not presented:
+        count_a_failure(request)
         raise Unauthenticated(
             "This call needs an API key: `Authorization: Bearer <key>` or `X-API-Key`."
         )
-    key = await _keyring(request).recognize(presented, datetime.now(UTC))
+    key = await _keyring(request).recognize(
+        presented, datetime.now(UTC), before_lookup=lambda: refuse_a_failing_address(request)
+    )
     if key is None:
+        count_a_failure(request)
         raise Unauthenticated("The API key is unknown, revoked or expired.")
     # Its name (never the key) for the route and the request's log line, refused or not.
     request.state.api_key = key.name

@@ -12,7 +12,7 @@ import asyncio
 import logging
 import secrets
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 
 import asyncpg
@@ -61,6 +61,10 @@ async def revoke_key(pool: asyncpg.Pool, name: str, *, now: datetime) -> None:
             raise KeyNotFound(name)
 
 
+MAX_REMEMBERED = 10_000
+"""Presented keys (known or not) a process remembers at most."""
+
+
 class KeyRing:
     """The keys this process has recognized lately, by hash."""
 
@@ -69,20 +73,32 @@ class KeyRing:
         self._known: dict[bytes, tuple[float, ApiKey | None]] = {}
         self._used: dict[str, datetime] = {}
 
-    async def recognize(self, presented: str, now: datetime) -> ApiKey | None:
-        """The usable key `presented` is, or None (unknown, revoked or expired)."""
+    async def recognize(
+        self, presented: str, now: datetime, *, before_lookup: Callable[[], None] | None = None
+    ) -> ApiKey | None:
+        """The usable key `presented` is, or None (unknown, revoked or expired).
+        `before_lookup` runs when the key must be read from the database (it may refuse)."""
         digest = key_hash(presented)
         cached = self._known.get(digest)
         if cached is None or time.monotonic() - cached[0] > CACHE_SECONDS:
+            if before_lookup is not None:
+                before_lookup()
             cached = (time.monotonic(), await self._load(digest))
-            if len(self._known) > 10_000:  # a flood of made-up keys must not grow memory
-                self._known.clear()
+            if len(self._known) > MAX_REMEMBERED:
+                self._forget_unknown()
             self._known[digest] = cached
         key = cached[1]
         if key is None or not key.usable_at(now):
             return None
         self._used[key.name] = now
         return key
+
+    def _forget_unknown(self) -> None:
+        """A flood of made-up keys must not grow memory, nor push real keys out of the cache
+        (each would then cost a database read again): forget the unknown ones first."""
+        self._known = {d: c for d, c in self._known.items() if c[1] is not None}
+        if len(self._known) > MAX_REMEMBERED:
+            self._known.clear()
 
     async def _load(self, digest: bytes) -> ApiKey | None:
         async with self.pool.acquire() as conn:

@@ -140,9 +140,11 @@ def _stop_delivery(process: subprocess.Popen[bytes]) -> None:
 def _serve_http(host: str, port: int, workers: int, access_log: bool) -> None:
     import uvicorn
 
+    from app.platform.http.connections import BoundedConnections
     from app.platform.observability.logs import logging_config
 
     settings = get_settings()
+    proxies = settings.trusted_proxies.strip()
     uvicorn.run(
         "app.main:create_app",
         factory=True,
@@ -155,7 +157,14 @@ def _serve_http(host: str, port: int, workers: int, access_log: bool) -> None:
         log_config=logging_config(
             wanted=settings.log_format, level=settings.log_level, stream=sys.stderr
         ),
-        proxy_headers=False,
+        # Connections: a deadline for headers, a cap, idle ones cut; no `Server` header.
+        http=BoundedConnections,
+        timeout_keep_alive=settings.keep_alive_s,
+        server_header=False,
+        # The client's address (what failed authentications are throttled by) comes from
+        # X-Forwarded-For only when the peer is a proxy named as trusted.
+        proxy_headers=bool(proxies),
+        forwarded_allow_ips=proxies or None,
         timeout_graceful_shutdown=10,
     )
 

@@ -17,6 +17,7 @@ import orjson
 from fastapi import APIRouter, Path, Request, Response
 from pydantic import ValidationError
 
+from app.access.http import failures_counted
 from app.intake import payloads, service, signatures
 from app.intake.domain import SourceKind
 from app.intake.payloads import MAX_PAYLOAD_BYTES, Arrival
@@ -24,6 +25,7 @@ from app.intake.secrets import SecretKeeper
 from app.leads.schemas import LeadCreate
 from app.pipelines.http import workflows_of
 from app.platform.errors import (
+    IntakeSourceNotFound,
     InvalidPayload,
     PayloadTooLarge,
     SignatureRefused,
@@ -179,14 +181,16 @@ async def _source(request: Request, pool: Any, name: str) -> service.IntakeSourc
             p.UNSUPPORTED_MEDIA_TYPE,
             p.INVALID_PAYLOAD,
             p.CONCURRENT_CHANGE,
+            p.TOO_MANY_FAILURES,
         ),
     },
 )
 async def receive_delivery(source: SourceName, request: Request) -> Response:
     pool = primary_pool(request)
-    configured = await _source(request, pool, source)  # an unknown source's body is never read
-    body = await _bounded_body(request)
-    message_id = _authenticate(configured, request, body)
+    with failures_counted(request, IntakeSourceNotFound, SignatureRefused):
+        configured = await _source(request, pool, source)  # an unknown source's body is unread
+        body = await _bounded_body(request)
+        message_id = _authenticate(configured, request, body)
     content_type = request.headers.get("content-type")
     arrivals = payloads.read(
         configured.kind,
@@ -217,12 +221,15 @@ async def receive_delivery(source: SourceName, request: Request) -> Response:
     "source answers 200 when the `secret` query parameter is its secret.",
     responses={
         200: {"content": {"application/json": {"example": {"source": "mailchimp-news"}}}},
-        **p.responses(p.SIGNATURE_REFUSED, p.INTAKE_SOURCE_NOT_FOUND),
+        **p.responses(p.SIGNATURE_REFUSED, p.INTAKE_SOURCE_NOT_FOUND, p.TOO_MANY_FAILURES),
     },
 )
 async def check_url(source: SourceName, request: Request) -> Response:
-    configured = await _source(request, primary_pool(request), source)
-    if configured.kind is not SourceKind.MAILCHIMP:
-        raise SignatureRefused("Only Mailchimp sources answer a URL check.", source=configured.name)
-    _authenticate(configured, request, b"")
+    with failures_counted(request, IntakeSourceNotFound, SignatureRefused):
+        configured = await _source(request, primary_pool(request), source)
+        if configured.kind is not SourceKind.MAILCHIMP:
+            raise SignatureRefused(
+                "Only Mailchimp sources answer a URL check.", source=configured.name
+            )
+        _authenticate(configured, request, b"")
     return Response(orjson.dumps({"source": configured.name}), media_type="application/json")

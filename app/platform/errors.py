@@ -261,6 +261,10 @@ class RateLimited(ServiceError):
     """The key's requests came faster than its rate allows."""
 
 
+class TooManyFailures(ServiceError):
+    """The client's address failed to authenticate (or to sign a delivery) too often lately."""
+
+
 class KeyNameTaken(ServiceError):
     def __init__(self, name: str) -> None:
         super().__init__(f"An API key named {name!r} exists already.", name=name)

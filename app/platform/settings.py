@@ -144,6 +144,20 @@ class Settings(BaseSettings):
         validation_alias="LEADSTATUS_RATE_BURST",
         description="Requests an API key may make at once after a quiet spell.",
     )
+    auth_failures_per_s: float = Field(
+        default=1.0,
+        gt=0,
+        validation_alias="LEADSTATUS_AUTH_FAILURES_PER_S",
+        description="Failed authentications (unknown keys, refused intake signatures) each "
+        "client address may cause per second, per process, once its burst is spent; past it, "
+        "a new unknown key is answered 429 without being looked up.",
+    )
+    auth_failure_burst: int = Field(
+        default=20,
+        ge=1,
+        validation_alias="LEADSTATUS_AUTH_FAILURE_BURST",
+        description="Failed authentications a client address may cause at once.",
+    )
     max_body_bytes: int = Field(
         default=1024 * 1024,
         ge=1024,
@@ -157,6 +171,32 @@ class Settings(BaseSettings):
         validation_alias="LEADSTATUS_REQUEST_TIMEOUT_S",
         description="A request still running after this is cancelled (its transaction rolls "
         "back) and answered 503.",
+    )
+    header_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        validation_alias="LEADSTATUS_HEADER_TIMEOUT_S",
+        description="A connection whose request headers have not all arrived this long after "
+        "it opened (or after its previous answer) is answered 408 and closed.",
+    )
+    keep_alive_s: int = Field(
+        default=5,
+        gt=0,
+        validation_alias="LEADSTATUS_KEEP_ALIVE_S",
+        description="An idle kept-alive connection is closed after this. Behind a proxy that "
+        "reuses connections, set it above the proxy's own idle timeout.",
+    )
+    max_connections: int = Field(
+        default=1000,
+        ge=1,
+        validation_alias="LEADSTATUS_MAX_CONNECTIONS",
+        description="Connections each process holds at once; one more is answered 503 and closed.",
+    )
+    trusted_proxies: str = Field(
+        default="",
+        validation_alias="LEADSTATUS_TRUSTED_PROXIES",
+        description="Comma-separated addresses (or networks) of the proxies in front of the "
+        "service, whose X-Forwarded-For names the client; empty: the peer is the client.",
     )
     log_level: str = Field(default="info", validation_alias="LEADSTATUS_LOG_LEVEL")
     log_format: Literal["auto", "json", "text"] = Field(

@@ -212,6 +212,15 @@ RATE_LIMITED = _t(
     "This API key sent more requests than its rate allows; retry after Retry-After seconds.",
     retry_after=True,
 )
+TOO_MANY_FAILURES = _t(
+    429,
+    "too-many-failures",
+    "Too many failed authentications",
+    "Requests from this address presented unknown keys (or unsigned or wrongly signed "
+    "deliveries) faster than LEADSTATUS_AUTH_FAILURES_PER_S allows; retry after Retry-After "
+    "seconds, with a valid key.",
+    retry_after=True,
+)
 BODY_TOO_LARGE = _t(
     413,
     "body-too-large",
@@ -225,7 +234,29 @@ REQUEST_TIMEOUT = _t(
     "The request ran past the service's time limit and was cancelled; nothing was changed.",
     retry_after=True,
 )
-KEYED = (UNAUTHENTICATED, MISSING_SCOPE, RATE_LIMITED, BODY_TOO_LARGE, REQUEST_TIMEOUT)
+HEADERS_TIMEOUT = _t(
+    408,
+    "headers-timeout",
+    "Request headers too slow",
+    "The request's headers did not all arrive in time (LEADSTATUS_HEADER_TIMEOUT_S); the "
+    "connection is closed.",
+)
+TOO_MANY_CONNECTIONS = _t(
+    503,
+    "too-many-connections",
+    "Too many connections",
+    "The process holds as many connections as it is allowed (LEADSTATUS_MAX_CONNECTIONS); the "
+    "connection is closed. Retry after Retry-After seconds, ideally on a connection kept alive.",
+    retry_after=True,
+)
+KEYED = (
+    UNAUTHENTICATED,
+    MISSING_SCOPE,
+    RATE_LIMITED,
+    TOO_MANY_FAILURES,
+    BODY_TOO_LARGE,
+    REQUEST_TIMEOUT,
+)
 """What any keyed `/v1` route may answer before its own work: key, scope, rate, size, time."""
 BAD_IDEMPOTENCY_KEY = _t(
     400,
@@ -339,6 +370,7 @@ PROBLEMS: Mapping[type[errors.ServiceError], ProblemType] = {
     errors.Unauthenticated: UNAUTHENTICATED,
     errors.MissingScope: MISSING_SCOPE,
     errors.RateLimited: RATE_LIMITED,
+    errors.TooManyFailures: TOO_MANY_FAILURES,
     errors.BadIdempotencyKey: BAD_IDEMPOTENCY_KEY,
     errors.IdempotencyInFlight: IDEMPOTENCY_IN_FLIGHT,
     errors.IdempotencyMismatch: IDEMPOTENCY_MISMATCH,
@@ -386,6 +418,8 @@ CATALOGUE: dict[str, ProblemType] = {
         UNAVAILABLE,
         QUERY_TIMEOUT,
         OUTCOME_UNKNOWN,
+        HEADERS_TIMEOUT,
+        TOO_MANY_CONNECTIONS,
         INTERNAL,
     )
 }

@@ -1,7 +1,8 @@
 """One pure ASGI layer, outermost, that observes every request: its id, its time, its answer.
 
 It gives each request an id (the client's `X-Request-ID` when it is sane, a new one otherwise)
-and returns it on every answer, refusals by the layers inside included; when the answer is done,
+and returns it on every answer, refusals by the layers inside included, with the default
+headers of `response_headers`; when the answer is done,
 it records the request metrics and writes the request's log line. One layer instead of three,
 and no `BaseHTTPMiddleware` (which runs the app in a task of its own): the hot paths pay a timer,
 a header and a counter.
@@ -18,6 +19,7 @@ from typing import Any
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.platform.http.response_headers import defaults_for, with_defaults
 from app.platform.observability.logs import REQUEST_ID, REQUEST_LOGGER
 from app.platform.observability.metrics import UNMATCHED, Instruments
 
@@ -80,12 +82,14 @@ class RequestObserver:
         started = time.perf_counter()
         rid = request_id(scope["headers"])
         status = 500  # unless an answer starts: the app raised before it could answer
+        defaults = defaults_for(scope["path"])
 
         async def identified(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message = {**message, "headers": [*message.get("headers", ()), (HEADER, rid)]}
+                headers = with_defaults(list(message.get("headers", ())), defaults)
+                message = {**message, "headers": [*headers, (HEADER, rid)]}
             await send(message)
 
         text_id = rid.decode()
