@@ -1,9 +1,9 @@
 """Where the database is and how the service talks to it.
 
 With `DATABASE_URL` unset, an embedded PostgreSQL (a real server shipped in a wheel) is started
-under the data directory, so a newcomer needs nothing installed. Requests use a plain asyncpg pool:
-the hot paths are single SQL statements, and an ORM session in between cost most of the
-throughput (the README's performance section).
+under the data directory, so a newcomer needs nothing installed. Requests use an asyncpg pool
+(serving its waiters in order: `fair_pool`), no ORM: the hot paths are single SQL statements, and
+an ORM session in between cost most of the throughput (the README's performance section).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import asyncpg
 import orjson
 
 from app.platform.commits import WatchedConnection
+from app.platform.fair_pool import FairPool
 from app.platform.settings import Settings
 
 log = logging.getLogger("leadstatus.db")
@@ -99,10 +100,15 @@ async def create_pool(
 ) -> asyncpg.Pool:
     """The requests' pool, or with `size` a small one of its own (a background job's); `name`
     is what `pg_stat_activity.application_name` shows for its connections."""
-    pool: asyncpg.Pool = await asyncpg.create_pool(
+    pool = FairPool(
         asyncpg_dsn(url),
         min_size=size or settings.pool_min_size,
         max_size=size or settings.pool_max_size,
+        # asyncpg.create_pool's defaults, which the constructor wants named.
+        max_queries=50_000,
+        max_inactive_connection_lifetime=300.0,
+        loop=None,
+        record_class=asyncpg.Record,
         init=_init_connection,
         reset=_keep_session,
         connection_class=WatchedConnection,
@@ -116,6 +122,7 @@ async def create_pool(
             "jit": "off",
         },
     )
+    await pool  # opens its first connections
     return pool
 
 
