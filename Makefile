@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
 
-.PHONY: help install run demo test check test-browser test-nats fuzz lint format openapi bench bench-webhook bench-metrics bench-dashboard bench-events clean
+.PHONY: help install run demo test check test-browser test-nats fuzz lint format openapi bench bench-webhook bench-metrics bench-dashboard bench-events bench-bad-keys clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "leadstatus needs Python 3.11 or newer; set PYTHON=python3.11 (or newer)")'
@@ -67,6 +67,9 @@ bench-metrics: $(STAMP) ## p50/p95 of every metrics endpoint on 1,000,000 seeded
 bench-dashboard: $(STAMP) ## how soon /dashboard is usable on bench-metrics' 1,000,000 leads (needs chromium)
 	@$(BIN)/python -c 'import playwright' 2>/dev/null || $(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[browser]'
 	$(BIN)/python bench/metrics.py --dashboard 20
+
+bench-bad-keys: $(STAMP) ## real reads beside a flood of made-up API keys, with and without the failure budget
+	$(BIN)/python bench/bad_keys.py
 
 bench-events: $(STAMP) ## webhook delivery at 500 status changes/s for 30 s: rate, lag p50/p99, missing
 	$(BIN)/python bench/events.py
