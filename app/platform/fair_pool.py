@@ -33,6 +33,8 @@ class FairPool(asyncpg.Pool):  # type: ignore[misc]
 
     async def take(self, limit_s: float | None) -> asyncpg.Connection:
         """A connection, once this caller's turn has come."""
+        if self.is_closing():
+            raise asyncpg.InterfaceError("pool is closing")
         await self._turns.acquire()
         try:
             return await super().acquire(timeout=limit_s)
@@ -51,6 +53,13 @@ class FairPool(asyncpg.Pool):  # type: ignore[misc]
             await super().release(connection, timeout=timeout)
         finally:
             self._turns.release()
+
+    def terminate(self) -> None:
+        """Terminate (a close that did not finish in time does too), and wake whoever waits for
+        a turn: it is told the pool is closing, and passes its turn on to the next waiter.
+        Connections never given back never give their turns back either."""
+        super().terminate()
+        self._turns.release()
 
 
 class Turn:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 
 import asyncpg
+import pytest
 
 from app.platform.db import create_pool
 from app.platform.settings import Settings
@@ -55,3 +56,18 @@ async def test_a_freed_connection_goes_to_the_longest_waiter(
         assert await pool.fetchval("SELECT 3") == 3
     finally:
         await pool.close()
+
+
+async def test_waiters_are_told_when_the_pool_is_terminated(
+    database_url: str, settings: Settings
+) -> None:
+    pool = await create_pool(database_url, settings, size=1, name="leadstatus-fair")
+    await pool.acquire()  # never given back: a request stuck mid-query, say
+    waiting = [asyncio.create_task(pool.fetchval("SELECT 1")) for _ in range(3)]
+    await asyncio.sleep(0.05)
+    pool.terminate()
+    for waiter in waiting:
+        with pytest.raises(asyncpg.InterfaceError):
+            await asyncio.wait_for(waiter, 5)
+    with pytest.raises(asyncpg.InterfaceError):
+        await pool.fetchval("SELECT 1")
