@@ -15,6 +15,7 @@ import asyncpg
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.openapi.docs import get_redoc_html
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from fastapi.routing import APIRoute
 from fastapi.telemetry import TelemetryConfig
 from fastapi_offline import FastAPIOffline
 
@@ -37,6 +38,7 @@ from app.platform.db import close_pools, create_pool, resolve_database_url
 from app.platform.errors import SchemaNotCurrent
 from app.platform.http import problem_routes, problem_types, problems
 from app.platform.http.limits import RequestLimits
+from app.platform.http.operation_ids import operation_id
 from app.platform.http.requests import primary_pool
 from app.platform.observability.metrics import Instruments
 from app.platform.observability.middleware import RequestObserver
@@ -57,7 +59,8 @@ every change.
 
 * Create leads with `POST /v1/leads`; move them with `POST /v1/leads/{id}/transitions`.
 * Every `/v1` call needs an API key (`Authorization: Bearer lsk_...` or `X-API-Key`) with the
-  scope it names; use **Authorize** above. `make run` prints a development key.
+  scope it names; in this page, the **Authorize** button takes it. `make run` prints a
+  development key.
 * Errors are [RFC 9457](https://www.rfc-editor.org/rfc/rfc9457) `application/problem+json`;
   each `type` resolves under `/problems/{type}`.
 * Reads return an `ETag` (the lead's version); send it as `If-Match` to change a lead only if
@@ -109,8 +112,12 @@ def _mount(app: FastAPI, router: APIRouter) -> None:
 
     `include_router()` keeps each router as a nested dispatch layer, a cost on every request
     (the README's performance section has the figure); the routes already carry their prefix,
-    tags and documented responses.
+    tags and documented responses. Their operation ids follow the app's rule (a router made its
+    own by FastAPI's default one).
     """
+    for route in router.routes:
+        if isinstance(route, APIRoute):
+            route.operation_id = route.operation_id or operation_id(route)
     app.router.routes.extend(router.routes)
 
 
@@ -249,6 +256,7 @@ def create_app(*, settings: Settings | None = None, database_url: str | None = N
         redoc_url=None,
         swagger_ui_parameters={"displayRequestDuration": True, "tryItOutEnabled": False},
         telemetry=None if settings.opentelemetry else NO_TELEMETRY,
+        generate_unique_id_function=operation_id,
     )
 
     @app.get("/redoc", include_in_schema=False)
@@ -311,7 +319,7 @@ def create_app(*, settings: Settings | None = None, database_url: str | None = N
         summary="Liveness",
         description="The process answers; the database is not consulted.",
     )
-    async def healthz() -> JSONResponse:
+    async def health() -> JSONResponse:
         return JSONResponse({"status": "ok"})
 
     @app.get(
@@ -324,7 +332,7 @@ def create_app(*, settings: Settings | None = None, database_url: str | None = N
             problem_types.UNAVAILABLE, problem_types.SCHEMA_NOT_CURRENT
         ),
     )
-    async def readyz(request: Request) -> JSONResponse:
+    async def readiness(request: Request) -> JSONResponse:
         async with primary_pool(request).acquire() as conn:
             revision = await conn.fetchval("SELECT max(version_num) FROM alembic_version")
         if revision != SCHEMA_REVISION:
@@ -355,7 +363,7 @@ def create_app(*, settings: Settings | None = None, database_url: str | None = N
             }
         },
     )
-    async def metrics_exposition(request: Request) -> Response:
+    async def prometheus_metrics(request: Request) -> Response:
         body, content_type = instruments.exposition(request.headers.get("accept"))
         return Response(body, media_type=content_type)
 

@@ -40,7 +40,7 @@ MAX_PAGE = 1000
     responses=p.responses(p.EVENT_NOT_KEPT, p.VALIDATION),
 )
 @requires(KeyScope.LEADS_READ)
-async def read_events(
+async def list_events(
     request: Request,
     after: Annotated[
         str | None,

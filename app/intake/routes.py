@@ -185,7 +185,7 @@ async def _source(request: Request, pool: Any, name: str) -> service.IntakeSourc
         ),
     },
 )
-async def receive_delivery(source: SourceName, request: Request) -> Response:
+async def receive_intake_delivery(source: SourceName, request: Request) -> Response:
     pool = primary_pool(request)
     with failures_counted(request, IntakeSourceNotFound, SignatureRefused):
         configured = await _source(request, pool, source)  # an unknown source's body is unread
@@ -224,7 +224,7 @@ async def receive_delivery(source: SourceName, request: Request) -> Response:
         **p.responses(p.SIGNATURE_REFUSED, p.INTAKE_SOURCE_NOT_FOUND, p.TOO_MANY_FAILURES),
     },
 )
-async def check_url(source: SourceName, request: Request) -> Response:
+async def check_intake_url(source: SourceName, request: Request) -> Response:
     with failures_counted(request, IntakeSourceNotFound, SignatureRefused):
         configured = await _source(request, primary_pool(request), source)
         if configured.kind is not SourceKind.MAILCHIMP:

@@ -353,7 +353,7 @@ async def reopen_lead(
     responses=p.responses(p.LEAD_NOT_FOUND, p.VALIDATION),
 )
 @requires(KeyScope.LEADS_READ)
-async def lead_history(
+async def get_lead_history(
     request: Request,
     lead_id: LeadId,
     api_key: Annotated[

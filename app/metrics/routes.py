@@ -117,7 +117,7 @@ def _window(s: MetricsScope) -> dict[str, Any]:
     "queue.",
 )
 @requires(KeyScope.METRICS_READ)
-async def summary(request: Request, where: Window) -> dict[str, Any]:
+async def metrics_summary(request: Request, where: Window) -> dict[str, Any]:
     figures = await service.summary(read_pool(request), where, now=utc_now())
     return {"window": _window(where), **figures}
 
@@ -130,7 +130,7 @@ async def summary(request: Request, where: Window) -> dict[str, Any]:
     "was lost from; no-decision reasons alongside.",
 )
 @requires(KeyScope.METRICS_READ)
-async def loss_reasons(request: Request, where: Window) -> dict[str, Any]:
+async def metrics_loss_reasons(request: Request, where: Window) -> dict[str, Any]:
     return {"window": _window(where), **await service.loss_reasons(read_pool(request), where)}
 
 
@@ -150,7 +150,7 @@ Currency = Annotated[
     "competitor and status lost from, with its value.",
 )
 @requires(KeyScope.METRICS_READ)
-async def revenue(
+async def metrics_revenue(
     request: Request,
     where: Window,
     currency: Currency = None,
@@ -170,7 +170,7 @@ async def revenue(
     "window). Owner, source and segment filter the deals.",
 )
 @requires(KeyScope.METRICS_READ)
-async def pipeline_value(request: Request, where: Window, currency: Currency = None) -> Any:
+async def metrics_pipeline_value(request: Request, where: Window, currency: Currency = None) -> Any:
     figures = await money.pipeline_value(
         read_pool(request), where, now=utc_now(), currency=currency
     )
@@ -187,7 +187,7 @@ async def pipeline_value(request: Request, where: Window, currency: Currency = N
     "open deals without a close date apart.",
 )
 @requires(KeyScope.METRICS_READ)
-async def forecast(
+async def metrics_forecast(
     request: Request,
     where: Window,
     period: Annotated[
@@ -211,7 +211,7 @@ async def forecast(
     "days overall, per owner and per source, with the leads still waiting.",
 )
 @requires(KeyScope.METRICS_READ)
-async def pipeline_hygiene(request: Request, where: Window) -> Any:
+async def metrics_hygiene(request: Request, where: Window) -> Any:
     figures = await hygiene.hygiene(read_pool(request), where, now=utc_now())
     return {"window": _window(where), **figures}
 
@@ -223,7 +223,7 @@ async def pipeline_hygiene(request: Request, where: Window) -> Any:
     description="Per owner: leads, won, lost, win rate and median cycle days; sortable, paged.",
 )
 @requires(KeyScope.METRICS_READ)
-async def owners(
+async def metrics_owners(
     request: Request,
     where: Window,
     sort: Annotated[service.OwnerSort, Query(description="Field to sort by.")] = "won",
@@ -244,7 +244,7 @@ async def owners(
     description="Per source: leads, conversion rate, disqualified and dead rates.",
 )
 @requires(KeyScope.METRICS_READ)
-async def sources(request: Request, where: Window) -> dict[str, Any]:
+async def metrics_sources(request: Request, where: Window) -> dict[str, Any]:
     return {"window": _window(where), "items": await service.sources(read_pool(request), where)}
 
 
@@ -257,7 +257,7 @@ async def sources(request: Request, where: Window) -> dict[str, Any]:
     "p90 days spent in each open status, over stays that ended in the window.",
 )
 @requires(KeyScope.METRICS_READ)
-async def funnel(request: Request, where: Window) -> dict[str, Any]:
+async def metrics_funnel(request: Request, where: Window) -> dict[str, Any]:
     return {"window": _window(where), **await service.funnel(read_pool(request), where)}
 
 
@@ -269,7 +269,7 @@ async def funnel(request: Request, where: Window) -> dict[str, Any]:
     "are included (counts 0, rates null).",
 )
 @requires(KeyScope.METRICS_READ)
-async def timeseries(
+async def metrics_timeseries(
     request: Request,
     where: Window,
     metric: service.SeriesMetric,

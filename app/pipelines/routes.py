@@ -247,7 +247,7 @@ async def validate_pipeline(request: Request, name: PipelineName) -> PipelineRev
     responses=p.responses(p.PIPELINE_NOT_FOUND, p.VALIDATION),
 )
 @requires(KeyScope.LEADS_READ)
-async def pipeline_versions(request: Request, name: PipelineName) -> Response:
+async def list_pipeline_versions(request: Request, name: PipelineName) -> Response:
     rows = await service.pipeline_versions(primary_pool(request), name=name)
     return _json([service.version_public(r) for r in rows])
 
@@ -261,6 +261,6 @@ async def pipeline_versions(request: Request, name: PipelineName) -> Response:
     responses=p.responses(p.PIPELINE_NOT_FOUND, p.VALIDATION),
 )
 @requires(KeyScope.LEADS_READ)
-async def pipeline_version(request: Request, name: PipelineName, version: Version) -> Response:
+async def get_pipeline_version(request: Request, name: PipelineName, version: Version) -> Response:
     row = await service.get_pipeline(primary_pool(request), name=name, version=version)
     return _json(_public(request, row), ETag=etag(row["version"]))

@@ -65,7 +65,15 @@ def workflow_public(workflow: Workflow) -> WorkflowPublic:
     )
 
 
-@router.get("/v1/workflow", response_model=WorkflowPublic)
+@router.get(
+    "/v1/workflow",
+    response_model=WorkflowPublic,
+    summary="Read the default pipeline's workflow",
+    description="The default pipeline's statuses, the moves allowed between them with the "
+    "reason codes each accepts, and how a closed lead is reopened: what `POST "
+    "/v1/leads/{id}/transitions` checks a change against. Other pipelines: `GET "
+    "/v1/pipelines/{name}`.",
+)
 @requires(KeyScope.LEADS_READ)
 async def get_workflow(request: Request) -> WorkflowPublic:
     """The default pipeline's statuses, allowed moves and reason codes."""

@@ -14,6 +14,7 @@ from app.events.domain import MEANING, EventType, event_id
 from app.events.schemas import Event
 from app.leads.schemas import FilterInstant
 from app.platform.http import problem_types as p
+from app.platform.http.operation_ids import camel_case
 from app.platform.http.requests import primary_pool
 from app.platform.sealing import Sealer
 from app.webhooks import service
@@ -244,5 +245,5 @@ def document_webhooks(app: FastAPI) -> None:
             str(kind),
             summary=f"{kind}: {MEANING[kind]}",
             description=WEBHOOK_HEADERS,
-            operation_id=f"webhook_{str(kind).replace('.', '_')}",
+            operation_id=camel_case(str(kind).replace(".", "_")),
         )(receive)

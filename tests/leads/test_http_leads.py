@@ -206,6 +206,8 @@ async def test_health_endpoints(client: httpx.AsyncClient) -> None:
 async def test_problem_types_resolve(client: httpx.AsyncClient) -> None:
     r = await client.get("/problems/transition-not-allowed")
     assert r.status_code == 200 and r.json()["status"] == 409
+    # The same `type` an error body carries, so a client can look one up by it.
+    assert r.json()["type"] == "/problems/transition-not-allowed"
     assert_problem(await client.get("/problems/no-such-problem"), 404)
 
 

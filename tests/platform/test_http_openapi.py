@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import httpx
@@ -77,3 +78,27 @@ async def test_the_documented_headers_are_sent(
     assert refused.status_code == 401
     assert refused.headers["www-authenticate"].startswith("Bearer")
     assert refused.headers["x-request-id"]
+
+
+def test_every_operation_id_is_its_route_name_in_camel_case(app: FastAPI) -> None:
+    document = app.openapi()
+    ids = [
+        operation["operationId"]
+        for section in ("paths", "webhooks")
+        for operations in document[section].values()
+        for operation in operations.values()
+    ]
+    assert len(ids) == len(set(ids))
+    assert [i for i in ids if not re.fullmatch(r"[a-z][a-zA-Z]{2,30}", i)] == []
+    assert {
+        "createLead",
+        "transitionLead",
+        "reopenLead",
+        "getLeadHistory",
+        "getWorkflow",
+        "metricsSummary",
+        "receiveIntakeDelivery",
+        "leadStatusChanged",
+    } <= set(ids)
+    workflow = document["paths"]["/v1/workflow"]["get"]
+    assert workflow["summary"] != "Get Workflow"
