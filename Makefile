@@ -3,26 +3,38 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
+RUNTIME := $(VENV)/.installed-runtime
 
 .PHONY: help install run demo test check test-browser test-nats fuzz lint format openapi bench bench-webhook bench-metrics bench-dashboard bench-events bench-bad-keys clean
 
+# `run` and `demo` need the service alone; the tests and tools need the dev extras too (several
+# hundred MB more). A venv with the dev extras serves both.
+$(RUNTIME): pyproject.toml
+	@if [ -f $(STAMP) ] && [ $(STAMP) -nt pyproject.toml ]; then touch $@; else \
+	  $(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "leadstatus needs Python 3.11 or newer; set PYTHON=python3.11 (or newer)")' && \
+	  echo "Building $(VENV) with the service's dependencies (first run only) ..." && \
+	  { test -x $(BIN)/python || $(PYTHON) -m venv $(VENV); } && \
+	  $(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip && \
+	  $(BIN)/python -m pip install --quiet --disable-pip-version-check -e . && \
+	  touch $@; fi
+
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "leadstatus needs Python 3.11 or newer; set PYTHON=python3.11 (or newer)")'
-	@echo "Building $(VENV) (first run only) ..."
+	@echo "Building $(VENV) with the service's dependencies and the dev tools (first run only) ..."
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
-	@touch $(STAMP)
+	@touch $@
 
 help: ## this list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
 
 install: $(STAMP) ## build .venv with the dev tools (the other targets do it on first use)
 
-run: $(STAMP) ## serve on http://127.0.0.1:8000 (embedded PostgreSQL unless DATABASE_URL is set)
+run: $(RUNTIME) ## serve on http://127.0.0.1:8000 (embedded PostgreSQL unless DATABASE_URL is set)
 	$(BIN)/leadstatus serve --migrate --dev-key
 
-demo: $(STAMP) ## like `run`, with two years of demo history (50,000 leads, seeded only once)
+demo: $(RUNTIME) ## like `run`, with two years of demo history (50,000 leads, seeded only once)
 	$(BIN)/leadstatus seed --migrate --leads 50000 --if-fewer
 	$(BIN)/leadstatus serve --migrate --dev-key
 
