@@ -22,7 +22,12 @@ def _url() -> str:
 
 
 def _run(connection: Connection) -> None:
-    context.configure(connection=connection, target_metadata=target_metadata)
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        # The `migrate` command's report of what it applied, when it asks for one.
+        on_version_apply=config.attributes.get("on_version_apply"),
+    )
     with context.begin_transaction():
         # Two processes migrating at once (replicas starting together) take turns.
         context.execute("SELECT pg_advisory_xact_lock(7431100)")

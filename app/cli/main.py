@@ -46,8 +46,23 @@ def _migrate(url: str) -> None:
     from alembic import command
 
     _say("Migrating the database to the latest schema ...")
-    command.upgrade(_alembic_config(url), "head")
-    _say("Schema is up to date.")
+    cfg = _alembic_config(url)
+    applied: list[str] = []
+    cfg.attributes["on_version_apply"] = lambda *, step, **_: applied.append(step.up_revision_id)
+    command.upgrade(cfg, "head")
+    _say(migration_report(applied))
+
+
+def migration_report(applied: list[str]) -> str:
+    """What `migrate` did, in one line: the revisions it applied, or that there were none."""
+    if not applied:
+        return "The schema was already at the latest revision: nothing to apply."
+    if len(applied) == 1:
+        return f"Applied revision {applied[0]}: the schema is at the latest revision."
+    return (
+        f"Applied {len(applied)} revisions ({applied[0]} to {applied[-1]}): the schema is at "
+        "the latest revision."
+    )
 
 
 @cli.command()

@@ -699,3 +699,19 @@ def test_0025_gives_the_standing_its_money_and_the_history_its_forecast_fields(
     assert standing == [
         ("contacted", "USD", date(2027, 5, 1), 1, 1, Decimal(2000), Decimal(2000), Decimal(800))
     ]
+
+
+def test_migrate_says_which_revisions_it_applied_and_when_there_were_none(
+    server_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from app.cli.main import _migrate
+
+    heads = ScriptDirectory.from_config(alembic_config("postgresql://unused/x"))
+    chain = [r.revision for r in reversed(list(heads.walk_revisions()))]
+    with _scratch_database(server_url) as scratch:
+        _migrate(scratch.url)
+        first = capsys.readouterr().err
+        _migrate(scratch.url)
+        again = capsys.readouterr().err
+    assert f"Applied {len(chain)} revisions ({chain[0]} to {chain[-1]})" in first
+    assert "nothing to apply" in again and "Applied" not in again
