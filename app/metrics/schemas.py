@@ -158,7 +158,11 @@ class FunnelPublic(BaseModel):
 
 class PointPublic(BaseModel):
     start: datetime = Field(description="Start of the bucket (UTC).")
-    value: float | None = Field(description="The metric over the part of the bucket in the window.")
+    value: int | float | None = Field(
+        description="The metric over the part of the bucket in the window: a whole number for the "
+        "counts (`created`, `won`, `lost`), a fraction from 0 to 1 for the rates, null for a rate "
+        "of nothing."
+    )
 
 
 class SeriesPublic(BaseModel):
