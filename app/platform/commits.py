@@ -28,8 +28,8 @@ T = TypeVar("T")
 _WRITES = re.compile(r"\b(insert|update|delete|merge|copy|call|truncate)\b", re.IGNORECASE)
 """Statement words that may write; a false alarm costs precision, a miss would cost the truth."""
 _COMMIT = re.compile(r"\s*(commit|end)\b", re.IGNORECASE)
-_CERTAIN_FAILURES = ("57", "08")
-"""SQLSTATE classes that do NOT prove a statement failed: operator intervention (a shutdown, a
+_UNCERTAIN_CLASSES = ("57", "08")
+"""SQLSTATE classes that do not prove a statement failed: operator intervention (a shutdown, a
 crash of another backend, a cancel) and connection exceptions may arrive after a commit."""
 
 
@@ -75,9 +75,9 @@ def _kind(query: str) -> tuple[bool, bool]:
 
 def _refused_by_server(error: BaseException) -> bool:
     """The server answered the statement with an error: it changed nothing."""
-    return isinstance(error, asyncpg.PostgresError) and not str(
-        getattr(error, "sqlstate", "") or ""
-    ).startswith(_CERTAIN_FAILURES)
+    return isinstance(error, asyncpg.PostgresError) and not (error.sqlstate or "").startswith(
+        _UNCERTAIN_CLASSES
+    )
 
 
 class WatchedConnection(asyncpg.Connection):  # type: ignore[misc]

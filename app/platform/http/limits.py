@@ -20,6 +20,7 @@ from app.platform.http.problems import (
     OUTCOME_UNKNOWN_DETAIL,
     BodyTooLarge,
     ResponseStart,
+    body_limit_detail,
     problem_body,
 )
 
@@ -90,9 +91,7 @@ class RequestLimits:
                 )
 
     async def _too_large(self, send: Send, limit: int) -> None:
-        await self._answer(
-            send, p.BODY_TOO_LARGE, f"The body is limited to {limit} bytes.", limit_bytes=limit
-        )
+        await self._answer(send, p.BODY_TOO_LARGE, body_limit_detail(limit), limit_bytes=limit)
 
     @staticmethod
     async def _answer(

@@ -121,8 +121,12 @@ class BodyTooLarge(HTTPException):
     so that the framework's body parsing lets it through as it is."""
 
     def __init__(self, limit: int) -> None:
-        super().__init__(413, f"The body is limited to {limit} bytes.")
+        super().__init__(413, body_limit_detail(limit))
         self.limit = limit
+
+
+def body_limit_detail(limit: int) -> str:
+    return f"The body is limited to {limit} bytes."
 
 
 def _http_refusal(eh: ExceptionHandler, request: Request, exc: HTTPException) -> Problem:
