@@ -82,7 +82,7 @@ def make_batch(order: BatchOrder) -> Batch:
     rng = Random(f"leadstatus-demo/{order.seed}/{order.index}")
     # A stream of its own, so the forecast fields leave every other draw as it was.
     forecast_rng = Random(f"leadstatus-demo/{order.seed}/{order.index}/forecast")
-    calendar = Calendar(order.now)
+    calendar = Calendar(order.now, seed=order.seed)
     team = Team(REPS, WINDOW_DAYS)
     leads: list[Row] = []
     changes: list[ChangeRow] = []

@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 from app.demo import odds
 from app.demo.calendar import Calendar
 from app.demo.market import (
+    CHECK_IN_NOTES,
     COMPETITORS,
     LOSS_NOTES,
     REOPEN_NOTES,
@@ -24,7 +25,7 @@ from app.demo.market import (
     Segment,
     Team,
 )
-from app.demo.mix import chance
+from app.demo.mix import Mix, chance, one_of
 from app.demo.odds import S
 from app.leads.domain import ChangeDetails, Lead, StatusChange
 from app.pipelines.default import DEFAULT_DOCUMENT, DEFAULT_PIPELINE
@@ -43,8 +44,19 @@ ChangeRow = tuple[Any, ...]
 REASSIGNED = 0.05
 """Share of leads handed to another rep mid-way (territory changes), besides departures."""
 MAX_REOPENINGS = 3
+"""Reopenings a lead may have. After the last one a closing sets no revisit date, since nobody
+could act on it: a rep who would recycle the lead records it as postponed instead."""
 NEVER_WORKED = 0.005
 """Share of leads nobody ever touches: they stay `new`, as in any real CRM."""
+QUEUE_DELAYS = Mix.of({2.0: 0.5, 30.0: 0.4, 80.0: 0.1})
+"""Mean days (before the owner's pace) from a revisit date until the owner works it: half the
+queue is taken within days, much of the rest waits weeks for a quieter spell, and a few slip for
+months. That keeps the queue due now small and mostly recent, as on a team that works it."""
+CHECK_IN_OUTCOMES: Mix[S] = Mix.of(
+    {S.RECYCLED: 0.45, S.NO_DECISION: 0.3, S.DISQUALIFIED: 0.12, S.DEAD: 0.08, S.QUALIFIED: 0.05}
+)
+"""What a nurture check-in that brought no comeback finds: still not ready (a new revisit
+date), silence, no need any more, or nobody there; now and then it qualifies after all."""
 
 
 class Deal(NamedTuple):
@@ -69,6 +81,9 @@ class Move(NamedTuple):
     revisit_in: float | None = None
     """Days from the change to its revisit date, for recycling and some losses and stalls."""
     future_opportunity: bool | None = None
+    anytime: bool = False
+    """The customer acts (an online checkout), so the step keeps its moment, office hours or
+    not; every other step is a rep's and waits for the working day."""
 
 
 @dataclass(slots=True)
@@ -91,6 +106,8 @@ class _Walk:
         self.stepped_back = False
         self.lost_to_competitor = False
         self.revisit_day: float | None = None
+        self.reopenings = 0
+        self.checking_in = False
 
     def run(self, calendar: Calendar) -> Journey:
         rng, deal, team = self.rng, self.deal, self.team
@@ -100,6 +117,8 @@ class _Walk:
         handoff_after = rng.randint(1, 3) if chance(rng, REASSIGNED) else None
         while (move := self.next_move(lead, day)) is not None:
             when = day + move.after_days
+            if not move.anytime:
+                when = calendar.office_time(when, rng)
             if when > calendar.today:
                 break
             if team.left_by(self.owner, when):
@@ -146,8 +165,12 @@ class _Walk:
 
     def next_move(self, lead: Lead, day: float) -> Move | None:
         status = S(lead.status)
+        self.reopenings = lead.reopen_count
         if status == S.NEW:
             return self.first_touch()
+        if status == S.CONTACTED and self.checking_in:
+            self.checking_in = False
+            return self.decide(status, CHECK_IN_OUTCOMES.pick(self.rng), 1.5)
         if status == S.CONTACTED:
             return self.decide(status, odds.discovery(self.deal.source).pick(self.rng), 7.0)
         if status == S.QUALIFIED:
@@ -211,8 +234,10 @@ class _Walk:
         if to == S.LOST:
             return self.loss(late=current == S.NEGOTIATING, after=after)
         if to == S.NO_DECISION:
-            revisit = rng.uniform(60, 240) if chance(rng, 0.35) else None
+            revisit = rng.uniform(60, 240) if chance(rng, 0.35) and self.may_revisit else None
             return Move(to, odds.STALL.pick(rng), after, revisit_in=revisit)
+        if to == S.RECYCLED and not self.may_revisit:
+            return Move(S.NO_DECISION, "postponed", after)
         if to == S.RECYCLED:
             reason = odds.RECYCLE.pick(rng)
             low, high = (60.0, 200.0) if reason == "budget_next_cycle" else (30.0, 270.0)
@@ -221,6 +246,10 @@ class _Walk:
             return Move(to, odds.DISQUALIFY.pick(rng), after)
         return Move(to, odds.UNREACHABLE.pick(rng), after)
 
+    def queue_delay(self) -> float:
+        """Days from a revisit date until the owner gets to it in the nurture queue."""
+        return self.owner.pace * self.rng.expovariate(1.0 / QUEUE_DELAYS.pick(self.rng))
+
     def win(self, after: float) -> Move:
         rng, segment = self.rng, self.deal.segment
         self_serve = segment.self_serve > 0 and chance(rng, 0.5)
@@ -228,33 +257,51 @@ class _Walk:
         roll = rng.random()
         more_to_sell = 0.2 if segment.name == "smb" else 0.5
         future = True if roll < more_to_sell else (False if roll < more_to_sell + 0.3 else None)
-        return Move(S.WON, reason, after, future_opportunity=future)
+        return Move(
+            S.WON, reason, after, future_opportunity=future, anytime=reason == "online_checkout"
+        )
 
     def loss(self, *, late: bool, after: float) -> Move:
         rng = self.rng
         reasons = odds.LOSS_LATE if late else odds.LOSS_EARLY
         reason = reasons.pick(rng)
         competitor = COMPETITORS.pick(rng) if reason == "competitor" else None
-        note = LOSS_NOTES[rng.randrange(len(LOSS_NOTES))] if reason == "other" else None
+        note = one_of(rng, LOSS_NOTES) if reason == "other" else None
         self.lost_to_competitor = competitor is not None
-        revisit = rng.uniform(150, 365) if chance(rng, 0.25) else None
+        revisit = rng.uniform(150, 365) if chance(rng, 0.25) and self.may_revisit else None
         return Move(S.LOST, reason, after, note=note, competitor=competitor, revisit_in=revisit)
 
+    @property
+    def may_revisit(self) -> bool:
+        """Whether a closing may set a revisit date: one the owner can still act on."""
+        return self.reopenings < MAX_REOPENINGS
+
     def comeback(self, closed: S, day: float) -> Move | None:
-        """Reopen a lost, stalled or recycled deal later, or leave it closed for good."""
+        """Reopen a lost, stalled or recycled deal later, or leave it closed for good.
+
+        A deal with a revisit date is in the nurture queue, which its owner works: when the date
+        comes the deal either comes back for real or gets a check-in (a reopening that usually
+        closes again within days). Only a deal closed without a date may be left alone.
+        """
         rng = self.rng
         odds_now = odds.COMEBACK_CHANCE[closed] * (2.0 if self.lost_to_competitor else 1.0)
-        if not chance(rng, odds_now):
-            return None
-        if self.revisit_day is not None:
-            after = max(self.revisit_day - day, 0.01) + rng.expovariate(1.0 / 12.0)
-        else:
+        back = chance(rng, odds_now)
+        if self.revisit_day is None:
+            if not back:
+                return None
             after = rng.uniform(45.0, 300.0)
+        else:
+            after = max(self.revisit_day - day, 0.01) + self.queue_delay()
+            if not back:
+                self.checking_in = True
+                self.lost_to_competitor = False
+                check_in = one_of(rng, CHECK_IN_NOTES)
+                return Move(S.CONTACTED, "other", after, reopen=True, note=check_in)
         if closed == S.LOST and self.lost_to_competitor and chance(rng, 0.5):
             reason = "competitor_failed"
         else:
             reason = odds.REOPEN_AFTER[closed].pick(rng)
-        note = REOPEN_NOTES[rng.randrange(len(REOPEN_NOTES))] if reason == "other" else None
+        note = one_of(rng, REOPEN_NOTES) if reason == "other" else None
         to = S.CONTACTED if chance(rng, 0.2) else None
         self.lost_to_competitor = False
         return Move(to, reason, after, reopen=True, note=note)

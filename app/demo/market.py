@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from random import Random
 
-from app.demo.mix import Mix
+from app.demo.mix import Mix, one_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +128,13 @@ REOPEN_NOTES: tuple[str, ...] = (
     "Came back through a partner introduction.",
     "Their renewal with the incumbent fell through.",
 )
+CHECK_IN_NOTES: tuple[str, ...] = (
+    "Revisit date came up: checking in on their plans.",
+    "Nurture follow-up: asked whether the timing has changed.",
+    "Scheduled check-in from the nurture queue.",
+    "Follow-up call as agreed when we parked the deal.",
+)
+"""Why a rep reopens a deal whose revisit date came without news: a check-in (reason `other`)."""
 
 
 class Team:
@@ -145,7 +152,7 @@ class Team:
         if self.left_by(rep, day):
             return self.successor(rep)
         if rep.joined * self.window_days > day:
-            return self._steady[rng.randrange(len(self._steady))]
+            return one_of(rng, self._steady)
         return rep
 
     def left_by(self, rep: SalesRep, day: float) -> bool:
@@ -160,4 +167,4 @@ class Team:
     def another(self, rng: Random, rep: SalesRep) -> SalesRep:
         """A territory change: some other steady rep takes the lead over."""
         others = [r for r in self._steady if r is not rep]
-        return others[rng.randrange(len(others))]
+        return one_of(rng, others)

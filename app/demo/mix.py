@@ -1,9 +1,9 @@
-"""A weighted menu, the one random primitive the demo market is written in."""
+"""A weighted menu and a uniform pick, the random primitives the demo market is written in."""
 
 from __future__ import annotations
 
 from bisect import bisect
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import accumulate
 from random import Random
@@ -36,3 +36,10 @@ class Mix(Generic[T]):
 def chance(rng: Random, probability: float) -> bool:
     """True with the given probability (a value above 1 is certain)."""
     return rng.random() < probability
+
+
+def one_of(rng: Random, options: Sequence[T]) -> T:
+    """An option drawn uniformly, from one `random()`: `Random.choice` draws bits until one
+    fits, which costs several times as much and the generator picks names and notes by the
+    hundred thousand."""
+    return options[int(rng.random() * len(options))]

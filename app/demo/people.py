@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from random import Random
 from typing import NamedTuple
 
-from app.demo.mix import Mix
+from app.demo.mix import Mix, one_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,21 +86,21 @@ _ASCII = str.maketrans({"ü": "ue", "á": "a", "é": "e", "'": ""})
 
 def contact(rng: Random, *, lead_id: int, seed: int, segment: int, country: Country) -> Contact:
     """A prospect at a company; the email's `+seed.id` tag keeps it unique in the database."""
-    first = FIRST_NAMES[rng.randrange(len(FIRST_NAMES))]
-    last = LAST_NAMES[rng.randrange(len(LAST_NAMES))]
-    stem = COMPANY_STEMS[rng.randrange(len(COMPANY_STEMS))]
-    kind = COMPANY_KINDS[rng.randrange(len(COMPANY_KINDS))]
+    first = one_of(rng, FIRST_NAMES)
+    last = one_of(rng, LAST_NAMES)
+    stem = one_of(rng, COMPANY_STEMS)
+    kind = one_of(rng, COMPANY_KINDS)
     titles = TITLES[segment]
     local = f"{first}.{last}".lower().translate(_ASCII)
     email = f"{local}+{seed}.{lead_id}@{stem.lower()}{kind.lower()}.example"
     phone = None
     if rng.random() < 0.7:
-        phone = f"+{country.calling_code} {rng.randrange(100_000_000, 999_999_999)}"
+        phone = f"+{country.calling_code} {100_000_000 + int(rng.random() * 899_999_999)}"
     return Contact(
         email,
         first,
         last,
         f"{stem} {kind} {country.legal_form}",
-        titles[rng.randrange(len(titles))],
+        one_of(rng, titles),
         phone,
     )
