@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
 RUNTIME := $(VENV)/.installed-runtime
 
-.PHONY: help install run demo test check test-browser test-nats fuzz lint format openapi bench bench-webhook bench-metrics bench-dashboard bench-events bench-bad-keys clean
+.PHONY: help install run demo test check test-browser test-nats test-clients fuzz lint format openapi bench bench-webhook bench-metrics bench-dashboard bench-events bench-bad-keys clean
 
 # `run` and `demo` need the service alone; the tests and tools need the dev extras too (several
 # hundred MB more). A venv with the dev extras serves both.
@@ -48,6 +48,10 @@ test-browser: $(STAMP) ## /docs in headless Chromium (needs Debian's chromium)
 test-nats: $(STAMP) ## publishing to a real nats-server with JetStream (needs Debian's nats-server)
 	@$(BIN)/python -c 'import nats' 2>/dev/null || $(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[nats]'
 	$(BIN)/pytest -m nats tests/nats -p no:cacheprovider
+
+test-clients: $(STAMP) ## generate a Python client from openapi/openapi.json and run a sales flow through it
+	@$(BIN)/python -c 'import openapi_python_client' 2>/dev/null || $(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[clients]'
+	$(BIN)/pytest -m clients tests/clients -p no:cacheprovider
 
 fuzz: $(STAMP) ## Schemathesis against a served process: every operation, fixed seed (a few minutes)
 	$(BIN)/pytest -m fuzz tests/fuzz -p no:cacheprovider

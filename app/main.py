@@ -9,6 +9,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 import asyncpg
@@ -29,6 +30,7 @@ from app.intake import routes as intake
 from app.leads import batch_routes as batch
 from app.leads import routes as leads
 from app.leads.auto_close import close_stale_forever
+from app.leads.schemas import document_currency
 from app.metrics import routes as metrics
 from app.metrics.folding import fold_forever
 from app.pipelines import routes as pipelines
@@ -38,8 +40,10 @@ from app.platform.db import close_pools, create_pool, resolve_database_url
 from app.platform.errors import SchemaNotCurrent
 from app.platform.http import problem_routes, problem_types, problems
 from app.platform.http.limits import RequestLimits
+from app.platform.http.nullables import simplify_nullables
 from app.platform.http.operation_ids import operation_id
 from app.platform.http.requests import primary_pool
+from app.platform.http.schema_names import name_request_bodies
 from app.platform.observability.metrics import Instruments
 from app.platform.observability.middleware import RequestObserver
 from app.platform.sealing import sealer_for
@@ -111,7 +115,7 @@ def _mount(app: FastAPI, router: APIRouter) -> None:
     """Add a router's routes to the app's own table.
 
     `include_router()` keeps each router as a nested dispatch layer, a cost on every request
-    (the README's performance section has the figure); the routes already carry their prefix,
+    (docs/performance.md has the figure); the routes already carry their prefix,
     tags and documented responses. Their operation ids follow the app's rule (a router made its
     own by FastAPI's default one).
     """
@@ -276,19 +280,29 @@ def create_app(*, settings: Settings | None = None, database_url: str | None = N
     app.state.sealer = sealer_for(settings)
     app.state.workflows = Workflows(lambda: app.state.pool)
     instruments = app.state.instruments = Instruments(app.state)
+    problems.install(app)
+    # The framework's document as the problem library leaves it, then described further.
     plain_openapi = app.openapi
 
-    def openapi_with_keys() -> dict[str, Any]:
+    def documented_openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = problem_types.document_response_headers(
-                problem_types.document_outcome_unknown(
-                    document_security(plain_openapi(), app.routes)
-                )
-            )
+            schema = plain_openapi()
+            for step in (
+                partial(document_security, routes=app.routes),
+                problem_types.document_outcome_unknown,
+                problem_types.document_unrouted,
+                problem_types.document_response_headers,
+                problem_types.document_problem_schemas,
+                document_currency,
+                name_request_bodies,
+                webhooks.describe_receivers,
+                simplify_nullables,
+            ):
+                schema = step(schema)
+            app.openapi_schema = schema
         return app.openapi_schema
 
-    app.openapi = openapi_with_keys  # type: ignore[method-assign]
-    problems.install(app)
+    app.openapi = documented_openapi  # type: ignore[method-assign]
     # Outermost: a refused body never reaches a route, a late request is cancelled wherever it is.
     app.add_middleware(
         RequestLimits,

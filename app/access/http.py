@@ -6,8 +6,8 @@ Authorize button. Intake routes take no key: their sources' own secrets authenti
 
 Keyed routes are `KeyedRoute`s: each names its scope with `@requires(...)` (a route without one
 cannot be built), and the key is checked before FastAPI reads the request's parameters. Not a
-FastAPI dependency: every dependency costs a resolution pass per request (measured in the
-README's performance section), and a refused caller should not learn how its body would
+FastAPI dependency: every dependency costs a resolution pass per request (measured in
+docs/performance.md), and a refused caller should not learn how its body would
 have been judged.
 """
 

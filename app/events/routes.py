@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Annotated
 
-import orjson
 from fastapi import APIRouter, Query, Request, Response
 
 from app.access.domain import KeyScope
@@ -17,6 +16,7 @@ from app.events.schemas import EventsPage
 from app.pipelines.schemas import PipelineName
 from app.platform.http import problem_types as p
 from app.platform.http.requests import primary_pool
+from app.platform.wire import to_json
 
 router = APIRouter(
     prefix="/v1/events",
@@ -71,4 +71,4 @@ async def list_events(
         "next": events[-1]["id"] if events else after,
         "more": len(events) == limit,
     }
-    return Response(orjson.dumps(page), media_type="application/json")
+    return Response(to_json(page), media_type="application/json")

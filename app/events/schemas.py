@@ -4,7 +4,6 @@ models exist so a client (and its generated code) knows every field."""
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -12,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from app.events.domain import EventType
 from app.leads.schemas import LeadPublic
 from app.pipelines.workflow import Outcome
+from app.platform.http.fields import Amount
 
 
 class EventData(BaseModel):
@@ -65,7 +65,7 @@ class EventData(BaseModel):
     owner: str | None = None
     source: str | None = None
     segment: str | None = None
-    estimated_value: Decimal | None = Field(
+    estimated_value: Amount | None = Field(
         default=None,
         description="lead.status_changed: the deal's value when the change was made (what "
         "revenue counts it at), as a decimal string.",

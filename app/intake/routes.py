@@ -13,7 +13,6 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Annotated, Any
 
-import orjson
 from fastapi import APIRouter, Path, Request, Response
 from pydantic import ValidationError
 
@@ -21,6 +20,7 @@ from app.access.http import failures_counted
 from app.intake import payloads, service, signatures
 from app.intake.domain import SourceKind
 from app.intake.payloads import MAX_PAYLOAD_BYTES, Arrival
+from app.intake.schemas import IntakeAnswer, IntakeBatchAnswer, IntakeUrlCheck
 from app.intake.secrets import SecretKeeper
 from app.leads.schemas import LeadCreate
 from app.pipelines.http import workflows_of
@@ -33,13 +33,14 @@ from app.platform.errors import (
 from app.platform.http import problem_types as p
 from app.platform.http.requests import primary_pool
 from app.platform.observability.metrics import instruments_of
+from app.platform.wire import to_json
 
 log = logging.getLogger("leadstatus.intake")
 
 router = APIRouter(
     prefix="/v1/intake",
     tags=["intake"],
-    responses=p.responses(p.UNAVAILABLE, p.QUERY_TIMEOUT, p.INTERNAL),
+    responses=p.responses(p.UNAVAILABLE, p.QUERY_TIMEOUT, p.REQUEST_TIMEOUT, p.INTERNAL),
 )
 
 SourceName = Annotated[
@@ -60,19 +61,18 @@ _ANSWER_EXAMPLE = {
 }
 _BODY_DOC = {
     "required": True,
-    "description": "The tool's own payload, signed as its kind requires (see the README's "
-    "'Connect your marketing tool').",
+    "description": "The tool's own payload, signed as its kind requires (see 'Connect your "
+    "marketing tool' in docs/intake.md). Mailchimp's deliveries are form-encoded "
+    "(`application/x-www-form-urlencoded`: `type=subscribe&data[merges][EMAIL]=...`) and are "
+    "accepted here too; the document names JSON alone, because generated clients cannot yet "
+    "send one required body in two content types.",
     "content": {
         "application/json": {
-            "schema": {"type": "object", "additionalProperties": True},
+            "schema": {"title": "IntakeDelivery", "type": "object", "additionalProperties": True},
             "example": {
                 "type": "lead.created",
                 "data": {"email": "dana@northwind.example", "first_name": "Dana"},
             },
-        },
-        "application/x-www-form-urlencoded": {
-            "schema": {"type": "object", "additionalProperties": {"type": "string"}},
-            "example": {"type": "subscribe", "data[merges][EMAIL]": "dana@northwind.example"},
         },
     },
 }
@@ -171,6 +171,7 @@ async def _source(request: Request, pool: Any, name: str) -> service.IntakeSourc
     "as returning (or reopened, if the source is set to); a won, disqualified or dead lead "
     "gets a new lead linked to it. A batched HubSpot delivery answers `{events: [...]}`.",
     openapi_extra={"requestBody": _BODY_DOC},
+    response_model=IntakeAnswer | IntakeBatchAnswer,
     responses={
         200: {"content": {"application/json": {"example": _ANSWER_EXAMPLE}}},
         **p.responses(
@@ -180,6 +181,7 @@ async def _source(request: Request, pool: Any, name: str) -> service.IntakeSourc
             p.PAYLOAD_TOO_LARGE,
             p.UNSUPPORTED_MEDIA_TYPE,
             p.INVALID_PAYLOAD,
+            p.VALIDATION,
             p.CONCURRENT_CHANGE,
             p.TOO_MANY_FAILURES,
         ),
@@ -211,7 +213,7 @@ async def receive_intake_delivery(source: SourceName, request: Request) -> Respo
     )
     batched = configured.kind is SourceKind.HUBSPOT and body.lstrip().startswith(b"[")
     content = {"events": answers} if batched else answers[0]
-    return Response(orjson.dumps(content), media_type="application/json")
+    return Response(to_json(content), media_type="application/json")
 
 
 @router.get(
@@ -219,10 +221,8 @@ async def receive_intake_delivery(source: SourceName, request: Request) -> Respo
     summary="Answer a sender's URL check",
     description="Mailchimp checks a webhook URL with a GET before saving it: a Mailchimp "
     "source answers 200 when the `secret` query parameter is its secret.",
-    responses={
-        200: {"content": {"application/json": {"example": {"source": "mailchimp-news"}}}},
-        **p.responses(p.SIGNATURE_REFUSED, p.INTAKE_SOURCE_NOT_FOUND, p.TOO_MANY_FAILURES),
-    },
+    response_model=IntakeUrlCheck,
+    responses=p.responses(p.SIGNATURE_REFUSED, p.INTAKE_SOURCE_NOT_FOUND, p.TOO_MANY_FAILURES),
 )
 async def check_intake_url(source: SourceName, request: Request) -> Response:
     with failures_counted(request, IntakeSourceNotFound, SignatureRefused):
@@ -232,4 +232,4 @@ async def check_intake_url(source: SourceName, request: Request) -> Response:
                 "Only Mailchimp sources answer a URL check.", source=configured.name
             )
         _authenticate(configured, request, b"")
-    return Response(orjson.dumps({"source": configured.name}), media_type="application/json")
+    return Response(to_json({"source": configured.name}), media_type="application/json")

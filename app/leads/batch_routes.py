@@ -11,7 +11,6 @@ import json
 from typing import Any
 
 import asyncpg
-import orjson
 from fastapi import APIRouter, Request, Response
 from pydantic import ValidationError
 
@@ -33,6 +32,7 @@ from app.platform.http.problem_types import problem_type_of
 from app.platform.http.problems import problem_body, validation_errors
 from app.platform.http.requests import documented_headers, strict_json
 from app.platform.observability.metrics import instruments_of
+from app.platform.wire import to_json
 
 MAX_BATCH = 1000
 
@@ -44,8 +44,8 @@ router = APIRouter(
 
 
 def _rejected(index: int, invalid: ValidationError) -> dict[str, Any]:
-    detail, errors = validation_errors(invalid.errors())
-    problem = problem_body(p.VALIDATION, detail, errors=errors)
+    detail, facts = validation_errors(invalid.errors())
+    problem = problem_body(p.VALIDATION, detail, **facts)
     return {"index": index, "result": "rejected", "problem": problem}
 
 
@@ -65,12 +65,15 @@ async def _items(request: Request, member: str) -> list[Any]:
     return items
 
 
-def _batch_body(member: str, item: dict[str, Any], example: list[dict[str, Any]]) -> dict[str, Any]:
+def _batch_body(
+    title: str, member: str, item: dict[str, Any], example: list[dict[str, Any]]
+) -> dict[str, Any]:
     return {
         "required": True,
         "content": {
             "application/json": {
                 "schema": {
+                    "title": title,
                     "type": "object",
                     "required": [member],
                     "properties": {
@@ -109,6 +112,7 @@ def _batch_body(member: str, item: dict[str, Any], example: list[dict[str, Any]]
     openapi_extra={
         **documented_headers(IDEMPOTENCY_KEY),
         "requestBody": _batch_body(
+            "LeadsBatch",
             "leads",
             {"$ref": "#/components/schemas/LeadCreate"},
             [
@@ -185,7 +189,7 @@ def _answer(
         "rejected": tally["rejected"],
         "items": answers,
     }
-    return Response(orjson.dumps(content), media_type="application/json")
+    return Response(to_json(content), media_type="application/json")
 
 
 def _conflict() -> dict[str, Any]:
@@ -206,6 +210,7 @@ def _conflict() -> dict[str, Any]:
     openapi_extra={
         **documented_headers(IDEMPOTENCY_KEY),
         "requestBody": _batch_body(
+            "TransitionsBatch",
             "changes",
             LeadTransitionItem.model_json_schema(ref_template="#/components/schemas/{model}"),
             [
@@ -287,4 +292,4 @@ def _tallied(answers: list[dict[str, Any] | None]) -> Response:
         assert answer is not None
         tally[answer["result"]] += 1
     content = {**tally, "items": answers}
-    return Response(orjson.dumps(content), media_type="application/json")
+    return Response(to_json(content), media_type="application/json")

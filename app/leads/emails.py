@@ -2,7 +2,7 @@
 
 `email-validator` spends most of its time on an address on Unicode and IDNA handling that a
 plain ASCII address never needs: a bulk import of 1,000 leads spent more time there than in
-PostgreSQL (the README's performance section has the figures). Addresses of the common shape
+PostgreSQL (docs/performance.md has the figures). Addresses of the common shape
 (an ASCII dot-atom local part, an ASCII host name under a letters-only top-level domain,
 nothing special-use) are checked here with a regular expression and normalized the way
 `email-validator` does (the domain lower-cased, the local part kept); every other input goes

@@ -5,11 +5,9 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Awaitable, Callable, Mapping
-from decimal import Decimal
 from typing import Annotated, Any
 
 import asyncpg
-import orjson
 from fastapi import APIRouter, Body, Query, Request, Response
 
 from app.access.domain import KeyScope
@@ -43,6 +41,7 @@ from app.platform.http.requests import (
     read_pool,
 )
 from app.platform.observability.metrics import instruments_of
+from app.platform.wire import to_json
 
 router = APIRouter(
     prefix="/v1/leads",
@@ -61,16 +60,10 @@ CREATED: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _default(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return str(value)
-    raise TypeError
-
-
 def _lead_response(row: LeadRecord, status_code: int = 200, **headers: str) -> Response:
     # Rows are already valid leads: serialize them straight, without a second validation pass.
     return Response(
-        orjson.dumps(dict(row), default=_default),
+        to_json(dict(row)),
         status_code=status_code,
         media_type=JSON,
         headers={"ETag": etag(row["version"]), **headers},
@@ -196,7 +189,7 @@ async def list_leads(
         "items": [dict(r) for r in rows],
         "next_cursor": _encode_cursor(last) if last is not None else None,
     }
-    return Response(orjson.dumps(page, default=_default), media_type=JSON)
+    return Response(to_json(page), media_type=JSON)
 
 
 @router.get(

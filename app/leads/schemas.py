@@ -19,6 +19,8 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    TypeAdapter,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
@@ -30,7 +32,7 @@ from app.leads.emails import Email
 from app.pipelines.default import DEFAULT_PIPELINE
 from app.pipelines.schemas import PipelineName, ReasonCode, StatusKey
 from app.pipelines.workflow import Outcome
-from app.platform.http.fields import NO_NUL, iso_8601_only
+from app.platform.http.fields import NO_NUL, Amount, iso_8601_only
 
 Text = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=NO_NUL)
@@ -41,6 +43,24 @@ Note = Annotated[
 Phone = Annotated[str, StringConstraints(strip_whitespace=True, max_length=40, pattern=NO_NUL)]
 Probability = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
 MAX_ATTRIBUTES_BYTES = 4096
+CURRENCY_SCHEMA: dict[str, Any] = {
+    **TypeAdapter(ISO4217).json_schema(),
+    "title": "Currency",
+    "description": "An ISO 4217 currency code.",
+}
+Currency = Annotated[ISO4217, WithJsonSchema({"$ref": "#/components/schemas/Currency"})]
+"""A currency a request names: described once in the document (`Currency`), not in full at
+every field that takes one."""
+
+
+ItemProblem = Annotated[dict[str, Any], WithJsonSchema({"$ref": "#/components/schemas/Problem"})]
+"""A batch item's refusal: any problem type a single call could answer, so the generic one."""
+
+
+def document_currency(schema: dict[str, Any]) -> dict[str, Any]:
+    """Add the `Currency` component the request models refer to."""
+    schema.setdefault("components", {}).setdefault("schemas", {})["Currency"] = CURRENCY_SCHEMA
+    return schema
 
 
 def _held_within_records(value: datetime) -> datetime:
@@ -108,7 +128,7 @@ class _LeadFields(_Input):
     segment: Text | None = None
     country: CountryAlpha2 | None = Field(default=None, description="ISO 3166-1 alpha-2 code.")
     estimated_value: Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2)] | None = None
-    currency: ISO4217 | None = Field(default=None, description="ISO 4217 code, e.g. `EUR`.")
+    currency: Currency | None = Field(default=None, description="ISO 4217 code, e.g. `EUR`.")
     probability: Probability | None = Field(
         default=None,
         description="The rep's chance that this deal is won, 0 to 1; overrides its status's "
@@ -260,7 +280,7 @@ class LeadPublic(BaseModel):
     owner: str | None
     segment: str | None
     country: str | None
-    estimated_value: Decimal | None
+    estimated_value: Amount | None
     currency: str | None
     probability: float | None
     expected_close_date: date | None
@@ -320,7 +340,7 @@ class StatusChangePublic(BaseModel):
     owner: str | None = Field(description="The lead's owner when the change was made.")
     source: str | None = Field(description="The lead's source when the change was made.")
     segment: str | None = Field(description="The lead's segment when the change was made.")
-    estimated_value: Decimal | None = Field(
+    estimated_value: Amount | None = Field(
         description="The deal's value when the change was made (what revenue counts it at)."
     )
     currency: str | None = Field(description="The currency of `estimated_value`.")
@@ -340,7 +360,7 @@ class BatchItem(BaseModel):
     existing_lead_id: int | None = Field(
         default=None, description="The open lead with this email (duplicate)."
     )
-    problem: dict[str, Any] | None = Field(
+    problem: ItemProblem | None = Field(
         default=None, description="Why it was refused, as a problem+json object (rejected)."
     )
 
@@ -397,7 +417,7 @@ class TransitionBatchItem(BaseModel):
     lead_id: int | None = Field(description="The lead the item names (null if unreadable).")
     status: str | None = Field(default=None, description="The lead's status now (changed).")
     version: int | None = Field(default=None, description="The lead's version now (changed).")
-    problem: dict[str, Any] | None = Field(
+    problem: ItemProblem | None = Field(
         default=None, description="Why it was refused, as a problem+json object (rejected)."
     )
 

@@ -518,8 +518,8 @@ async def vacuum_churning_tables(conn: asyncpg.Connection) -> None:
 
     Left to autovacuum, which looks once a minute by default (and not at all where it is off),
     they grew to tens of thousands of dead rows for a few hundred live ones under load, and
-    every fold scanned them all, and PostgreSQL's CPU per transition grew over minutes (the
-    README's performance section has the figures). A table another VACUUM holds (autovacuum,
+    every fold scanned them all, and PostgreSQL's CPU per transition grew over minutes
+    (docs/performance.md has the figures). A table another VACUUM holds (autovacuum,
     another service process) is skipped, not waited for.
     """
     await conn.execute(f"VACUUM (SKIP_LOCKED) {', '.join(CHURNING_TABLES)}")

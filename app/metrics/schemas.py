@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from enum import StrEnum
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
@@ -246,12 +247,21 @@ class OpenValue(BaseModel):
     )
 
 
+class ProbabilityBasis(StrEnum):
+    """Where a status's win probability comes from."""
+
+    PIPELINE = "pipeline"
+    """The status's `probability` in the pipeline definition."""
+    HISTORY = "history"
+    """The status's historical rate of reaching won."""
+
+
 class StatusValue(OpenValue):
     status: str
     probability: float | None = Field(
         description="What the deals without their own probability are weighted at."
     )
-    probability_basis: Literal["pipeline", "history"] | None = Field(
+    probability_basis: ProbabilityBasis | None = Field(
         description="Where `probability` comes from: the status's `probability` in the "
         "pipeline definition, else `history` (its historical rate of reaching won); null when "
         "neither is known."

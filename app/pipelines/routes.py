@@ -30,6 +30,7 @@ from app.platform.http.requests import (
     if_match,
     primary_pool,
 )
+from app.platform.wire import to_json
 
 Version = Annotated[int, Path(ge=1, le=2_147_483_647, description="A version number.")]
 
@@ -70,8 +71,9 @@ _DOCUMENT_BODY = {
         "content": {
             "application/json": {
                 "schema": {
+                    "title": "PipelineDefinition",
                     "type": "object",
-                    "description": "A pipeline definition (see the README's Pipelines section), "
+                    "description": "A pipeline definition (see docs/workflow.md, Pipelines), "
                     "plus an optional `remap` (removed status -> status its leads move to).",
                     "required": ["initial", "statuses"],
                     "properties": {
@@ -114,7 +116,7 @@ _REVIEWED_BODY = {
 
 def _json(content: Any, status_code: int = 200, **headers: str) -> Response:
     return Response(
-        orjson.dumps(content),
+        to_json(content),
         status_code=status_code,
         media_type="application/json",
         headers=headers,

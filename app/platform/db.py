@@ -3,7 +3,7 @@
 With `DATABASE_URL` unset, an embedded PostgreSQL (a real server shipped in a wheel) is started
 under the data directory, so a newcomer needs nothing installed. Requests use an asyncpg pool
 (serving its waiters in order: `fair_pool`), no ORM: the hot paths are single SQL statements, and
-an ORM session in between cost most of the throughput (the README's performance section).
+an ORM session in between cost most of the throughput (docs/performance.md).
 """
 
 from __future__ import annotations

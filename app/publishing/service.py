@@ -13,10 +13,10 @@ from collections.abc import Sequence
 from typing import Protocol
 
 import asyncpg
-import orjson
 
 from app.events.envelope import envelope
 from app.events.repository import EventRepository
+from app.platform.wire import to_json
 from app.publishing.domain import Message, message
 from app.publishing.repository import CursorRepository
 
@@ -35,7 +35,7 @@ class Stream(Protocol):
 def as_message(prefix: str, row: asyncpg.Record) -> Message:
     """An event of the log as the stream gets it: the same JSON as `GET /v1/events` and the
     webhooks."""
-    return message(prefix, row["id"], row["pipeline"], row["type"], orjson.dumps(envelope(row)))
+    return message(prefix, row["id"], row["pipeline"], row["type"], to_json(envelope(row)))
 
 
 async def publish_round(pool: asyncpg.Pool, stream: Stream) -> int:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import asyncpg
-import orjson
 from fastapi import APIRouter, FastAPI, Path, Query, Request, Response
 
 from app.access.domain import KeyScope
@@ -17,6 +16,7 @@ from app.platform.http import problem_types as p
 from app.platform.http.operation_ids import camel_case
 from app.platform.http.requests import primary_pool
 from app.platform.sealing import Sealer
+from app.platform.wire import to_json
 from app.webhooks import service
 from app.webhooks.domain import DeliveryState, Network, parse_networks
 from app.webhooks.schemas import (
@@ -53,7 +53,7 @@ def networks_of(request: Request) -> tuple[Network, ...]:
 
 
 def _json(value: Any, status_code: int = 200) -> Response:
-    return Response(orjson.dumps(value), status_code=status_code, media_type=JSON)
+    return Response(to_json(value), status_code=status_code, media_type=JSON)
 
 
 @router.post(
@@ -247,3 +247,18 @@ def document_webhooks(app: FastAPI) -> None:
             description=WEBHOOK_HEADERS,
             operation_id=camel_case(str(kind).replace(".", "_")),
         )(receive)
+
+
+RECEIVER_ANSWERS: dict[str, dict[str, str]] = {
+    "2XX": {"description": "Received; the answer's body is not read."},
+    "410": {"description": "Gone: the endpoint is disabled and sent nothing more."},
+}
+
+
+def describe_receivers(schema: dict[str, Any]) -> dict[str, Any]:
+    """A webhook's answers are the receiver's: 2xx or 410 mean something, the rest is retried.
+    The framework would list its own 200 and 422 there, which no receiver is asked for."""
+    for operations in schema.get("webhooks", {}).values():
+        for operation in operations.values():
+            operation["responses"] = RECEIVER_ANSWERS
+    return schema

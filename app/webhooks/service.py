@@ -18,13 +18,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
-import orjson
 
 from app.events.domain import event_id, event_number
 from app.events.envelope import envelope
 from app.events.repository import EventRepository
 from app.platform.errors import EventNotKept, SecretsUnreadable, WebhookNotFound
 from app.platform.sealing import Sealer, new_standard_secret
+from app.platform.wire import to_json
 from app.webhooks.domain import (
     ATTEMPT_TIMEOUT_S,
     DISABLE_AFTER_FAILING,
@@ -269,7 +269,7 @@ async def _attempt(
     except SecretsUnreadable:
         # A deployment with the wrong LEADSTATUS_SECRET_KEY: retried, and said, until fixed.
         return Answer(None, 0, "the signing secret does not open with LEADSTATUS_SECRET_KEY")
-    body = orjson.dumps(envelope(event))
+    body = to_json(envelope(event))
     headers = signature_headers(event_id(event["id"]), body, signing, now)
     return await sender.post(claim["url"], body, headers)
 

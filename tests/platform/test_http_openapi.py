@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import httpx
 from fastapi import FastAPI
@@ -29,11 +30,10 @@ def test_every_operation_is_documented(app: FastAPI) -> None:
             if "requestBody" in op:
                 content = op["requestBody"]["content"]["application/json"]
                 assert content["schema"], where
-                if "$ref" in content["schema"]:
+                example = content.get("example") or content.get("examples")
+                if not example and "$ref" in content["schema"]:
                     ref = content["schema"]["$ref"].rsplit("/", 1)[-1]
                     example = schema["components"]["schemas"][ref].get("examples")
-                else:  # a raw body documented in place (intake payloads)
-                    example = content.get("example") or content.get("examples")
                 assert example, f"{where}: no example"
             elif op.get("parameters") and path.startswith("/v1/"):
                 assert any(
@@ -102,3 +102,83 @@ def test_every_operation_id_is_its_route_name_in_camel_case(app: FastAPI) -> Non
     } <= set(ids)
     workflow = document["paths"]["/v1/workflow"]["get"]
     assert workflow["summary"] != "Get Workflow"
+
+
+def _problem_schemas(document: dict[str, Any], schema: dict[str, Any]) -> list[dict[str, Any]]:
+    refs = [schema] if "$ref" in schema else schema["oneOf"]
+    return [document["components"]["schemas"][r["$ref"].rsplit("/", 1)[-1]] for r in refs]
+
+
+def test_every_documented_refusal_has_its_own_problem_schema(app: FastAPI) -> None:
+    document = app.openapi()
+    schemas = document["components"]["schemas"]
+    assert not [name for name in schemas if name.endswith(("-Input", "-Output"))]
+    assert not {"HTTPValidationError", "ValidationError"} & set(schemas)
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            for status, response in operation["responses"].items():
+                content = response.get("content", {}).get("application/problem+json")
+                if content is None:
+                    continue
+                documented = _problem_schemas(document, content["schema"])
+                types = {s["properties"]["type"]["const"] for s in documented}
+                assert types == {f"/problems/{name}" for name in content["examples"]}, (
+                    method,
+                    path,
+                    status,
+                )
+                assert {s["properties"]["status"]["const"] for s in documented} == {int(status)}
+                for example in content["examples"].values():
+                    (own,) = [
+                        s
+                        for s in documented
+                        if s["properties"]["type"]["const"] == example["value"]["type"]
+                    ]
+                    assert set(own["required"]) <= set(example["value"]), (method, path, status)
+
+
+async def test_refusals_carry_the_members_their_schema_requires(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    schemas = app.openapi()["components"]["schemas"]
+    created = await client.post("/v1/leads", json={"email": "typed@example.com"})
+    lead = created.json()
+    refusals = {
+        "TransitionNotAllowedProblem": await client.post(
+            f"/v1/leads/{lead['id']}/transitions", json={"to": "won", "reason": "signed"}
+        ),
+        "DuplicateOpenLeadProblem": await client.post(
+            "/v1/leads", json={"email": "typed@example.com"}
+        ),
+        "RequestValidationFailedProblem": await client.post(
+            "/v1/leads", json={"email": "typed2@example.com", "attributes": {}, "title": 5}
+        ),
+        "StaleVersionProblem": await client.patch(
+            f"/v1/leads/{lead['id']}", json={"owner": "sam"}, headers={"If-Match": '"7"'}
+        ),
+        "LeadNotFoundProblem": await client.get("/v1/leads/999999"),
+        "InvalidStatusChangeProblem": await client.post(
+            f"/v1/leads/{lead['id']}/transitions", json={"to": "contacted", "reason": "signed"}
+        ),
+    }
+    for name, answer in refusals.items():
+        schema = schemas[name]
+        body = answer.json()
+        assert answer.status_code == schema["properties"]["status"]["const"], (name, body)
+        assert body["type"] == schema["properties"]["type"]["const"], name
+        assert set(schema["required"]) <= set(body), (name, body)
+    invalid = refusals["RequestValidationFailedProblem"].json()
+    assert invalid["field"] == "title"
+    assert invalid["errors"][0]["loc"] == ["body", "title"]
+    assert refusals["InvalidStatusChangeProblem"].json()["field"] == "reason"
+
+
+def test_optional_values_are_typed_as_or_null(app: FastAPI) -> None:
+    lead = app.openapi()["components"]["schemas"]["LeadPublic"]["properties"]
+    assert lead["company"]["type"] == ["string", "null"]
+    assert lead["estimated_value"]["type"] == ["string", "null"]
+    assert lead["revisit_at"] == {
+        "type": ["string", "null"],
+        "format": "date-time",
+        "title": "Revisit At",
+    }

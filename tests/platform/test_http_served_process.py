@@ -97,7 +97,8 @@ async def test_the_fold_has_a_connection_of_its_own_and_folds_while_requests_hol
             assert not moving.done(), "the transition should still wait on the row lock"
             assert pending == 0
             folds = await conn.fetchval(
-                "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1",
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE application_name = $1 AND datname = current_database()",
                 FOLD_CONNECTION,
             )
             assert folds == 1

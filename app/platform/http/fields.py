@@ -3,10 +3,23 @@
 from __future__ import annotations
 
 import re
+from decimal import Decimal
+from typing import Annotated
+
+from pydantic import WithJsonSchema
 
 NO_NUL = r"^[^\x00]*$"
 """PostgreSQL's text and jsonb cannot hold U+0000: a value with one is refused as invalid (422,
 the rule stated in the OpenAPI document) instead of failing in the database (500)."""
+
+
+Amount = Annotated[
+    Decimal,
+    WithJsonSchema({"type": "string", "pattern": r"^-?\d+(\.\d+)?$", "examples": ["18000.00"]}),
+]
+"""An amount of money in an answer: decimal text, exact to the cent, never a float a client
+would round. Declared as text in both of the document's modes, so a model that is also a
+webhook's body keeps one schema instead of an `-Input` and an `-Output` twin."""
 
 
 def iso_8601_only(value: object) -> object:

@@ -21,6 +21,34 @@ RETRY_AFTER_SECONDS = 5
 
 
 @dataclass(frozen=True, slots=True)
+class Member:
+    """An extension member of a problem type's answers: its name, JSON schema, and whether
+    every answer of the type carries it."""
+
+    name: str
+    schema: Mapping[str, Any]
+    required: bool = True
+    example: Any = None
+
+
+_TEXT: Mapping[str, Any] = {"type": "string"}
+_COUNT: Mapping[str, Any] = {"type": "integer"}
+_KEYS: Mapping[str, Any] = {"type": "array", "items": {"type": "string"}}
+
+
+def _m(
+    name: str, schema: Mapping[str, Any], about: str, example: Any = None, *, always: bool = True
+) -> Member:
+    return Member(name, {**schema, "description": about}, always, example)
+
+
+def _field(
+    about: str = "The input at fault, as the request named it.", example: str = "reason"
+) -> Member:
+    return _m("field", _TEXT, about, example)
+
+
+@dataclass(frozen=True, slots=True)
 class ProblemType:
     status: int
     type: str
@@ -30,6 +58,8 @@ class ProblemType:
     """Headers every answer of this type carries (how to authenticate, when to retry)."""
     retry_after: bool = False
     """Whether its answers say when to try again, each with its own delay."""
+    members: tuple[Member, ...] = ()
+    """What its answers carry beyond RFC 9457's four, for a client to act on."""
 
     @property
     def sends(self) -> set[str]:
@@ -38,7 +68,13 @@ class ProblemType:
 
 
 def _t(
-    status: int, type_: str, title: str, about: str, *, retry_after: bool = False, **headers: str
+    status: int,
+    type_: str,
+    title: str,
+    about: str,
+    *members: Member,
+    retry_after: bool = False,
+    **headers: str,
 ) -> ProblemType:
     """A problem type; `headers` with `_` for `-` (`Retry_After`)."""
     return ProblemType(
@@ -48,6 +84,7 @@ def _t(
         about,
         tuple((k.replace("_", "-"), v) for k, v in headers.items()),
         retry_after,
+        members,
     )
 
 
@@ -82,19 +119,30 @@ def header_refs(*names: str) -> dict[str, Any]:
     return {name: {"$ref": f"#/components/headers/{name}"} for name in sorted(names)}
 
 
-LEAD_NOT_FOUND = _t(404, "lead-not-found", "Lead not found", "No lead has this id.")
+LEAD_NOT_FOUND = _t(
+    404,
+    "lead-not-found",
+    "Lead not found",
+    "No lead has this id.",
+    _m("lead_id", _COUNT, "The id asked for.", 1207),
+)
 TRANSITION_NOT_ALLOWED = _t(
     409,
     "transition-not-allowed",
     "Transition not allowed",
     "The workflow has no move from the lead's status to the requested one; "
     "`allowed_targets` lists the moves it has.",
+    _m("current_status", _TEXT, "The lead's status.", "new"),
+    _m("requested", _TEXT, "The status asked for.", "won"),
+    _m("allowed_targets", _KEYS, "The moves the lead's status has.", ["contacted", "disqualified"]),
 )
 NOT_REOPENABLE = _t(
     409,
     "not-reopenable",
     "Lead cannot be reopened",
     "Only lost, no_decision and recycled leads can be reopened.",
+    _m("current_status", _TEXT, "The lead's status.", "won"),
+    _m("reopenable_statuses", _KEYS, "The statuses a lead is reopened from.", ["lost"]),
 )
 INVALID_STATUS_CHANGE = _t(
     422,
@@ -102,24 +150,35 @@ INVALID_STATUS_CHANGE = _t(
     "Invalid status change",
     "The reason is not one of the target's codes, or a field it requires is missing, "
     "or a field it does not take was sent; `field` names it.",
+    _field(),
+    _m("allowed_reasons", _KEYS, "The target's reason codes (an unknown reason).", always=False),
+    _m("allowed_targets", _KEYS, "The statuses a reopening goes to (a wrong `to`).", always=False),
+    _m("reason", _TEXT, "The reason whose rule was broken.", always=False),
 )
 STALE_VERSION = _t(
     412,
     "stale-version",
     "Lead has changed",
     "If-Match named a version that is no longer current; read the lead again.",
+    _m("lead_id", _COUNT, "The lead.", 1207),
+    _m("expected_version", _COUNT, "The version If-Match named.", 3),
+    _m("current_version", _COUNT, "The lead's version now.", 4),
 )
 CONCURRENT_CHANGE = _t(
     409,
     "concurrent-change",
     "Concurrent change",
     "Other changes to this lead kept committing first; read it again and retry.",
+    _m("lead_id", _COUNT, "The lead that kept changing.", always=False),
+    _m("email", _TEXT, "The email whose open leads kept changing.", always=False),
+    _m("event_id", _TEXT, "The intake event that could not be applied.", always=False),
 )
 DUPLICATE_OPEN_LEAD = _t(
     409,
     "duplicate-open-lead",
     "Open lead exists",
     "An open lead with this email exists already; `existing_lead_id` names it.",
+    _m("existing_lead_id", _COUNT, "The open lead with this email.", 1207),
 )
 BAD_PRECONDITION = _t(
     400, "bad-if-match", "Malformed If-Match", 'If-Match takes one ETag, such as "3", or *.'
@@ -131,9 +190,14 @@ EVENT_NOT_KEPT = _t(
     "Event not kept",
     "The `after` event is not in the log (older than its retention, or never handed out); "
     "read from the log's start and skip the ids already processed.",
+    _m("after", _TEXT, "The `after` given.", "evt_12"),
 )
 WEBHOOK_NOT_FOUND = _t(
-    404, "webhook-not-found", "Webhook endpoint not found", "No webhook endpoint has this id."
+    404,
+    "webhook-not-found",
+    "Webhook endpoint not found",
+    "No webhook endpoint has this id.",
+    _m("endpoint_id", _COUNT, "The id asked for.", 3),
 )
 INVALID_WEBHOOK_TARGET = _t(
     422,
@@ -142,12 +206,25 @@ INVALID_WEBHOOK_TARGET = _t(
     "The URL is not one webhooks are sent to: `why` says what is wrong (not http(s), or an "
     "address that is private, loopback or link-local and not in "
     "LEADSTATUS_WEBHOOK_ALLOWED_NETWORKS, or a host that does not resolve).",
+    _field("The input at fault: `url`.", "url"),
+    _m("why", _TEXT, "What is wrong with it.", "the address is loopback"),
 )
 VALIDATION = _t(
     422,
     "request-validation-failed",
     "Request validation failed",
     "The request does not match the schema; `errors` lists each problem with its location.",
+    _field(
+        "The first input at fault: a body member's dotted path (`attributes.plan`), or a "
+        "query, path or header parameter's name.",
+        "email",
+    ),
+    _m(
+        "errors",
+        {"type": "array", "items": {"$ref": "#/components/schemas/FieldError"}},
+        "Every input at fault, in the order found.",
+        [{"loc": ["body", "email"], "msg": "Field required", "type": "missing"}],
+    ),
 )
 UNAVAILABLE = _t(
     503,
@@ -183,6 +260,7 @@ INVALID_WINDOW = _t(
     "Invalid metrics window",
     "`from` must not be after `to`, a window spans at most three years, and it lies between "
     "1970-01-01 and 3000-01-01.",
+    _field("The window bound at fault.", "from"),
 )
 
 UNAUTHENTICATED = _t(
@@ -197,12 +275,15 @@ MISSING_SCOPE = _t(
     "missing-scope",
     "Scope missing",
     "The API key is valid but lacks the scope this call needs; `missing_scope` names it.",
+    _m("missing_scope", _TEXT, "The scope this call needs.", "leads:write"),
 )
 SCHEMA_NOT_CURRENT = _t(
     503,
     "schema-not-current",
     "Database schema not current",
     "The database's migrations are not at the revision this code needs; run `leadstatus migrate`.",
+    _m("schema_revision", {"type": ["string", "null"]}, "The database's revision.", "0025"),
+    _m("required_revision", _TEXT, "The revision this code needs.", "0026"),
     Retry_After=str(RETRY_AFTER_SECONDS),
 )
 RATE_LIMITED = _t(
@@ -226,6 +307,7 @@ BODY_TOO_LARGE = _t(
     "body-too-large",
     "Request body too large",
     "The request body is larger than this service accepts; `limit_bytes` says how large.",
+    _m("limit_bytes", _COUNT, "The largest body this call accepts.", 1048576),
 )
 REQUEST_TIMEOUT = _t(
     503,
@@ -284,6 +366,7 @@ INTAKE_SOURCE_NOT_FOUND = _t(
     "intake-source-not-found",
     "Intake source not found",
     "No intake source has this name; `leadstatus source list` shows the configured ones.",
+    _m("source", _TEXT, "The name asked for.", "hubspot-main"),
 )
 SIGNATURE_REFUSED = _t(
     401,
@@ -311,10 +394,16 @@ INVALID_PAYLOAD = _t(
     "invalid-payload",
     "Invalid payload",
     "The payload lacks a field a lead needs, or a value is not valid; `field` names it.",
+    _m("field", _TEXT, "The payload member at fault (or the batch's list).", "email", always=False),
+    _m("event_id", _TEXT, "The intake event at fault.", always=False),
 )
 
 PIPELINE_NOT_FOUND = _t(
-    404, "pipeline-not-found", "Pipeline not found", "No pipeline (or version) has this name."
+    404,
+    "pipeline-not-found",
+    "Pipeline not found",
+    "No pipeline (or version) has this name.",
+    _m("pipeline", _TEXT, "The name asked for.", "partners"),
 )
 INVALID_PIPELINE = _t(
     422,
@@ -322,6 +411,12 @@ INVALID_PIPELINE = _t(
     "Invalid pipeline definition",
     "The definition cannot be a workflow; `violations` lists every problem, each with a JSON "
     "`pointer` into the document and a `message`.",
+    _m(
+        "violations",
+        {"type": "array", "items": {"$ref": "#/components/schemas/ViolationPublic"}},
+        "Every problem, each with a JSON pointer into the document.",
+        [{"pointer": "/statuses/2/key", "message": "duplicate status key 'qualified'"}],
+    ),
 )
 STATUSES_IN_USE = _t(
     409,
@@ -329,18 +424,30 @@ STATUSES_IN_USE = _t(
     "Removed statuses hold leads",
     "The new version removes statuses that leads are in; `leads_per_status` counts them. Remap "
     "them (`remap`: old -> new, same outcome) or keep them with `archived: true`.",
+    _m(
+        "leads_per_status",
+        {"type": "object", "additionalProperties": {"type": "integer"}},
+        "How many leads each removed status holds.",
+        {"negotiation": 12},
+    ),
 )
 UNKNOWN_STATUS = _t(
     422,
     "unknown-status",
     "Unknown status",
     "The status is not one of the pipeline's; `statuses` lists them and `field` names the input.",
+    _field("The input at fault.", "to"),
+    _m("pipeline", _TEXT, "The pipeline asked about.", "default"),
+    _m("statuses", _KEYS, "The pipeline's statuses.", ["new", "contacted"]),
 )
 STALE_PIPELINE_VERSION = _t(
     412,
     "stale-pipeline-version",
     "Pipeline version is not current",
     "The If-Match names a version of the pipeline that is no longer current; read it again.",
+    _m("pipeline", _TEXT, "The pipeline.", "partners"),
+    _m("expected_version", _COUNT, "The version If-Match named.", 2),
+    _m("current_version", _COUNT, "The pipeline's version now.", 3),
 )
 
 PROBLEMS: Mapping[type[errors.ServiceError], ProblemType] = {
@@ -452,6 +559,7 @@ def responses(*kinds: ProblemType) -> dict[int | str, dict[str, Any]]:
                     "title": k.title,
                     "status": k.status,
                     "detail": k.about,
+                    **{m.name: m.example for m in k.members if m.example is not None},
                 },
             }
             for k in group
@@ -475,24 +583,42 @@ DRY_RUN_SUFFIX = ":validate"
 """The one kind of unsafe operation that writes nothing (a pipeline's dry run)."""
 
 
+def _add(operation: dict[str, Any], kind: ProblemType) -> None:
+    """List `kind` among the answers of `operation`, beside any of the same status."""
+    documented = responses(kind)[kind.status]
+    answers = operation.setdefault("responses", {})
+    same_status = answers.get(str(kind.status))
+    if same_status is None:
+        answers[str(kind.status)] = documented
+        return
+    examples = same_status["content"]["application/problem+json"]["examples"]
+    if kind.type not in examples:
+        same_status["description"] += f"; {kind.title}"
+        examples.update(documented["content"]["application/problem+json"]["examples"])
+
+
 def document_outcome_unknown(schema: dict[str, Any]) -> dict[str, Any]:
     """List `outcome-unknown` under the 503 of every operation that writes: any of them can
     lose its database between sending a change and hearing that it was saved."""
-    documented = responses(OUTCOME_UNKNOWN)[OUTCOME_UNKNOWN.status]
-    example = documented["content"]["application/problem+json"]["examples"]
     for path, operations in schema.get("paths", {}).items():
         if path.endswith(DRY_RUN_SUFFIX):
             continue
         for method, operation in operations.items():
-            if method not in WRITING_METHODS:
-                continue
-            answers = operation.setdefault("responses", {})
-            unavailable = answers.get(str(OUTCOME_UNKNOWN.status))
-            if unavailable is None:
-                answers[str(OUTCOME_UNKNOWN.status)] = documented
-                continue
-            unavailable["description"] += f"; {OUTCOME_UNKNOWN.title}"
-            unavailable["content"]["application/problem+json"]["examples"].update(example)
+            if method in WRITING_METHODS:
+                _add(operation, OUTCOME_UNKNOWN)
+    return schema
+
+
+def document_unrouted(schema: dict[str, Any]) -> dict[str, Any]:
+    """List `http-not-found` under every operation with a text path parameter: a value holding
+    a `/` (sent as `%2F`) makes an address no route has, answered before the operation runs."""
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            if any(
+                parameter.get("in") == "path" and parameter["schema"].get("type") == "string"
+                for parameter in operation.get("parameters", [])
+            ):
+                _add(operation, NOT_FOUND)
     return schema
 
 
@@ -504,4 +630,111 @@ def document_response_headers(schema: dict[str, Any]) -> dict[str, Any]:
         for operation in operations.values():
             for response in operation.get("responses", {}).values():
                 response.setdefault("headers", {}).update(header_refs("X-Request-ID"))
+    return schema
+
+
+FIELD_ERROR: dict[str, Any] = {
+    "title": "FieldError",
+    "description": "One input that does not match the schema.",
+    "type": "object",
+    "properties": {
+        "loc": {
+            "type": "array",
+            "items": {"anyOf": [{"type": "string"}, {"type": "integer"}]},
+            "description": "Where: `body`, `query`, `path` or `header`, then the member's path.",
+        },
+        "msg": {"type": "string", "description": "What is wrong, in words."},
+        "type": {"type": "string", "description": "What is wrong, as a stable code."},
+    },
+    "required": ["loc", "msg", "type"],
+}
+
+
+def schema_name(kind: ProblemType) -> str:
+    """The component a problem type's answers are described by: `TransitionNotAllowedProblem`."""
+    return "".join(part.capitalize() for part in kind.type.split("-")) + "Problem"
+
+
+def problem_schema(kind: ProblemType) -> dict[str, Any]:
+    """The JSON schema of one problem type's answers: RFC 9457's members, fixed where the type
+    fixes them, and the extension members a client acts on."""
+    return {
+        "title": schema_name(kind),
+        "description": kind.about,
+        "type": "object",
+        "properties": {
+            "type": {"type": "string", "const": PROBLEM_URI.format(type=kind.type)},
+            "title": {"type": "string", "examples": [kind.title]},
+            "status": {"type": "integer", "const": kind.status},
+            "detail": {"type": "string", "description": "What went wrong with this request."},
+            **{m.name: dict(m.schema) for m in kind.members},
+        },
+        "required": ["type", "title", "status", "detail"]
+        + [m.name for m in kind.members if m.required],
+    }
+
+
+def _ref(kind: ProblemType) -> str:
+    return f"#/components/schemas/{schema_name(kind)}"
+
+
+def _answers_schema(kinds: list[ProblemType]) -> dict[str, Any]:
+    if len(kinds) == 1:
+        return {"$ref": _ref(kinds[0])}
+    return {
+        "oneOf": [{"$ref": _ref(k)} for k in kinds],
+        "discriminator": {
+            "propertyName": "type",
+            "mapping": {PROBLEM_URI.format(type=k.type): _ref(k) for k in kinds},
+        },
+    }
+
+
+_REPLACED = ("HTTPValidationError", "ValidationError")
+"""The framework's schemas for a request that does not validate: `RequestValidationFailedProblem`
+and `FieldError` say it in this service's own terms."""
+PROBLEM: dict[str, Any] = {
+    "title": "Problem",
+    "description": "Any problem type (RFC 9457): where an answer can carry any of them, as a "
+    "batch item's refusal does. `type` says which; `GET /problems/{type}` describes it.",
+    "type": "object",
+    "properties": {
+        "type": {"type": "string", "examples": ["/problems/transition-not-allowed"]},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+    },
+    "required": ["type", "title", "status", "detail"],
+    "additionalProperties": True,
+}
+
+
+def document_problem_schemas(schema: dict[str, Any]) -> dict[str, Any]:
+    """Describe each documented refusal by its own problem type's schema (a `oneOf` where one
+    status has several), so a generated client reads `allowed_targets` or `existing_lead_id`
+    as typed fields. Run last: the types are read from each answer's examples."""
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    used: dict[str, ProblemType] = {}
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            for status, response in operation.get("responses", {}).items():
+                content = response.get("content", {}).get("application/problem+json")
+                if content is None:
+                    continue
+                if not content.get("examples") and status == str(VALIDATION.status):
+                    content.update(
+                        responses(VALIDATION)[VALIDATION.status]["content"][
+                            "application/problem+json"
+                        ]
+                    )
+                kinds = [CATALOGUE[name] for name in content.get("examples", {})]
+                if kinds:
+                    content["schema"] = _answers_schema(kinds)
+                    used.update({k.type: k for k in kinds})
+    for name in _REPLACED:
+        components.pop(name, None)
+    components["FieldError"] = FIELD_ERROR
+    components["Problem"] = PROBLEM
+    components.update({schema_name(k): problem_schema(k) for k in used.values()})
+    schema["components"]["schemas"] = dict(sorted(components.items()))
     return schema

@@ -89,8 +89,13 @@ def _refusal(eh: ExceptionHandler, request: Request, exc: errors.ServiceError) -
     return problem(kind, exc.detail, headers=headers or None, **exc.facts)
 
 
-def validation_errors(raw: Sequence[Any]) -> tuple[str, list[dict[str, Any]]]:
-    """Pydantic's errors as the problem body lists them, and a detail naming the first."""
+_PARTS = ("body", "query", "path", "header", "cookie")
+"""The request parts a framework error's location starts with; `field` names the input alone."""
+
+
+def validation_errors(raw: Sequence[Any]) -> tuple[str, dict[str, Any]]:
+    """Pydantic's errors as the problem body lists them (`errors`, with `field` naming the
+    first input at fault, as every other 422 does), and a detail naming that one too."""
     errors = [
         {
             "loc": list(e.get("loc", ())),
@@ -101,7 +106,10 @@ def validation_errors(raw: Sequence[Any]) -> tuple[str, list[dict[str, Any]]]:
     ]
     first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
     where = ".".join(str(p) for p in first["loc"])
-    return (f"{where}: {first['msg']}" if where else str(first["msg"])), errors
+    inner = first["loc"][1:] if first["loc"][:1] and first["loc"][0] in _PARTS else first["loc"]
+    field = ".".join(str(p) for p in inner) or where or "body"
+    detail = f"{where}: {first['msg']}" if where else str(first["msg"])
+    return detail, {"field": field, "errors": errors}
 
 
 def problem_body(kind: ProblemType, detail: str, **facts: Any) -> dict[str, Any]:
@@ -152,8 +160,8 @@ def methods_of(scope: Scope) -> list[str]:
 
 
 def _validation(_eh: ExceptionHandler, _request: Request, exc: RequestValidationError) -> Problem:
-    detail, errors = validation_errors(exc.errors())
-    return problem(VALIDATION, detail, errors=errors)
+    detail, facts = validation_errors(exc.errors())
+    return problem(VALIDATION, detail, **facts)
 
 
 OUTCOME_UNKNOWN_DETAIL = (

@@ -2,7 +2,7 @@
 precondition, lead ids in paths.
 
 Plain functions, not FastAPI dependencies or header parameters: FastAPI resolves and validates
-each of those on every request (measured in the README's performance section), while a pool
+each of those on every request (measured in docs/performance.md), while a pool
 is one attribute away and a header one lookup. Headers read this way are listed in the OpenAPI
 document with `documented_headers`.
 """
