@@ -247,3 +247,42 @@ def test_lines_the_writer_cannot_take_are_dropped_counted_and_reported(
         assert handler.dropped == 0 and lines[-1]["level"] == "warning"
     finally:
         logger.removeHandler(handler)
+
+
+# --- the request line's direct path -----------------------------------------------------------
+
+
+def _logger_with(*handlers: logging.Handler) -> logging.Logger:
+    parent = logging.Logger("leadstatus-direct-test")
+    child = logging.Logger("leadstatus-direct-test.requests")
+    child.parent = parent
+    for handler in handlers:
+        parent.addHandler(handler)
+    return child
+
+
+def test_the_direct_line_is_the_line_the_formatter_writes() -> None:
+    handler = logs.BackgroundLines(io.StringIO(), start=False)
+    handler.setFormatter(JsonLines())
+    logger = _logger_with(handler)
+    write = logs.direct_line_writer(logger)
+    assert write is not None
+    write("POST /v1/leads 201", REQUEST_FIELDS)
+    handler.emit(record("POST /v1/leads 201", fields=REQUEST_FIELDS, name=logger.name))
+    direct, formatted = (orjson.loads(line) for line in handler._lines)
+    assert direct.pop("time").endswith("Z") and formatted.pop("time").endswith("Z")
+    assert direct == formatted
+    assert list(direct) == ["level", "logger", "message", *REQUEST_FIELDS]
+
+
+def test_the_direct_line_is_only_taken_where_logging_is_as_configured() -> None:
+    json_lines = logs.BackgroundLines(io.StringIO(), start=False)
+    json_lines.setFormatter(JsonLines())
+    text_lines = logs.BackgroundLines(io.StringIO(), start=False)
+    text_lines.setFormatter(TextLines())
+    assert logs.direct_line_writer(_logger_with(text_lines)) is None
+    assert logs.direct_line_writer(_logger_with(json_lines, logging.StreamHandler())) is None
+    filtered = _logger_with(json_lines)
+    filtered.addFilter(logging.Filter("elsewhere"))
+    assert logs.direct_line_writer(filtered) is None
+    assert logs.direct_line_writer(_logger_with(json_lines)) is not None
