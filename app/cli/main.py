@@ -223,8 +223,7 @@ def deliver(
         publishing = [publisher(url, settings)] if publisher else []
         await asyncio.gather(run_delivery(url, settings), *publishing)
 
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(loops())
+    _run_until_stopped(loops())
 
 
 @cli.command()
@@ -242,14 +241,47 @@ def publish(
 ) -> None:
     """Publish the events log to NATS JetStream until stopped (LEADSTATUS_NATS_URL; `deliver`
     does it too; several take turns)."""
-    import asyncio
 
     settings = _background(nice, stop_with_stdin)
     publisher = _publisher(settings, required=True)
     assert publisher is not None
     url = _database_url()
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(publisher(url, settings, from_start=from_start))
+    _run_until_stopped(publisher(url, settings, from_start=from_start))
+
+
+def _run_until_stopped(work: Coroutine[Any, Any, None]) -> None:
+    """Run a background command's loop until SIGTERM (or Ctrl-C), then exit 143 (or 0).
+
+    The event loop takes the signal and cancels the loop's task, so the stop comes on the loop,
+    between two steps, and every `finally` runs in order (pools closed, lines written). A Python
+    handler raising `SystemExit` would instead unwind from whatever line the main thread was
+    running when the signal came, a library's own callback included."""
+    import asyncio
+
+    stopped = False
+
+    async def main() -> None:
+        nonlocal stopped
+        task = asyncio.current_task()
+        assert task is not None
+
+        def stop() -> None:
+            nonlocal stopped
+            stopped = True
+            task.cancel()
+
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop)
+        await work
+
+    try:
+        asyncio.run(main())
+    except KeyboardInterrupt:
+        return
+    except asyncio.CancelledError:
+        if not stopped:
+            raise
+    if stopped:
+        sys.exit(128 + signal.SIGTERM)
 
 
 def _background(nice: int, stop_with_stdin: bool) -> Settings:

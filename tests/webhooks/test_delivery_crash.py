@@ -4,30 +4,18 @@ reaches the receiver at least once, and a repeat carries the id it had the first
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import subprocess
 
 import asyncpg
 import httpx
 import pytest
 from fastapi import FastAPI
 
-from app.cli.main import background_command
 from tests.http_support import create
+from tests.webhooks.delivery_process import deliver_to_loopback, start_delivery
 from tests.webhooks.receiver import serving
 
 EVENTS = 30
-
-
-def start_delivery() -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        background_command("deliver"),
-        env=dict(os.environ),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
 
 
 async def test_a_killed_delivery_process_loses_nothing_and_repeats_with_the_same_ids(
@@ -37,9 +25,7 @@ async def test_a_killed_delivery_process_loses_nothing_and_repeats_with_the_same
     cli_env: None,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("LEADSTATUS_WEBHOOK_ALLOWED_NETWORKS", "127.0.0.1")
-    monkeypatch.setenv("LEADSTATUS_WEBHOOK_POLL_INTERVAL_S", "0.1")
-    monkeypatch.setattr(app.state.settings, "webhook_allowed_networks", "127.0.0.1")
+    deliver_to_loopback(app, monkeypatch)
     async with serving() as receiver:
         receiver.delay_s = 0.2  # attempts stay in flight long enough to be cut
         r = await client.post("/v1/webhooks", json={"url": receiver.url})
