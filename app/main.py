@@ -43,7 +43,7 @@ from app.platform.http.limits import RequestLimits
 from app.platform.http.nullables import simplify_nullables
 from app.platform.http.operation_ids import operation_id
 from app.platform.http.requests import primary_pool
-from app.platform.http.schema_names import name_request_bodies
+from app.platform.http.schema_names import name_request_bodies, sort_components
 from app.platform.observability.metrics import Instruments
 from app.platform.observability.middleware import RequestObserver
 from app.platform.sealing import sealer_for
@@ -297,6 +297,7 @@ def create_app(*, settings: Settings | None = None, database_url: str | None = N
                 name_request_bodies,
                 webhooks.describe_receivers,
                 simplify_nullables,
+                sort_components,
             ):
                 schema = step(schema)
             app.openapi_schema = schema

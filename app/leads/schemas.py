@@ -43,24 +43,24 @@ Note = Annotated[
 Phone = Annotated[str, StringConstraints(strip_whitespace=True, max_length=40, pattern=NO_NUL)]
 Probability = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
 MAX_ATTRIBUTES_BYTES = 4096
-CURRENCY_SCHEMA: dict[str, Any] = {
-    **TypeAdapter(ISO4217).json_schema(),
-    "title": "Currency",
-    "description": "An ISO 4217 currency code.",
-}
 Currency = Annotated[ISO4217, WithJsonSchema({"$ref": "#/components/schemas/Currency"})]
 """A currency a request names: described once in the document (`Currency`), not in full at
 every field that takes one."""
 
 
+def document_currency(schema: dict[str, Any]) -> dict[str, Any]:
+    """Add the `Currency` component the request models refer to (built when the document is,
+    not at every import)."""
+    schema.setdefault("components", {}).setdefault("schemas", {})["Currency"] = {
+        **TypeAdapter(ISO4217).json_schema(),
+        "title": "Currency",
+        "description": "An ISO 4217 currency code.",
+    }
+    return schema
+
+
 ItemProblem = Annotated[dict[str, Any], WithJsonSchema({"$ref": "#/components/schemas/Problem"})]
 """A batch item's refusal: any problem type a single call could answer, so the generic one."""
-
-
-def document_currency(schema: dict[str, Any]) -> dict[str, Any]:
-    """Add the `Currency` component the request models refer to."""
-    schema.setdefault("components", {}).setdefault("schemas", {})["Currency"] = CURRENCY_SCHEMA
-    return schema
 
 
 def _held_within_records(value: datetime) -> datetime:

@@ -712,7 +712,8 @@ PROBLEM: dict[str, Any] = {
 def document_problem_schemas(schema: dict[str, Any]) -> dict[str, Any]:
     """Describe each documented refusal by its own problem type's schema (a `oneOf` where one
     status has several), so a generated client reads `allowed_targets` or `existing_lead_id`
-    as typed fields. Run last: the types are read from each answer's examples."""
+    as typed fields. Runs after every pass that lists problem types: the types are read from
+    each answer's examples."""
     components = schema.setdefault("components", {}).setdefault("schemas", {})
     used: dict[str, ProblemType] = {}
     for operations in schema.get("paths", {}).values():
@@ -736,5 +737,4 @@ def document_problem_schemas(schema: dict[str, Any]) -> dict[str, Any]:
     components["FieldError"] = FIELD_ERROR
     components["Problem"] = PROBLEM
     components.update({schema_name(k): problem_schema(k) for k in used.values()})
-    schema["components"]["schemas"] = dict(sorted(components.items()))
     return schema

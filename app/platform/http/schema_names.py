@@ -35,5 +35,13 @@ def name_request_bodies(schema: dict[str, Any]) -> dict[str, Any]:
             for media in operation.get("requestBody", {}).get("content", {}).values():
                 if "schema" in media:
                     media["schema"] = _named(media["schema"], components, whole=True)
-    schema["components"]["schemas"] = dict(sorted(components.items()))
+    return schema
+
+
+def sort_components(schema: dict[str, Any]) -> dict[str, Any]:
+    """The component schemas in name order, however the passes before added them, so the
+    committed document reads like an index and diffs stay small."""
+    components = schema.get("components", {})
+    if "schemas" in components:
+        components["schemas"] = dict(sorted(components["schemas"].items()))
     return schema
